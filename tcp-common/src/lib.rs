@@ -1,0 +1,75 @@
+//! Types shared by the XDP program (`tcp-ebpf`) and user space (`tcp-user`).
+//!
+//! Everything here is `#[repr(C)]` and `no_std`: the same bytes are read by the kernel side
+//! and by user space through BPF maps, so layout must not depend on the compiler.
+#![no_std]
+
+/// Name of the hash map of served (IPv4 address, TCP port) pairs.
+pub const SERVED_MAP: &str = "SERVED";
+/// Name of the XSKMAP: slot = receive queue index, value = AF_XDP socket fd.
+pub const XSK_MAP: &str = "XSKS";
+/// Name of the per-CPU counter array.
+pub const COUNTERS_MAP: &str = "COUNTERS";
+/// Name of the XDP program in the object file.
+pub const PROGRAM_NAME: &str = "xdp_tcp_steer";
+
+/// Maximum number of served (address, port) pairs.
+pub const MAX_SERVED: u32 = 64;
+/// Maximum number of receive queues (XSKMAP size).
+pub const MAX_QUEUES: u32 = 64;
+
+/// Key of the served map: an IPv4 address and TCP port, both in network byte order,
+/// exactly as they appear in the packet so the XDP program does no byte swapping.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ServedKey {
+    /// IPv4 destination address, network byte order (as read from the header).
+    pub addr: u32,
+    /// TCP destination port, network byte order.
+    pub port: u16,
+    /// Explicit padding so the key has no uninitialised bytes (hash map keys are compared
+    /// bytewise by the kernel).
+    pub _pad: u16,
+}
+
+impl ServedKey {
+    /// Builds a key from host-order values.
+    pub fn new(addr_host: u32, port_host: u16) -> Self {
+        ServedKey { addr: addr_host.to_be(), port: port_host.to_be(), _pad: 0 }
+    }
+}
+
+/// Indices into the per-CPU counter array kept by the XDP program.
+#[repr(u32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum XdpCounter {
+    /// Segments redirected to an AF_XDP socket.
+    Steered = 0,
+    /// Frames passed to the kernel because they are not for a served pair.
+    Passed = 1,
+    /// Frames that could not be parsed (truncated headers, bad IHL/data offset): passed to
+    /// the kernel, which counts and drops them itself.
+    Malformed = 2,
+    /// Segments for a served pair that arrived on a queue without a socket: passed.
+    NoSocket = 3,
+    /// IPv4 fragments to a served address: passed (the stack does not reassemble).
+    Fragment = 4,
+}
+
+/// Number of counters in [`XdpCounter`].
+pub const XDP_COUNTERS: u32 = 5;
+
+impl XdpCounter {
+    /// All counters, in index order, with their names for reports.
+    pub const ALL: [(XdpCounter, &'static str); XDP_COUNTERS as usize] = [
+        (XdpCounter::Steered, "steered"),
+        (XdpCounter::Passed, "passed"),
+        (XdpCounter::Malformed, "malformed"),
+        (XdpCounter::NoSocket, "no_socket"),
+        (XdpCounter::Fragment, "fragment"),
+    ];
+}
+
+#[cfg(feature = "user")]
+// Safety: ServedKey is repr(C), Copy, made only of integers and has explicit padding.
+unsafe impl aya::Pod for ServedKey {}

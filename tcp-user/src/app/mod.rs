@@ -1,0 +1,1 @@
+//! Application API and built-in apps.

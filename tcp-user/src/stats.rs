@@ -1,0 +1,138 @@
+//! Drop reasons and per-worker counters.
+//!
+//! Every frame or segment the stack discards is counted under exactly one [`DropReason`], so
+//! an operator can tell hostile input from bugs. Counters are plain integers owned by one
+//! worker; the control plane reads snapshots (no atomics or locks on the packet path).
+
+/// Why a frame or segment was discarded. One enum for the whole stack.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum DropReason {
+    /// Frame shorter than an Ethernet header.
+    TruncatedEthernet,
+    /// Not IPv4 (the XDP program should not have steered it).
+    NotIpv4,
+    /// Shorter than the IPv4 header, or total length beyond the frame.
+    TruncatedIpv4,
+    /// IHL below 5 or beyond the packet.
+    BadIpv4HeaderLength,
+    /// IPv4 version field is not 4.
+    BadIpVersion,
+    /// IPv4 header checksum does not verify.
+    BadIpv4Checksum,
+    /// A fragment (MF set or offset non-zero): the stack does not reassemble.
+    Ipv4Fragment,
+    /// Not TCP.
+    NotTcp,
+    /// Shorter than the TCP header.
+    TruncatedTcp,
+    /// Data offset below 5 or beyond the segment.
+    BadTcpDataOffset,
+    /// TCP checksum does not verify.
+    BadTcpChecksum,
+    /// An option's length is 0/1 or runs past the header.
+    BadTcpOption,
+    /// Source or destination address is broadcast, multicast or otherwise not unicast.
+    BadAddress,
+    /// Destination address/port is not one we serve.
+    NotServed,
+    /// Flag combination that is never valid (e.g. SYN+FIN, SYN+RST, no flags).
+    BadFlags,
+    /// Segment not acceptable for the connection's receive window (answered with an ACK).
+    OutOfWindow,
+    /// ACK acknowledges something not yet sent, or too old (RFC 5961 section 5).
+    BadAck,
+    /// RST that is not acceptable or needs a challenge (RFC 5961 section 3).
+    BadRst,
+    /// Segment for no connection that must not be answered (it carried RST).
+    NoConnectionRst,
+    /// Connection table full.
+    TableFull,
+    /// Half-open (SYN_RCVD) table full and cookies off / cookie invalid.
+    SynQueueFull,
+    /// Returning ACK with an invalid SYN cookie.
+    BadCookie,
+    /// Receive buffer has no room for the segment's data.
+    ReceiveBufferFull,
+    /// No TX frame available for an outgoing segment.
+    TxRingFull,
+    /// Rate limit on challenge ACKs or RSTs reached.
+    RateLimited,
+}
+
+impl DropReason {
+    /// Number of variants (size of a counter array indexed by reason).
+    pub const COUNT: usize = DropReason::RateLimited as usize + 1;
+
+    /// All reasons in index order.
+    pub const ALL: [DropReason; DropReason::COUNT] = [
+        DropReason::TruncatedEthernet,
+        DropReason::NotIpv4,
+        DropReason::TruncatedIpv4,
+        DropReason::BadIpv4HeaderLength,
+        DropReason::BadIpVersion,
+        DropReason::BadIpv4Checksum,
+        DropReason::Ipv4Fragment,
+        DropReason::NotTcp,
+        DropReason::TruncatedTcp,
+        DropReason::BadTcpDataOffset,
+        DropReason::BadTcpChecksum,
+        DropReason::BadTcpOption,
+        DropReason::BadAddress,
+        DropReason::NotServed,
+        DropReason::BadFlags,
+        DropReason::OutOfWindow,
+        DropReason::BadAck,
+        DropReason::BadRst,
+        DropReason::NoConnectionRst,
+        DropReason::TableFull,
+        DropReason::SynQueueFull,
+        DropReason::BadCookie,
+        DropReason::ReceiveBufferFull,
+        DropReason::TxRingFull,
+        DropReason::RateLimited,
+    ];
+
+    /// Stable snake_case name for reports and metrics.
+    pub fn name(self) -> &'static str {
+        match self {
+            DropReason::TruncatedEthernet => "truncated_ethernet",
+            DropReason::NotIpv4 => "not_ipv4",
+            DropReason::TruncatedIpv4 => "truncated_ipv4",
+            DropReason::BadIpv4HeaderLength => "bad_ipv4_header_length",
+            DropReason::BadIpVersion => "bad_ip_version",
+            DropReason::BadIpv4Checksum => "bad_ipv4_checksum",
+            DropReason::Ipv4Fragment => "ipv4_fragment",
+            DropReason::NotTcp => "not_tcp",
+            DropReason::TruncatedTcp => "truncated_tcp",
+            DropReason::BadTcpDataOffset => "bad_tcp_data_offset",
+            DropReason::BadTcpChecksum => "bad_tcp_checksum",
+            DropReason::BadTcpOption => "bad_tcp_option",
+            DropReason::BadAddress => "bad_address",
+            DropReason::NotServed => "not_served",
+            DropReason::BadFlags => "bad_flags",
+            DropReason::OutOfWindow => "out_of_window",
+            DropReason::BadAck => "bad_ack",
+            DropReason::BadRst => "bad_rst",
+            DropReason::NoConnectionRst => "no_connection_rst",
+            DropReason::TableFull => "table_full",
+            DropReason::SynQueueFull => "syn_queue_full",
+            DropReason::BadCookie => "bad_cookie",
+            DropReason::ReceiveBufferFull => "receive_buffer_full",
+            DropReason::TxRingFull => "tx_ring_full",
+            DropReason::RateLimited => "rate_limited",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn all_lists_every_reason_in_index_order() {
+        for (i, r) in DropReason::ALL.iter().enumerate() {
+            assert_eq!(*r as usize, i, "{}", r.name());
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! Ethernet, IPv4 and TCP wire formats.
