@@ -1,1 +1,42 @@
-//! Application API and built-in apps.
+//! The application API: run-to-completion callbacks on the worker thread.
+//!
+//! A worker calls its [`App`] for every event of every connection right after the engine
+//! produced it, in the same thread, with the connection borrowed mutably: the app reads from
+//! the receive buffer, writes into the send buffer, closes or aborts, and returns. Nothing is
+//! queued between the stack and the app, so there are no copies or wakeups in between.
+//! Per-connection app state lives in the connection table next to the connection.
+
+pub mod discard;
+pub mod echo;
+pub mod http;
+
+use crate::tcp::{Connection, Event};
+
+/// An application served by the stack.
+pub trait App {
+    /// State kept per connection (e.g. a partially sent response).
+    type ConnState: Default;
+
+    /// Called for each event of a connection. `Event::Established` is the accept.
+    fn on_event(&mut self, conn: &mut Connection, state: &mut Self::ConnState, event: Event);
+}
+
+/// The built-in applications (`--app`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AppKind {
+    Echo,
+    Discard,
+    Http,
+}
+
+impl std::str::FromStr for AppKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "echo" => Ok(AppKind::Echo),
+            "discard" => Ok(AppKind::Discard),
+            "http" => Ok(AppKind::Http),
+            _ => Err(format!("unknown app '{s}' (expected echo, discard or http)")),
+        }
+    }
+}

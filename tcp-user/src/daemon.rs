@@ -1,0 +1,342 @@
+//! The `xdptcp` daemon: command line, setup (XDP program, AF_XDP ports, pinned workers),
+//! signal handling and the exit report. Setup errors are one clear line for the user.
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Parser, Subcommand};
+use crossbeam_channel::{unbounded, Receiver};
+use std::net::Ipv4Addr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::app::{discard::Discard, echo::Echo, http::Http, App, AppKind};
+use crate::stats::DropReason;
+use crate::tcp;
+use crate::worker::{self, WorkerConfig, WorkerStats};
+use crate::xdp::iface::Interface;
+use crate::xdp::socket::PortConfig;
+use crate::xdp::{BindMode, XdpMode, XdpProgram, XskPort};
+
+/// Kernel-bypass TCP server on AF_XDP.
+#[derive(Parser, Debug)]
+#[command(name = "xdptcp", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Take over TCP ports of an interface and serve them from user space.
+    Serve(ServeArgs),
+}
+
+/// Options of `xdptcp serve`.
+#[derive(Args, Debug, Clone)]
+pub struct ServeArgs {
+    /// Interface to attach to.
+    #[arg(long)]
+    pub iface: String,
+    /// IPv4 address to serve (default: the interface's address).
+    #[arg(long)]
+    pub addr: Option<Ipv4Addr>,
+    /// TCP port(s) to serve, comma-separated.
+    #[arg(long = "port", value_delimiter = ',', required = true, value_parser = parse_port)]
+    pub ports: Vec<u16>,
+    /// Application: echo, discard or http.
+    #[arg(long, default_value = "echo")]
+    pub app: AppKind,
+    /// Receive queues to serve: a number (0..N-1) or `all`.
+    #[arg(long, default_value = "all")]
+    pub queues: QueueCount,
+    /// Cores to pin workers to, e.g. `0,1` or `0-3` (default: queue i on core i mod cores).
+    #[arg(long, value_parser = parse_cores)]
+    pub cores: Option<CoreList>,
+    /// XDP attach mode: auto, driver or skb.
+    #[arg(long, default_value = "auto")]
+    pub xdp_mode: XdpMode,
+    /// AF_XDP bind mode: auto, copy or zerocopy.
+    #[arg(long, default_value = "auto")]
+    pub bind_mode: BindMode,
+    /// Body size of the http app's responses, in bytes.
+    #[arg(long, default_value_t = 64)]
+    pub body_size: usize,
+    /// Maximum connections per worker.
+    #[arg(long, default_value_t = 16384)]
+    pub max_connections: usize,
+    /// Maximum TIME_WAIT connections per worker.
+    #[arg(long, default_value_t = 8192)]
+    pub max_time_wait: usize,
+    /// Receive and send buffer per connection, in bytes.
+    #[arg(long, default_value_t = 256 * 1024)]
+    pub buffer_size: usize,
+    /// Maximum segment lifetime in milliseconds (TIME_WAIT lasts twice this).
+    #[arg(long, default_value_t = 30_000)]
+    pub msl_ms: u64,
+    /// Spin on the rings when idle instead of sleeping (lowest latency, 100% CPU per worker).
+    #[arg(long)]
+    pub busy_poll: bool,
+}
+
+/// `--queues`: a count or all of them.
+#[derive(Clone, Copy, Debug)]
+pub enum QueueCount {
+    All,
+    Count(u32),
+}
+
+impl std::str::FromStr for QueueCount {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        if s == "all" {
+            return Ok(QueueCount::All);
+        }
+        match s.parse::<u32>() {
+            Ok(n) if n > 0 => Ok(QueueCount::Count(n)),
+            _ => Err(format!("'{s}' is not a queue count (a positive number or 'all')")),
+        }
+    }
+}
+
+/// `--cores`: core ids.
+#[derive(Clone, Debug)]
+pub struct CoreList(pub Vec<usize>);
+
+fn parse_port(s: &str) -> Result<u16, String> {
+    match s.trim().parse::<u16>() {
+        Ok(0) => Err("port 0 is not a valid TCP port".into()),
+        Ok(p) => Ok(p),
+        Err(_) => Err(format!("'{s}' is not a TCP port (1-65535)")),
+    }
+}
+
+fn parse_cores(s: &str) -> Result<CoreList, String> {
+    let mut cores = Vec::new();
+    for part in s.split(',') {
+        let bad = || format!("'{part}' is not a core or core range");
+        match part.split_once('-') {
+            Some((a, b)) => {
+                let (a, b): (usize, usize) =
+                    (a.parse().map_err(|_| bad())?, b.parse().map_err(|_| bad())?);
+                if a > b {
+                    return Err(bad());
+                }
+                cores.extend(a..=b);
+            }
+            None => cores.push(part.parse().map_err(|_| bad())?),
+        }
+    }
+    Ok(CoreList(cores))
+}
+
+/// Set by the SIGINT/SIGTERM handler.
+static SIGNALLED: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_signal(_: libc::c_int) {
+    SIGNALLED.store(true, Ordering::SeqCst);
+}
+
+fn install_signal_handlers() {
+    for sig in [libc::SIGINT, libc::SIGTERM] {
+        // Safety: the handler only stores to an atomic, which is async-signal-safe.
+        unsafe {
+            let mut action: libc::sigaction = std::mem::zeroed();
+            action.sa_sigaction = on_signal as usize;
+            libc::sigemptyset(&mut action.sa_mask);
+            libc::sigaction(sig, &action, std::ptr::null_mut());
+        }
+    }
+}
+
+/// Effective capabilities needed: CAP_NET_ADMIN (12), CAP_NET_RAW (13), and CAP_BPF (39) or
+/// CAP_SYS_ADMIN (21).
+fn check_privileges() -> Result<()> {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let caps = status
+        .lines()
+        .find_map(|l| l.strip_prefix("CapEff:"))
+        .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
+        .unwrap_or(0);
+    let has = |bit: u32| caps & (1u64 << bit) != 0;
+    if !(has(12) && has(13) && (has(39) || has(21))) {
+        bail!("xdptcp needs root (or CAP_NET_ADMIN, CAP_NET_RAW and CAP_BPF) to attach XDP and open AF_XDP sockets");
+    }
+    Ok(())
+}
+
+/// Runs `xdptcp serve` until SIGINT/SIGTERM.
+pub fn serve(args: ServeArgs) -> Result<()> {
+    let iface = Interface::lookup(&args.iface)?;
+    let addr = match args.addr {
+        Some(a) => u32::from(a),
+        None => iface.ipv4_address().with_context(|| {
+            format!("interface {} has no IPv4 address; pass --addr", iface.name)
+        })?,
+    };
+    let queues = match args.queues {
+        QueueCount::All => iface.rx_queues,
+        QueueCount::Count(n) if n <= iface.rx_queues => n,
+        QueueCount::Count(n) => {
+            bail!("--queues {n}: interface {} has only {} receive queues", iface.name, iface.rx_queues)
+        }
+    };
+    if args.max_connections == 0 || args.buffer_size < 4096 {
+        bail!("--max-connections must be positive and --buffer-size at least 4096");
+    }
+    check_privileges()?;
+    install_signal_handlers();
+
+    let mut program = XdpProgram::attach(&iface.name, args.xdp_mode)?;
+    let mut ports = Vec::new();
+    for q in 0..queues {
+        let port = XskPort::open(&iface.name, q, args.bind_mode, PortConfig::default())?;
+        program.register_socket(q, port.fd())?;
+        ports.push(port);
+    }
+    for &p in &args.ports {
+        program.serve(addr, p)?;
+    }
+
+    let mut isn_key = [0u8; 16];
+    getrandom::getrandom(&mut isn_key)
+        .map_err(|e| anyhow::anyhow!("reading random bytes for the ISN secret: {e}"))?;
+    let tcp = tcp::Config {
+        mss: (iface.mtu.min(4000) - 40) as u16,
+        recv_buffer: args.buffer_size,
+        send_buffer: args.buffer_size,
+        msl: Duration::from_millis(args.msl_ms),
+        ..tcp::Config::default()
+    };
+    let cfg = WorkerConfig {
+        local_addr: addr,
+        local_mac: iface.mac,
+        ports: args.ports.clone(),
+        tcp,
+        max_connections: args.max_connections,
+        max_time_wait: args.max_time_wait,
+        busy_poll: args.busy_poll,
+        isn_key,
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    let (snap_tx, snap_rx) = unbounded::<WorkerStats>();
+    let all_cores = core_affinity::get_core_ids().unwrap_or_default();
+    let mut handles = Vec::new();
+    let zero_copy = ports.iter().all(|p| p.zero_copy);
+    for (i, port) in ports.into_iter().enumerate() {
+        let core = match &args.cores {
+            Some(list) if !list.0.is_empty() => Some(list.0[i % list.0.len()]),
+            _ if !all_cores.is_empty() => Some(all_cores[i % all_cores.len()].id),
+            _ => None,
+        };
+        let (cfg, stop, snap_tx) = (cfg.clone(), stop.clone(), snap_tx.clone());
+        let app_kind = args.app;
+        let body = args.body_size;
+        let handle = std::thread::Builder::new()
+            .name(format!("xdptcp-q{i}"))
+            .spawn(move || {
+                if let Some(id) = core {
+                    core_affinity::set_for_current(core_affinity::CoreId { id });
+                }
+                let publish = move |s: &WorkerStats| {
+                    let _ = snap_tx.send(s.clone());
+                };
+                match app_kind {
+                    AppKind::Echo => run_app(port, cfg, Echo, stop, publish),
+                    AppKind::Discard => run_app(port, cfg, Discard, stop, publish),
+                    AppKind::Http => run_app(port, cfg, Http::new(body), stop, publish),
+                }
+            })
+            .context("spawning a worker thread")?;
+        handles.push(handle);
+    }
+    drop(snap_tx);
+
+    let ports_text: Vec<String> = args.ports.iter().map(|p| p.to_string()).collect();
+    println!(
+        "ready iface={} addr={} ports={} app={:?} queues={} xdp_mode={:?} bind_mode={}",
+        iface.name,
+        Ipv4Addr::from(addr),
+        ports_text.join(","),
+        args.app,
+        queues,
+        program.mode,
+        if zero_copy { "zerocopy" } else { "copy" }
+    );
+    eprintln!("xdptcp: serving; SIGINT or SIGTERM to stop");
+
+    let mut failed = false;
+    while !SIGNALLED.load(Ordering::SeqCst) {
+        std::thread::sleep(Duration::from_millis(20));
+        if handles.iter().any(|h| h.is_finished()) {
+            eprintln!("xdptcp: a worker stopped unexpectedly");
+            failed = true;
+            break;
+        }
+    }
+    stop.store(true, Ordering::SeqCst);
+    let mut finals = Vec::new();
+    for (q, h) in handles.into_iter().enumerate() {
+        match h.join() {
+            Ok(s) => finals.push(s),
+            Err(_) => {
+                eprintln!("xdptcp: worker of queue {q} panicked");
+                failed = true;
+            }
+        }
+    }
+    drain_snapshots(&snap_rx);
+    report(&finals, &program);
+    drop(program); // detaches the XDP program
+    eprintln!("xdptcp: XDP program detached from {}", iface.name);
+    if failed {
+        bail!("stopped after a worker failure");
+    }
+    Ok(())
+}
+
+fn run_app<A: App>(
+    port: XskPort,
+    cfg: WorkerConfig,
+    app: A,
+    stop: Arc<AtomicBool>,
+    publish: impl Fn(&WorkerStats),
+) -> WorkerStats {
+    worker::run(port, cfg, app, stop, publish)
+}
+
+fn drain_snapshots(rx: &Receiver<WorkerStats>) {
+    while rx.try_recv().is_ok() {}
+}
+
+/// Prints per-queue counters and the XDP program's counters to stderr.
+fn report(workers: &[WorkerStats], program: &XdpProgram) {
+    for s in workers {
+        eprintln!(
+            "queue {}: rx_frames={} tx_frames={} drops={} tx_dropped={} opened={} closed={} reset={} timed_out={} rsts_sent={} retransmissions={} fast_retransmits={} out_of_order={} active={}",
+            s.queue,
+            s.port.rx_frames,
+            s.port.tx_frames,
+            s.total_drops(),
+            s.port.tx_dropped,
+            s.conns_opened,
+            s.conns_closed,
+            s.conns_reset,
+            s.conns_timed_out,
+            s.rsts_sent,
+            s.retransmissions,
+            s.fast_retransmits,
+            s.out_of_order,
+            s.active,
+        );
+        let reasons: Vec<String> = DropReason::ALL
+            .iter()
+            .filter(|r| s.drops[**r as usize] > 0)
+            .map(|r| format!("{}={}", r.name(), s.drops[*r as usize]))
+            .collect();
+        if !reasons.is_empty() {
+            eprintln!("queue {} drops: {}", s.queue, reasons.join(" "));
+        }
+    }
+    let xdp: Vec<String> = program.counters().iter().map(|(n, v)| format!("{n}={v}")).collect();
+    eprintln!("xdp: {}", xdp.join(" "));
+}

@@ -1,0 +1,73 @@
+//! Per-stack TCP tunables. One [`Config`] is shared by every connection of a worker; each
+//! connection keeps a copy so tests can vary it per scenario.
+
+use std::time::Duration;
+
+/// TCP tunables. Defaults follow Linux where the RFCs leave a choice.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// MSS we advertise (RFC 9293 section 3.7.1): the MTU minus 40 bytes of IPv4 and TCP
+    /// headers. Also the largest payload we ever send, whatever the peer allows.
+    pub mss: u16,
+    /// Receive buffer per connection, in bytes: the most we ever advertise.
+    pub recv_buffer: usize,
+    /// Send buffer per connection, in bytes.
+    pub send_buffer: usize,
+    /// Offer/accept window scaling (RFC 7323 section 2).
+    pub window_scaling: bool,
+    /// Offer/accept selective acknowledgments (RFC 2018).
+    pub sack: bool,
+    /// Offer/accept timestamps (RFC 7323 section 3).
+    pub timestamps: bool,
+    /// Classic Nagle (RFC 9293 section 3.7.4): hold a small segment while data is in flight.
+    /// Off by default (like `TCP_NODELAY`); sender SWS avoidance applies either way.
+    pub nagle: bool,
+    /// RTO before any RTT sample (RFC 6298 section 2.1: 1 s).
+    pub rto_initial: Duration,
+    /// Lower clamp of the RTO (Linux `TCP_RTO_MIN`, 200 ms; RFC 6298 says 1 s).
+    pub rto_min: Duration,
+    /// Upper clamp of the RTO (RFC 6298 section 2.5 allows >= 60 s).
+    pub rto_max: Duration,
+    /// SYN-ACK retransmissions before a half-open connection is dropped (Linux
+    /// `tcp_synack_retries`).
+    pub syn_retries: u32,
+    /// Consecutive retransmission timeouts before the connection is reset (Linux
+    /// `tcp_retries2`).
+    pub data_retries: u32,
+    /// Maximum segment lifetime; TIME_WAIT lasts 2*MSL (RFC 9293 section 3.4.2).
+    pub msl: Duration,
+    /// How long FIN_WAIT_2 may sit without hearing from the peer (Linux `tcp_fin_timeout`).
+    pub fin_wait2_timeout: Duration,
+    /// Delayed ACK timeout (RFC 9293 section 3.8.6.3: less than 0.5 s; Linux 40 ms).
+    pub delayed_ack: Duration,
+    /// Abort (RST, [`Event::TimedOut`](super::Event::TimedOut)) a synchronized connection
+    /// that received nothing for this long.
+    pub idle_timeout: Option<Duration>,
+    /// Challenge ACKs and out-of-window ACKs a connection may send per second
+    /// (RFC 5961 section 7).
+    pub challenge_ack_limit: u32,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            mss: 1460,
+            recv_buffer: 256 * 1024,
+            send_buffer: 256 * 1024,
+            window_scaling: true,
+            sack: true,
+            timestamps: true,
+            nagle: false,
+            rto_initial: Duration::from_secs(1),
+            rto_min: Duration::from_millis(200),
+            rto_max: Duration::from_secs(60),
+            syn_retries: 5,
+            data_retries: 15,
+            msl: Duration::from_secs(30),
+            fin_wait2_timeout: Duration::from_secs(60),
+            delayed_ack: Duration::from_millis(40),
+            idle_timeout: None,
+            challenge_ack_limit: 10,
+        }
+    }
+}

@@ -1,0 +1,253 @@
+//! The pinned worker loop: one per receive queue. It glues one AF_XDP port to one shard of
+//! the engine: frames in → parse → connection table → engine → application → frames out,
+//! then timers, then one flush (TX ring + wakeup) per batch.
+//!
+//! The worker owns its port, table and application outright; the only shared state is the
+//! stop flag and the statistics snapshot it publishes for the control plane.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::app::App;
+use crate::stats::DropReason;
+use crate::table::{ConnId, ConnectionTable, Entry};
+use crate::tcp::{self, handle_unmatched, Connection, FourTuple, Instant, IsnGenerator, Unmatched};
+use crate::wire::{emit_frame, parse_frame, FrameHeader, MacAddr};
+use crate::xdp::socket::{PortCounters, Transmitter, XskPort};
+
+/// What one worker serves and how.
+#[derive(Clone)]
+pub struct WorkerConfig {
+    /// Local IPv4 address (host order).
+    pub local_addr: u32,
+    /// Our Ethernet address.
+    pub local_mac: MacAddr,
+    /// Served ports.
+    pub ports: Vec<u16>,
+    /// Engine parameters.
+    pub tcp: tcp::Config,
+    pub max_connections: usize,
+    pub max_time_wait: usize,
+    /// Spin on the rings instead of sleeping in poll(2) when idle (lowest latency, one core
+    /// at 100%).
+    pub busy_poll: bool,
+    /// ISN secret shared by all workers.
+    pub isn_key: [u8; 16],
+}
+
+/// Counters of one worker (plain integers, published as snapshots).
+#[derive(Clone, Debug, Default)]
+pub struct WorkerStats {
+    pub queue: u32,
+    pub port: PortCounters,
+    pub drops: [u64; DropReason::COUNT],
+    pub conns_opened: u64,
+    pub conns_closed: u64,
+    pub conns_reset: u64,
+    pub conns_timed_out: u64,
+    pub rsts_sent: u64,
+    pub retransmissions: u64,
+    pub fast_retransmits: u64,
+    pub out_of_order: u64,
+    pub active: u64,
+}
+
+impl WorkerStats {
+    /// Total frames dropped for any reason.
+    pub fn total_drops(&self) -> u64 {
+        self.drops.iter().sum::<u64>() + self.port.tx_dropped
+    }
+}
+
+/// The engine side of a worker: everything but the port, so a received frame (borrowed from
+/// the port's UMEM) can be handled while replies are written through the port's transmitter.
+struct Shard<A: App> {
+    cfg: WorkerConfig,
+    served: Box<[u64; 1024]>,
+    isn: IsnGenerator,
+    table: ConnectionTable<A::ConnState>,
+    app: A,
+    stats: WorkerStats,
+}
+
+/// Runs a worker until `stop` is set; returns its final counters.
+pub fn run<A: App>(
+    mut port: XskPort,
+    cfg: WorkerConfig,
+    app: A,
+    stop: Arc<AtomicBool>,
+    publish: impl Fn(&WorkerStats),
+) -> WorkerStats {
+    let mut served = Box::new([0u64; 1024]);
+    for &p in &cfg.ports {
+        served[p as usize / 64] |= 1 << (p % 64);
+    }
+    let mut shard = Shard {
+        isn: IsnGenerator::new(cfg.isn_key),
+        table: ConnectionTable::new(cfg.max_connections, cfg.max_time_wait),
+        served,
+        app,
+        stats: WorkerStats { queue: port.queue, ..Default::default() },
+        cfg,
+    };
+    let clock = std::time::Instant::now();
+    let now = || Instant::from_micros(clock.elapsed().as_micros() as u64);
+    let mut idle_spins = 0u32;
+    let mut last_publish = now();
+    while !stop.load(Ordering::Relaxed) {
+        let t = now();
+        let received = port.receive(|frame, tx| shard.on_frame(t, frame, tx));
+        shard.run_timers(t, &mut port.transmitter());
+        port.flush();
+        if received > 0 {
+            idle_spins = 0;
+        } else if !shard.cfg.busy_poll {
+            idle_spins += 1;
+            // Spin a little before sleeping: a reply often arrives within microseconds.
+            if idle_spins > 2000 && !port.has_pending() {
+                let wait_ms = shard
+                    .table
+                    .next_deadline()
+                    .map(|d| (d.micros().saturating_sub(now().micros()) / 1000) as i32)
+                    .unwrap_or(100)
+                    .clamp(0, 100);
+                port.wait(wait_ms.max(1));
+            }
+        }
+        if t.saturating_since(last_publish) >= Duration::from_millis(200) {
+            last_publish = t;
+            shard.stats.port = port.counters;
+            shard.stats.active = shard.table.len() as u64;
+            publish(&shard.stats);
+        }
+    }
+    shard.stats.port = port.counters;
+    shard.stats.active = shard.table.len() as u64;
+    shard.stats
+}
+
+impl<A: App> Shard<A> {
+    #[inline]
+    fn drop_frame(&mut self, reason: DropReason) {
+        self.stats.drops[reason as usize] += 1;
+    }
+
+    #[inline]
+    fn is_served(&self, addr: u32, port: u16) -> bool {
+        addr == self.cfg.local_addr && self.served[port as usize / 64] & (1 << (port % 64)) != 0
+    }
+
+    fn on_frame(&mut self, now: Instant, frame: &[u8], tx: &mut Transmitter<'_>) {
+        let parsed = match parse_frame(frame) {
+            Ok(p) => p,
+            Err(reason) => return self.drop_frame(reason),
+        };
+        let seg = &parsed.segment;
+        let tuple = FourTuple {
+            local_addr: parsed.dst_addr,
+            local_port: seg.dst_port,
+            remote_addr: parsed.src_addr,
+            remote_port: seg.src_port,
+        };
+        if let Some(id) = self.table.lookup(&tuple) {
+            let entry = self.table.get_mut(id).expect("indexed connection exists");
+            // RFC 9293 3.10.7.4 (TIME-WAIT) / Linux: a new SYN may reuse a TIME_WAIT tuple.
+            if seg.flags.syn() && !seg.flags.ack() && entry.conn.time_wait_accepts_syn(seg) {
+                self.table.remove(id);
+            } else {
+                if let Err(reason) = entry.conn.handle_segment(now, seg) {
+                    self.drop_frame(reason);
+                }
+                return self.drive(id, now, tx);
+            }
+        }
+        let listening = self.is_served(tuple.local_addr, tuple.local_port);
+        match handle_unmatched(seg, listening) {
+            Unmatched::Accept => {
+                if self.table.available() == 0 {
+                    self.drop_frame(DropReason::TableFull);
+                    return;
+                }
+                let iss = self.isn.isn(now, &tuple);
+                let conn = Connection::accept(now, &self.cfg.tcp, tuple, seg, iss);
+                match self.table.insert(conn, A::ConnState::default(), parsed.src_mac.0) {
+                    Ok(id) => {
+                        self.stats.conns_opened += 1;
+                        self.drive(id, now, tx);
+                    }
+                    Err(_) => self.drop_frame(DropReason::TableFull),
+                }
+            }
+            Unmatched::Reset(rst) => {
+                let hdr = self.header(&tuple, parsed.src_mac);
+                if tx.send(|buf| emit_frame(buf, &hdr, &rst)) {
+                    self.stats.rsts_sent += 1;
+                }
+            }
+            Unmatched::Drop(reason) => self.drop_frame(reason),
+        }
+    }
+
+    fn header(&self, tuple: &FourTuple, peer_mac: MacAddr) -> FrameHeader {
+        FrameHeader {
+            src_mac: self.cfg.local_mac,
+            dst_mac: peer_mac,
+            src_addr: tuple.local_addr,
+            dst_addr: tuple.remote_addr,
+            ttl: 64,
+            ip_id: 0,
+        }
+    }
+
+    /// Runs a connection after an input: application events, then everything it has to send,
+    /// then table book-keeping (timer re-arm, removal when closed).
+    fn drive(&mut self, id: ConnId, now: Instant, tx: &mut Transmitter<'_>) {
+        let Some(entry) = self.table.get_mut(id) else { return };
+        let Entry { conn, app: state, peer_mac, .. } = entry;
+        while let Some(event) = conn.poll_event() {
+            match event {
+                tcp::Event::Reset => self.stats.conns_reset += 1,
+                tcp::Event::TimedOut => self.stats.conns_timed_out += 1,
+                _ => {}
+            }
+            self.app.on_event(conn, state, event);
+        }
+        let tuple = conn.tuple();
+        let hdr = FrameHeader {
+            src_mac: self.cfg.local_mac,
+            dst_mac: MacAddr(*peer_mac),
+            src_addr: tuple.local_addr,
+            dst_addr: tuple.remote_addr,
+            ttl: 64,
+            ip_id: 0,
+        };
+        while let Some(seg) = conn.poll_transmit(now) {
+            if !tx.send(|buf| emit_frame(buf, &hdr, &seg)) {
+                self.stats.drops[DropReason::TxRingFull as usize] += 1;
+            }
+        }
+        if let Some(gone) = self.table.after_io(id) {
+            self.account_closed(&gone);
+        }
+    }
+
+    fn account_closed(&mut self, gone: &Entry<A::ConnState>) {
+        let s = gone.conn.stats();
+        self.stats.conns_closed += 1;
+        self.stats.retransmissions += s.retransmissions;
+        self.stats.fast_retransmits += s.fast_retransmits;
+        self.stats.out_of_order += s.out_of_order_segments;
+    }
+
+    fn run_timers(&mut self, now: Instant, tx: &mut Transmitter<'_>) {
+        while let Some(id) = self.table.pop_expired(now) {
+            if let Some(entry) = self.table.get_mut(id) {
+                if entry.conn.poll_timeout().is_some_and(|d| d <= now) {
+                    entry.conn.handle_timeout(now);
+                }
+            }
+            self.drive(id, now, tx);
+        }
+    }
+}

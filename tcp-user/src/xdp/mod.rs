@@ -1,0 +1,10 @@
+//! The kernel side of the datapath: loading and attaching the XDP program (aya) and the
+//! AF_XDP sockets with their UMEM and rings (xsk-rs). This is the only place with `unsafe`
+//! ring and UMEM access; it knows nothing of TCP.
+
+pub mod iface;
+pub mod program;
+pub mod socket;
+
+pub use program::{XdpMode, XdpProgram};
+pub use socket::{BindMode, XskPort};
