@@ -2,6 +2,7 @@
 
 use std::{
     io::Read,
+    os::unix::process::CommandExt,
     process::{Command, ExitStatus, Stdio},
     sync::mpsc,
     thread,
@@ -50,6 +51,7 @@ impl CmdOutput {
 pub fn run(cmd: &mut Command, timeout: Duration) -> Result<CmdOutput> {
     let cmdline = describe(cmd);
     let mut child = cmd
+        .process_group(0) // Ctrl-C reaches only us; the signal handler stops children in order
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -66,11 +68,19 @@ pub fn run(cmd: &mut Command, timeout: Duration) -> Result<CmdOutput> {
             let _ = child.kill();
             let _ = child.wait();
             let out = collect(&stdout) + &collect(&stderr);
-            bail!("`{cmdline}` timed out after {timeout:?}; output so far: {}", out.trim());
+            bail!(
+                "`{cmdline}` timed out after {timeout:?}; output so far: {}",
+                out.trim()
+            );
         }
         thread::sleep(POLL);
     };
-    Ok(CmdOutput { cmdline, status, stdout: collect(&stdout), stderr: collect(&stderr) })
+    Ok(CmdOutput {
+        cmdline,
+        status,
+        stdout: collect(&stdout),
+        stderr: collect(&stderr),
+    })
 }
 
 /// Runs a command in the host (root) network namespace: `host(&["ip", "netns", "list"])`.

@@ -12,14 +12,14 @@ use std::{
     path::Path,
     process::Command,
     sync::{
-        atomic::{AtomicI32, AtomicU32, Ordering},
+        atomic::{AtomicBool, AtomicI32, AtomicU32, Ordering},
         Mutex, Once,
     },
     thread::{self, JoinHandle},
     time::{Duration, Instant},
 };
 
-use anyhow::{bail, Context, Result};
+use anyhow::Result;
 
 use crate::cmd::{self, host, CmdOutput, DEFAULT_TIMEOUT};
 
@@ -183,7 +183,11 @@ pub fn cleanup_stale() -> Result<Vec<String>> {
             continue;
         }
         if let Ok(pids) = host(&["ip", "netns", "pids", name]) {
-            for p in pids.stdout.split_whitespace().filter_map(|p| p.parse::<i32>().ok()) {
+            for p in pids
+                .stdout
+                .split_whitespace()
+                .filter_map(|p| p.parse::<i32>().ok())
+            {
                 // Safety: plain kill(2) on a pid listed as living in the stale namespace.
                 unsafe { libc::kill(p, libc::SIGKILL) };
             }
@@ -195,7 +199,9 @@ pub fn cleanup_stale() -> Result<Vec<String>> {
     let links = host(&["ip", "-o", "link", "show"])?.check()?;
     for line in links.stdout.lines() {
         // "12: xt123a0@xt123b0: <...>"
-        let Some(name) = line.split(": ").nth(1) else { continue };
+        let Some(name) = line.split(": ").nth(1) else {
+            continue;
+        };
         let name = name.split('@').next().unwrap_or(name);
         let Some(pid) = owner_pid(name) else { continue };
         if !pid_alive(pid) && host(&["ip", "link", "del", name])?.success() {
@@ -212,8 +218,12 @@ struct Registry {
     pids: Vec<i32>,
 }
 
-static REGISTRY: Mutex<Registry> = Mutex::new(Registry { namespaces: Vec::new(), pids: Vec::new() });
+static REGISTRY: Mutex<Registry> = Mutex::new(Registry {
+    namespaces: Vec::new(),
+    pids: Vec::new(),
+});
 static SIGNAL_PIPE_WR: AtomicI32 = AtomicI32::new(-1);
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 static INSTALL: Once = Once::new();
 
 fn registry() -> std::sync::MutexGuard<'static, Registry> {
@@ -264,6 +274,7 @@ pub fn install_signal_cleanup() {
             let mut pipe = unsafe { <File as std::os::fd::FromRawFd>::from_raw_fd(read_fd) };
             if pipe.read_exact(&mut byte).is_ok() {
                 let sig = byte[0] as i32;
+                INTERRUPTED.store(true, Ordering::SeqCst);
                 eprintln!("\nnetns-tests: caught signal {sig}, cleaning up this run");
                 cleanup_current_run();
                 // Safety: terminate at once without running other threads' code further.
@@ -281,6 +292,15 @@ pub fn install_signal_cleanup() {
             }
         }
     });
+}
+
+/// If SIGINT/SIGTERM was caught, blocks until the cleanup thread ends the process (call it
+/// before exiting normally, so an interrupted run neither reports success nor cuts the
+/// cleanup short).
+pub fn wait_if_interrupted() {
+    while INTERRUPTED.load(Ordering::SeqCst) {
+        thread::sleep(Duration::from_millis(50));
+    }
 }
 
 /// Stops registered children (SIGTERM, then SIGKILL after 2 s) and deletes registered

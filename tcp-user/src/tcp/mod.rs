@@ -1,13 +1,30 @@
 //! The sans-IO TCP engine (RFC 9293). Nothing here touches a socket, ring or clock: inputs are
 //! parsed segments and `now`, outputs are segments to send, timer deadlines and events.
 
+pub mod config;
+pub mod congestion;
+pub mod conn_stats;
+pub mod connection;
+pub mod isn;
+pub mod reassembly;
+pub mod recv_buffer;
+pub mod rtt;
 pub mod segment;
+pub mod send_buffer;
 pub mod seq;
+pub mod state;
 pub mod time;
+pub mod unmatched;
 
+pub use config::Config;
+pub use conn_stats::ConnStats;
+pub use connection::Connection;
+pub use isn::IsnGenerator;
 pub use segment::{SackBlock, SackBlocks, Segment, TcpFlags, TcpOptions, Timestamps};
 pub use seq::SeqNum;
+pub use state::{Event, State};
 pub use time::Instant;
+pub use unmatched::{handle_unmatched, Unmatched};
 
 /// A connection's identity: local and remote IPv4 address and port, all in host order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]

@@ -37,6 +37,12 @@ impl SeqNum {
         }
     }
 
+    /// `self - n`, wrapping (moving back `n` bytes of sequence space).
+    #[inline]
+    pub fn minus(self, n: usize) -> SeqNum {
+        SeqNum(self.0.wrapping_sub(n as u32))
+    }
+
     /// True when `lo <= self < hi` in circular order.
     #[inline]
     pub fn in_range(self, lo: SeqNum, hi: SeqNum) -> bool {

@@ -95,7 +95,4 @@ impl EventSet {
         self.0 &= !(1 << i);
         Event::ALL.get(i).copied()
     }
-    pub(crate) fn is_empty(&self) -> bool {
-        self.0 == 0
-    }
 }

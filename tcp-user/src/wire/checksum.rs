@@ -25,7 +25,10 @@ pub fn ones_sum(data: &[u8]) -> u16 {
     }
     let mut rest = chunks.remainder();
     if rest.len() >= 4 {
-        acc = add_carry(acc, u32::from_ne_bytes([rest[0], rest[1], rest[2], rest[3]]) as u64);
+        acc = add_carry(
+            acc,
+            u32::from_ne_bytes([rest[0], rest[1], rest[2], rest[3]]) as u64,
+        );
         rest = &rest[4..];
     }
     if rest.len() >= 2 {
@@ -195,6 +198,9 @@ mod tests {
         let c = tcp_checksum(0x0a09_0001, 0x0a09_0002, &seg).unwrap_or_default();
         seg[16..18].copy_from_slice(&c.to_be_bytes());
         assert!(verify_tcp(0x0a09_0001, 0x0a09_0002, &seg));
-        assert!(!verify_tcp(0x0a09_0001, 0x0a09_0003, &seg), "pseudo-header covers dst");
+        assert!(
+            !verify_tcp(0x0a09_0001, 0x0a09_0003, &seg),
+            "pseudo-header covers dst"
+        );
     }
 }

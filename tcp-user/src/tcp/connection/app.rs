@@ -1,0 +1,121 @@
+//! The application side: reading, writing, closing and aborting.
+
+use super::{Connection, PendingRst, State};
+
+impl Connection {
+    /// Copies in-order data into `buf`; returns the bytes copied. Queues a window update if
+    /// reading opened the window enough (RFC 9293 section 3.8.6.2.2).
+    pub fn recv(&mut self, buf: &mut [u8]) -> usize {
+        let n = self.recv.read(buf);
+        self.after_read(n);
+        n
+    }
+
+    /// The readable bytes in place (two slices when the ring wraps); consume them with
+    /// [`Connection::recv_consume`].
+    pub fn recv_slices(&self) -> (&[u8], &[u8]) {
+        self.recv.slices()
+    }
+
+    /// Marks `n` readable bytes as read.
+    pub fn recv_consume(&mut self, n: usize) {
+        let n = self.recv.consume(n);
+        self.after_read(n);
+    }
+
+    /// Bytes ready to read.
+    pub fn recv_len(&self) -> usize {
+        self.recv.len()
+    }
+
+    /// Receiver SWS avoidance: a window update goes out once the window can move right by
+    /// min(buffer/2, MSS); smaller openings wait for the next ACK.
+    fn after_read(&mut self, n: usize) {
+        if n == 0 || !matches!(self.state, State::Established | State::FinWait1 | State::FinWait2)
+        {
+            return;
+        }
+        let promised = self.rcv_adv - self.rcv_nxt;
+        let threshold = (self.config.recv_buffer / 2).min(usize::from(self.config.mss));
+        if self.window_space() >= promised + threshold {
+            self.ack_now = true;
+        }
+    }
+
+    /// Queues as much of `data` as fits in the send buffer; returns the bytes taken. Zero
+    /// once the connection was closed for sending.
+    pub fn send(&mut self, data: &[u8]) -> usize {
+        if !self.can_send() {
+            return 0;
+        }
+        let n = self.send.write(data);
+        if n < data.len() {
+            self.write_blocked = true;
+        }
+        n
+    }
+
+    /// Bytes `send` would take now.
+    pub fn send_capacity(&self) -> usize {
+        if self.can_send() {
+            self.send.free()
+        } else {
+            0
+        }
+    }
+
+    /// Bytes queued and not yet acknowledged.
+    pub fn send_queued(&self) -> usize {
+        self.send.len()
+    }
+
+    fn can_send(&self) -> bool {
+        !self.fin_queued
+            && matches!(
+                self.state,
+                State::SynReceived | State::Established | State::CloseWait
+            )
+    }
+
+    /// Graceful close (RFC 9293 section 3.10.4): a FIN follows the queued data.
+    /// ESTABLISHED -> FIN-WAIT-1, CLOSE-WAIT -> LAST-ACK; in SYN-RECEIVED the FIN waits for
+    /// the handshake to complete.
+    pub fn close(&mut self) {
+        match self.state {
+            State::SynReceived => self.fin_queued = true,
+            State::Established => {
+                self.fin_queued = true;
+                self.state = State::FinWait1;
+            }
+            State::CloseWait => {
+                self.fin_queued = true;
+                self.state = State::LastAck;
+            }
+            _ => {}
+        }
+    }
+
+    /// Abort (RFC 9293 section 3.10.5): send <SEQ=SND.NXT><CTL=RST> and enter CLOSED.
+    pub fn abort(&mut self) {
+        let send_rst = matches!(
+            self.state,
+            State::SynReceived
+                | State::Established
+                | State::FinWait1
+                | State::FinWait2
+                | State::CloseWait
+                | State::Closing
+                | State::LastAck
+        );
+        if send_rst {
+            self.rst_pending = Some(PendingRst {
+                seq: self.snd_max,
+                ack: None,
+            });
+        }
+        self.state = State::Closed;
+        self.clear_timers();
+        self.ack_now = false;
+        self.syn_pending = false;
+    }
+}

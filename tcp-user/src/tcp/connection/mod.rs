@@ -1,0 +1,407 @@
+//! One TCP connection: the RFC 9293 state machine with its buffers, timers and congestion
+//! control. The `impl Connection` blocks are split by concern:
+//! - this file: the state, construction (passive open) and accessors;
+//! - `input.rs`: segment arrival, RFC 9293 section 3.10.7.4 step by step;
+//! - `ack.rs`: step five (ACK processing), RTT sampling and loss detection;
+//! - `output.rs`: what to send next, window advertisement, segment building;
+//! - `timers.rs`: deadlines and what happens when they pass;
+//! - `app.rs`: the application side (read, write, close, abort).
+//!
+//! Nothing here allocates after construction, reads a clock or touches the network.
+
+mod ack;
+mod app;
+mod input;
+mod output;
+mod timers;
+
+#[cfg(test)]
+mod tests;
+
+use super::congestion::{initial_window, Congestion, Reno};
+use super::conn_stats::ConnStats;
+use super::recv_buffer::ReceiveBuffer;
+use super::rtt::RttEstimator;
+use super::send_buffer::SendBuffer;
+use super::state::EventSet;
+use super::{Config, Event, FourTuple, Instant, Segment, SeqNum, State};
+
+/// MSS assumed when the peer sends none (RFC 9293 section 3.7.1: 536 for IPv4).
+const DEFAULT_PEER_MSS: usize = 536;
+/// Bytes the timestamps option takes in every segment (NOP, NOP, kind, len, 8 bytes).
+const TS_OPTION_LEN: usize = 12;
+/// Largest window scale shift (RFC 7323 section 2.3).
+const MAX_WSCALE: u8 = 14;
+
+/// A pending RST: `<SEQ=seq>` and, if `ack` is set, `<ACK=ack><CTL=RST,ACK>`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct PendingRst {
+    seq: SeqNum,
+    ack: Option<SeqNum>,
+}
+
+/// One TCP connection (a transmission control block, RFC 9293 section 3.3.1).
+#[derive(Debug)]
+pub struct Connection {
+    config: Config,
+    tuple: FourTuple,
+    state: State,
+    events: EventSet,
+    stats: ConnStats,
+
+    // --- Send sequence space (RFC 9293 section 3.3.1) ---
+    iss: SeqNum,
+    /// SND.UNA: oldest unacknowledged sequence number.
+    snd_una: SeqNum,
+    /// SND.NXT: next sequence number to send (moved back to SND.UNA on a timeout).
+    snd_nxt: SeqNum,
+    /// Highest sequence number sent, plus one (Linux's `snd_nxt`).
+    snd_max: SeqNum,
+    /// SND.WND in bytes (already scaled).
+    snd_wnd: usize,
+    snd_wl1: SeqNum,
+    snd_wl2: SeqNum,
+    /// Largest window the peer ever offered (RFC 5961 MAX.SND.WND, SWS avoidance).
+    max_snd_wnd: usize,
+    /// Window scaling was negotiated (both shifts may still be 0).
+    ws_ok: bool,
+    /// The peer's window scale shift (applied to windows it sends).
+    snd_wscale: u8,
+    send: SendBuffer,
+    /// Sequence number of the first byte in `send`.
+    send_seq: SeqNum,
+    /// The application closed: a FIN follows the buffered data.
+    fin_queued: bool,
+    /// A SYN-ACK is to be (re)sent.
+    syn_pending: bool,
+    /// `send` could not take everything: report `Event::Writable` when room frees.
+    write_blocked: bool,
+
+    // --- Receive sequence space ---
+    irs: SeqNum,
+    /// RCV.NXT, counting the peer's SYN and FIN.
+    rcv_nxt: SeqNum,
+    /// Right edge of the window we last advertised (RCV.NXT + RCV.WND); never moves left.
+    rcv_adv: SeqNum,
+    /// Our window scale shift.
+    rcv_wscale: u8,
+    /// Bytes of `recv` kept out of the advertised window so rounding the scaled window up
+    /// never promises more than fits.
+    rcv_slack: usize,
+    recv: ReceiveBuffer,
+    /// Largest payload received: what counts as a "full-sized segment" for delayed ACKs.
+    rcv_mss: usize,
+    /// Sequence number of a FIN that arrived ahead of missing data.
+    peer_fin: Option<SeqNum>,
+    fin_received: bool,
+
+    // --- Options ---
+    peer_mss: usize,
+    sack_ok: bool,
+    ts_ok: bool,
+    /// TS.Recent (RFC 7323 section 4.3) and when it was recorded (for PAWS's 24-day rule).
+    ts_recent: u32,
+    ts_recent_at: Instant,
+    /// Last.ACK.sent (RFC 7323 section 4.3).
+    last_ack_sent: SeqNum,
+    /// Added to our millisecond clock for TSval (RFC 7323 section 5.4: per-connection).
+    ts_offset: u32,
+
+    // --- ACK generation ---
+    /// Send an ACK at the next `poll_transmit`.
+    ack_now: bool,
+    /// In-order bytes received since the last ACK we sent.
+    unacked_bytes: usize,
+    delack_at: Option<Instant>,
+    /// Challenge/out-of-window ACK rate limit: window start and count (RFC 5961 section 7).
+    challenge_window: Instant,
+    challenge_count: u32,
+
+    // --- Retransmission and congestion ---
+    rtt: RttEstimator,
+    /// Karn's algorithm: the sequence number whose acknowledgment times a segment sent at
+    /// the given instant (cleared when anything is retransmitted).
+    rtt_probe: Option<(SeqNum, Instant)>,
+    rto_at: Option<Instant>,
+    /// Consecutive timeouts without progress.
+    retries: u32,
+    syn_retransmits: u32,
+    /// Retransmit the segment at SND.UNA next (fast retransmit, partial ACK).
+    rtx_una: bool,
+    /// A timeout fired: send the segment at SND.NXT (= SND.UNA) regardless of windows.
+    rto_send: bool,
+    dup_acks: u32,
+    in_recovery: bool,
+    /// `recover` of RFC 6582.
+    recover: SeqNum,
+    cc: Congestion,
+
+    // --- Persist (zero-window probing) ---
+    persist_at: Option<Instant>,
+    persist_backoff: u32,
+    probe_pending: bool,
+    /// The persist timer fired on a small non-zero window: send what fits (SWS override).
+    force_send: bool,
+    probes_out: u32,
+
+    // --- Closing and idling ---
+    rst_pending: Option<PendingRst>,
+    time_wait_at: Option<Instant>,
+    fin_wait2_at: Option<Instant>,
+    last_recv: Instant,
+}
+
+impl Connection {
+    /// LISTEN -> SYN-RECEIVED on a SYN (RFC 9293 section 3.10.7.2): "Set RCV.NXT to
+    /// SEG.SEQ+1, IRS is set to SEG.SEQ ... ISS should be selected and a SYN segment sent of
+    /// the form <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>". The SYN-ACK is queued with the options
+    /// the peer offered and `config` allows: MSS always, window scale, SACK-permitted and
+    /// timestamps only if offered.
+    pub fn accept(
+        now: Instant,
+        config: &Config,
+        tuple: FourTuple,
+        syn: &Segment,
+        iss: SeqNum,
+    ) -> Connection {
+        let opts = &syn.options;
+        let ws_ok = config.window_scaling && opts.window_scale.is_some();
+        let ts_ok = config.timestamps && opts.timestamps.is_some();
+        let sack_ok = config.sack && opts.sack_permitted;
+        let rcv_wscale = if ws_ok {
+            window_shift_for(config.recv_buffer)
+        } else {
+            0
+        };
+        let snd_wscale = if ws_ok {
+            opts.window_scale.unwrap_or(0).min(MAX_WSCALE)
+        } else {
+            0
+        };
+        let peer_mss = opts
+            .mss
+            .map(usize::from)
+            .unwrap_or(DEFAULT_PEER_MSS)
+            .max(64);
+        let rcv_slack = (1usize << rcv_wscale) - 1;
+        let rcv_nxt = syn.seq + 1;
+        let mss = usize::from(config.mss).max(64);
+        // RFC 7323 section 5.4: a per-connection offset keeps TSval from leaking uptime.
+        // ISS is already a keyed hash of the tuple, so derive the offset from it.
+        let ts_offset = iss.0.wrapping_mul(0x9e37_79b9).rotate_left(11);
+        let mut conn = Connection {
+            config: *config,
+            tuple,
+            state: State::SynReceived,
+            events: EventSet::default(),
+            stats: ConnStats {
+                segments_in: 1,
+                ..ConnStats::default()
+            },
+            iss,
+            snd_una: iss,
+            // The SYN-ACK counts as sent from now on: it is queued.
+            snd_nxt: iss + 1,
+            snd_max: iss + 1,
+            // RFC 7323 section 2.2: the window in a SYN is never scaled.
+            snd_wnd: usize::from(syn.window),
+            snd_wl1: syn.seq,
+            snd_wl2: iss,
+            max_snd_wnd: usize::from(syn.window),
+            ws_ok,
+            snd_wscale,
+            send: SendBuffer::new(config.send_buffer, mss),
+            send_seq: iss + 1,
+            fin_queued: false,
+            syn_pending: true,
+            write_blocked: false,
+            irs: syn.seq,
+            rcv_nxt,
+            rcv_adv: rcv_nxt,
+            rcv_wscale,
+            rcv_slack,
+            recv: ReceiveBuffer::new(config.recv_buffer + rcv_slack, rcv_nxt),
+            rcv_mss: DEFAULT_PEER_MSS,
+            peer_fin: None,
+            fin_received: false,
+            peer_mss,
+            sack_ok,
+            ts_ok,
+            ts_recent: opts.timestamps.map(|t| t.value).unwrap_or(0),
+            ts_recent_at: now,
+            last_ack_sent: rcv_nxt,
+            ts_offset,
+            ack_now: false,
+            unacked_bytes: 0,
+            delack_at: None,
+            challenge_window: now,
+            challenge_count: 0,
+            rtt: RttEstimator::new(config.rto_initial, config.rto_min, config.rto_max),
+            rtt_probe: None,
+            rto_at: None,
+            retries: 0,
+            syn_retransmits: 0,
+            rtx_una: false,
+            rto_send: false,
+            dup_acks: 0,
+            in_recovery: false,
+            recover: iss,
+            cc: Congestion::Reno(Reno::new(0)),
+            persist_at: None,
+            persist_backoff: 0,
+            probe_pending: false,
+            force_send: false,
+            probes_out: 0,
+            rst_pending: None,
+            time_wait_at: None,
+            fin_wait2_at: None,
+            last_recv: now,
+        };
+        conn.cc = Congestion::Reno(Reno::new(initial_window(conn.send_mss())));
+        conn
+    }
+
+    /// The connection's state.
+    pub fn state(&self) -> State {
+        self.state
+    }
+
+    /// The connection's addresses and ports.
+    pub fn tuple(&self) -> FourTuple {
+        self.tuple
+    }
+
+    /// True when the connection is CLOSED and has nothing left to send: the table may free
+    /// it (drain `poll_event` first).
+    pub fn is_closed(&self) -> bool {
+        self.state == State::Closed && self.rst_pending.is_none()
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> &ConnStats {
+        &self.stats
+    }
+
+    /// The next event for the application, if any.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop()
+    }
+
+    /// Smoothed RTT, once measured.
+    pub fn srtt(&self) -> Option<std::time::Duration> {
+        self.rtt.srtt()
+    }
+
+    /// Current retransmission timeout (with backoff).
+    pub fn rto(&self) -> std::time::Duration {
+        self.rtt.rto()
+    }
+
+    /// Congestion window in bytes.
+    pub fn cwnd(&self) -> usize {
+        use super::congestion::CongestionControl;
+        self.cc.cwnd()
+    }
+
+    /// RFC 9293 section 3.10.7.4 (TIME-WAIT) and Linux `tcp_timewait_state_process`: a new
+    /// SYN may reopen a tuple in TIME_WAIT if its sequence number is beyond RCV.NXT, or if
+    /// timestamps are in use and its TSval is newer than TS.Recent (RFC 6191). The caller
+    /// then frees this connection and accepts the SYN with an ISS above
+    /// [`Connection::time_wait_isn_floor`].
+    pub fn time_wait_accepts_syn(&self, syn: &Segment) -> bool {
+        if self.state != State::TimeWait {
+            return false;
+        }
+        let f = syn.flags;
+        if !f.syn() || f.ack() || f.rst() {
+            return false;
+        }
+        let newer_ts = match (self.ts_ok, syn.options.timestamps) {
+            (true, Some(ts)) => ts.value.wrapping_sub(self.ts_recent) as i32 > 0,
+            _ => false,
+        };
+        syn.seq > self.rcv_nxt || newer_ts
+    }
+
+    /// An ISS for a connection reusing this tuple that is safely above everything this
+    /// incarnation sent (Linux: `tw_snd_nxt + 65535 + 2`).
+    pub fn time_wait_isn_floor(&self) -> SeqNum {
+        self.snd_max + 65537
+    }
+
+    /// Largest payload per segment, before SACK blocks: the smaller of the peer's MSS and
+    /// ours, minus the timestamps option (RFC 6691: MSS excludes options).
+    fn send_mss(&self) -> usize {
+        let mss = self.peer_mss.min(usize::from(self.config.mss));
+        let ts = if self.ts_ok { TS_OPTION_LEN } else { 0 };
+        mss.saturating_sub(ts).max(1)
+    }
+
+    /// Sequence number after the last byte queued to send (where the FIN goes).
+    fn send_end(&self) -> SeqNum {
+        self.send_seq + self.send.len()
+    }
+
+    /// Sequence number of our FIN, once the application closed.
+    fn fin_seq(&self) -> Option<SeqNum> {
+        self.fin_queued.then(|| self.send_end())
+    }
+
+    /// True when our FIN was sent and acknowledged.
+    fn fin_acked(&self) -> bool {
+        self.fin_seq().is_some_and(|f| self.snd_una > f)
+    }
+
+    /// Bytes sent and not yet acknowledged (RFC 5681 FlightSize).
+    fn flight_size(&self) -> usize {
+        self.snd_nxt - self.snd_una
+    }
+
+    /// Our TSval for `now`.
+    fn ts_now(&self, now: Instant) -> u32 {
+        (now.millis() as u32).wrapping_add(self.ts_offset)
+    }
+
+    /// Moves to a new state; entering TIME_WAIT starts the 2*MSL timer and reports the
+    /// graceful end.
+    fn set_state(&mut self, now: Instant, state: State) {
+        self.state = state;
+        match state {
+            State::TimeWait => {
+                self.time_wait_at = Some(now + 2 * self.config.msl);
+                self.fin_wait2_at = None;
+                self.stop_retransmission();
+                self.events.insert(Event::Closed);
+            }
+            State::FinWait2 => {
+                self.fin_wait2_at = Some(now + self.config.fin_wait2_timeout);
+            }
+            State::Closed => self.clear_timers(),
+            _ => {}
+        }
+    }
+
+    fn stop_retransmission(&mut self) {
+        self.rto_at = None;
+        self.persist_at = None;
+        self.probe_pending = false;
+        self.rtx_una = false;
+        self.rto_send = false;
+    }
+
+    fn clear_timers(&mut self) {
+        self.stop_retransmission();
+        self.delack_at = None;
+        self.time_wait_at = None;
+        self.fin_wait2_at = None;
+    }
+}
+
+/// Smallest window scale shift that fits `buffer` bytes in the 16-bit window field.
+fn window_shift_for(buffer: usize) -> u8 {
+    let mut shift = 0u8;
+    while shift < MAX_WSCALE && (buffer >> shift) > usize::from(u16::MAX) {
+        shift += 1;
+    }
+    shift
+}

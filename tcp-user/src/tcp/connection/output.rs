@@ -1,0 +1,351 @@
+//! What to send next: SYN-ACK, (re)transmitted data and FIN, zero-window probes, ACKs and
+//! RSTs, one segment per `poll_transmit` call; plus the advertised window and options.
+
+use super::{Connection, Instant, PendingRst, Segment, State, TS_OPTION_LEN};
+use crate::tcp::congestion::CongestionControl;
+use crate::tcp::{SackBlocks, SeqNum, TcpFlags, TcpOptions, Timestamps};
+
+/// A data/FIN segment chosen by [`Connection::next_data`].
+#[derive(Clone, Copy, Debug)]
+struct DataPlan {
+    seq: SeqNum,
+    len: usize,
+    fin: bool,
+    /// Sent from SND.UNA without moving SND.NXT (fast retransmit, partial ACK).
+    at_una: bool,
+}
+
+impl Connection {
+    /// The next segment to send, or `None` when there is nothing (call until `None`). The
+    /// payload is borrowed from the send buffer; ports come from the 4-tuple.
+    pub fn poll_transmit(&mut self, now: Instant) -> Option<Segment<'_>> {
+        if let Some(rst) = self.rst_pending.take() {
+            return Some(self.rst_segment(now, rst));
+        }
+        match self.state {
+            State::Closed | State::Listen | State::SynSent => return None,
+            State::SynReceived if self.syn_pending => return Some(self.syn_ack(now)),
+            _ => {}
+        }
+        if let Some(plan) = self.next_data(now) {
+            return Some(self.data_segment(now, plan));
+        }
+        self.arm_persist(now);
+        if self.probe_pending {
+            // RFC 9293 section 3.8.6.1 zero-window probe, the way Linux sends it
+            // (`tcp_xmit_probe_skb`): an ACK with SEG.SEQ = SND.UNA - 1, which the peer finds
+            // unacceptable and answers with its current window.
+            self.probe_pending = false;
+            self.stats.window_probes += 1;
+            let seq = self.snd_una.minus(1);
+            return Some(self.control_segment(now, seq, TcpFlags::ACK));
+        }
+        if self.ack_now {
+            let seq = self.snd_max;
+            return Some(self.control_segment(now, seq, TcpFlags::ACK));
+        }
+        None
+    }
+
+    /// Chooses the next data or FIN segment, if any may be sent now: RFC 9293 section 3.7.4
+    /// and 3.8.6.2.1 (sender SWS avoidance, Nagle), the peer's window, and cwnd.
+    fn next_data(&mut self, now: Instant) -> Option<DataPlan> {
+        if !matches!(
+            self.state,
+            State::Established | State::CloseWait | State::FinWait1 | State::Closing | State::LastAck
+        ) {
+            return None;
+        }
+        let end = self.send_end();
+        let fin_seq = self.fin_seq();
+        let max_len = self.segment_payload_limit();
+        if self.rtx_una {
+            self.rtx_una = false;
+            let seq = self.snd_una;
+            let len = (end - seq).min(max_len);
+            let fin = fin_seq == Some(seq + len) && self.snd_max > seq + len;
+            if len > 0 || fin {
+                return Some(DataPlan {
+                    seq,
+                    len,
+                    fin,
+                    at_una: true,
+                });
+            }
+        }
+        let seq = self.snd_nxt;
+        let available = end - seq;
+        let wanted = available.min(max_len);
+        if self.rto_send {
+            // The first segment after a timeout goes whatever the window says (Linux
+            // `tcp_retransmit_timer`: into a closed window it doubles as the probe).
+            self.rto_send = false;
+            let fin = fin_seq == Some(seq + wanted);
+            if wanted > 0 || fin {
+                return Some(DataPlan {
+                    seq,
+                    len: wanted,
+                    fin,
+                    at_una: false,
+                });
+            }
+        }
+        // FIN goes out once all data is sent; it needs no window (Linux queues it behind the
+        // data; a pure FIN is let through like smoltcp does).
+        let fin_pending = fin_seq.is_some_and(|f| self.snd_nxt <= f);
+        if wanted == 0 {
+            return (fin_pending && fin_seq == Some(seq)).then_some(DataPlan {
+                seq,
+                len: 0,
+                fin: true,
+                at_una: false,
+            });
+        }
+        let flight = self.flight_size();
+        let wnd_room = (self.snd_una + self.snd_wnd) - seq;
+        let cwnd_room = self.cc.cwnd().saturating_sub(flight);
+        let len = wanted.min(wnd_room).min(cwnd_room);
+        if len < wanted {
+            // Limited by cwnd: wait for ACKs (they will come, data is in flight).
+            if cwnd_room < wnd_room && flight > 0 {
+                return None;
+            }
+            // Limited by the peer's window: RFC 9293 3.8.6.2.1 sends a partial segment only
+            // if "at least a fraction Fs of the maximum window can be sent" (Fs = 1/2), or
+            // when the override (persist) timer fired.
+            if len == 0 || (len < self.max_snd_wnd / 2 && !self.force_send) {
+                return None;
+            }
+        } else if len < max_len && self.config.nagle && flight > 0 && !self.force_send {
+            // Nagle (RFC 9293 3.7.4): no small segment while data is unacknowledged.
+            return None;
+        }
+        let _ = now;
+        let fin = fin_pending && fin_seq == Some(seq + len);
+        Some(DataPlan {
+            seq,
+            len,
+            fin,
+            at_una: false,
+        })
+    }
+
+    /// Builds and accounts for a data/FIN segment.
+    fn data_segment(&mut self, now: Instant, plan: DataPlan) -> Segment<'_> {
+        let seq_len = plan.len + plan.fin as usize;
+        let end = plan.seq + seq_len;
+        if plan.seq < self.snd_max {
+            // Anything below SND.MAX was sent before: a retransmission. Karn's algorithm:
+            // stop timing, its ACK would be ambiguous.
+            self.stats.retransmissions += 1;
+            self.stats.retransmitted_bytes += plan.len as u64;
+            self.rtt_probe = None;
+        } else {
+            self.stats.bytes_out += plan.len as u64;
+            if self.rtt_probe.is_none() {
+                self.rtt_probe = Some((end, now));
+            }
+        }
+        if !plan.at_una {
+            self.snd_nxt = end;
+        }
+        self.snd_max = self.snd_max.max(end);
+        self.force_send = false;
+        self.persist_at = None;
+        // RFC 6298 5.1: "Every time a packet containing data is sent (including a
+        // retransmission), if the timer is not running, start it running".
+        if self.rto_at.is_none() {
+            self.rto_at = Some(now + self.rtt.rto());
+        }
+        let mut flags = TcpFlags::ACK;
+        if plan.fin {
+            flags |= TcpFlags::FIN;
+        }
+        // PSH on the last segment of what the application queued.
+        if plan.len > 0 && plan.seq + plan.len == self.send_end() {
+            flags |= TcpFlags::PSH;
+        }
+        let mut seg = self.control_segment(now, plan.seq, flags);
+        let offset = plan.seq - self.send_seq;
+        seg.payload = self.send.read(offset, plan.len);
+        seg
+    }
+
+    /// The SYN-ACK (RFC 9293 section 3.10.7.2): <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK> with
+    /// MSS and whichever of window scale, SACK-permitted and timestamps were negotiated.
+    fn syn_ack(&mut self, now: Instant) -> Segment<'static> {
+        self.syn_pending = false;
+        if self.snd_una == self.iss && self.rto_at.is_none() {
+            self.rto_at = Some(now + self.rtt.rto());
+        }
+        if self.syn_retransmits == 0 && self.stats.segments_out == 0 {
+            self.rtt_probe = Some((self.iss + 1, now));
+        } else {
+            self.stats.retransmissions += 1;
+            self.rtt_probe = None;
+        }
+        self.stats.segments_out += 1;
+        self.ack_now = false;
+        self.last_ack_sent = self.rcv_nxt;
+        // RFC 7323 section 2.2: "The window field in a segment where the SYN bit is set
+        // (i.e., a <SYN> or <SYN,ACK>) MUST NOT be scaled".
+        let window = self.window_space().min(usize::from(u16::MAX));
+        self.rcv_adv = self.rcv_adv.max(self.rcv_nxt + window);
+        Segment {
+            src_port: self.tuple.local_port,
+            dst_port: self.tuple.remote_port,
+            seq: self.iss,
+            ack: self.rcv_nxt,
+            flags: TcpFlags::SYN | TcpFlags::ACK,
+            window: window as u16,
+            urgent: 0,
+            options: TcpOptions {
+                mss: Some(self.config.mss),
+                window_scale: self.ws_ok.then_some(self.rcv_wscale),
+                sack_permitted: self.sack_ok,
+                timestamps: self.ts_ok.then(|| Timestamps {
+                    value: self.ts_now(now),
+                    echo: self.ts_recent,
+                }),
+                sack: SackBlocks::default(),
+            },
+            payload: &[],
+        }
+    }
+
+    /// A segment without payload carrying ACK (and whatever `flags` adds): the common part
+    /// of every segment in a synchronized state. Clears the pending ACK.
+    fn control_segment(&mut self, now: Instant, seq: SeqNum, flags: TcpFlags) -> Segment<'static> {
+        self.stats.segments_out += 1;
+        self.ack_now = false;
+        self.delack_at = None;
+        self.unacked_bytes = 0;
+        self.last_ack_sent = self.rcv_nxt;
+        let window = self.advertise_window();
+        let sack = if self.sack_ok {
+            self.recv.sack_blocks(self.max_sack_blocks())
+        } else {
+            SackBlocks::default()
+        };
+        Segment {
+            src_port: self.tuple.local_port,
+            dst_port: self.tuple.remote_port,
+            seq,
+            ack: self.rcv_nxt,
+            flags,
+            window,
+            urgent: 0,
+            options: TcpOptions {
+                timestamps: self.ts_ok.then(|| Timestamps {
+                    value: self.ts_now(now),
+                    echo: self.ts_recent,
+                }),
+                sack,
+                ..TcpOptions::default()
+            },
+            payload: &[],
+        }
+    }
+
+    /// A RST from this connection (abort, retries exhausted, bad ACK in SYN-RECEIVED).
+    fn rst_segment(&mut self, now: Instant, rst: PendingRst) -> Segment<'static> {
+        self.stats.segments_out += 1;
+        let mut flags = TcpFlags::RST;
+        if rst.ack.is_some() {
+            flags |= TcpFlags::ACK;
+        }
+        Segment {
+            src_port: self.tuple.local_port,
+            dst_port: self.tuple.remote_port,
+            seq: rst.seq,
+            ack: rst.ack.unwrap_or_default(),
+            flags,
+            options: TcpOptions {
+                timestamps: (self.ts_ok && self.state.is_synchronized()).then(|| Timestamps {
+                    value: self.ts_now(now),
+                    echo: self.ts_recent,
+                }),
+                ..TcpOptions::default()
+            },
+            ..Segment::default()
+        }
+    }
+
+    /// The window to advertise, scaled, applying receiver SWS avoidance (RFC 9293 section
+    /// 3.8.6.2.2: move the right edge only when it advances by min(buffer/2, MSS)) and
+    /// never shrinking the window ("the right window edge must not be moved left").
+    fn advertise_window(&mut self) -> u16 {
+        let promised = self.rcv_adv - self.rcv_nxt;
+        let space = self.window_space();
+        let threshold = (self.config.recv_buffer / 2).min(usize::from(self.config.mss));
+        let wnd = if space >= promised + threshold {
+            space
+        } else {
+            promised
+        };
+        let shift = self.rcv_wscale;
+        let mut units = wnd >> shift;
+        if units << shift < promised {
+            // Round up rather than move the edge left; `rcv_slack` keeps room for it.
+            units = (promised + (1 << shift) - 1) >> shift;
+        }
+        let units = units.min(usize::from(u16::MAX));
+        self.rcv_adv = self.rcv_adv.max(self.rcv_nxt + (units << shift));
+        units as u16
+    }
+
+    /// Receive buffer space we may offer: free room minus the rounding slack.
+    pub(super) fn window_space(&self) -> usize {
+        if self.fin_received {
+            // Nothing more will arrive; keep offering what we offered.
+            return self.rcv_adv - self.rcv_nxt;
+        }
+        self.recv.free().saturating_sub(self.rcv_slack)
+    }
+
+    /// How many SACK blocks fit next to our other options (RFC 2018 section 3: 3 with
+    /// timestamps, else 4).
+    fn max_sack_blocks(&self) -> usize {
+        if self.ts_ok {
+            3
+        } else {
+            4
+        }
+    }
+
+    /// Payload limit for the next segment: the send MSS minus the SACK option it will carry
+    /// (Linux `tcp_current_mss`).
+    fn segment_payload_limit(&self) -> usize {
+        let mut limit = self.send_mss().min(self.send.max_read());
+        if self.sack_ok && self.recv.has_out_of_order() {
+            let blocks = self.recv.sack_blocks(self.max_sack_blocks()).len();
+            limit = limit.saturating_sub(4 + 8 * blocks).max(1);
+        }
+        limit
+    }
+
+    /// Starts or stops the persist timer (RFC 9293 section 3.8.6.1, RFC 1122 4.2.2.17):
+    /// it runs while we have data or a FIN to send, nothing is in flight, and the peer's
+    /// window (or SWS avoidance) keeps us from sending.
+    fn arm_persist(&mut self, now: Instant) {
+        let sending_state = matches!(
+            self.state,
+            State::Established | State::CloseWait | State::FinWait1 | State::Closing | State::LastAck
+        );
+        let has_unsent = self.send_end() > self.snd_nxt;
+        let idle = self.snd_max == self.snd_una;
+        if !(sending_state && has_unsent && idle) {
+            self.persist_at = None;
+            return;
+        }
+        if self.persist_at.is_none() {
+            let base = self.rtt.rto().max(self.config.rto_min);
+            let backoff = base
+                .checked_mul(1u32 << self.persist_backoff.min(16))
+                .unwrap_or(self.config.rto_max);
+            self.persist_at = Some(now + backoff.min(self.config.rto_max));
+        }
+    }
+}
+
+const _: () = assert!(TS_OPTION_LEN == 12);

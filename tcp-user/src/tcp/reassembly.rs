@@ -1,0 +1,180 @@
+//! Out-of-order bookkeeping for the receive side: which ranges beyond RCV.NXT have
+//! arrived, and the SACK blocks that report them (RFC 2018). Fixed capacity, no allocation.
+
+use super::{SackBlock, SackBlocks, SeqNum};
+
+/// Most disjoint out-of-order ranges tracked; a segment that would need one more is dropped
+/// (the sender retransmits it) rather than allocating.
+pub const MAX_RANGES: usize = 32;
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Range {
+    left: SeqNum,
+    right: SeqNum,
+    /// Arrival order of the latest segment that touched this range, for RFC 2018's "most
+    /// recent first".
+    stamp: u32,
+}
+
+/// Sorted, disjoint, non-adjacent ranges of sequence space received beyond RCV.NXT.
+#[derive(Clone, Debug, Default)]
+pub struct Reassembly {
+    ranges: [Range; MAX_RANGES],
+    len: usize,
+    clock: u32,
+}
+
+impl Reassembly {
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Number of disjoint ranges held.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Records `[left, right)` as received. Returns false (recording nothing) when it would
+    /// need a new range and all are in use.
+    pub fn insert(&mut self, left: SeqNum, right: SeqNum) -> bool {
+        if left >= right {
+            return true;
+        }
+        self.clock = self.clock.wrapping_add(1);
+        // First range whose right edge reaches `left` (touching counts: merge adjacent).
+        let first = self.ranges[..self.len]
+            .iter()
+            .position(|r| r.right >= left)
+            .unwrap_or(self.len);
+        // Ranges [first, last) overlap or touch the new one.
+        let mut last = first;
+        while last < self.len && self.ranges[last].left <= right {
+            last += 1;
+        }
+        if first == last {
+            if self.len == MAX_RANGES {
+                return false;
+            }
+            self.ranges.copy_within(first..self.len, first + 1);
+            self.len += 1;
+            self.ranges[first] = Range {
+                left,
+                right,
+                stamp: self.clock,
+            };
+            return true;
+        }
+        let merged = Range {
+            left: left.min(self.ranges[first].left),
+            right: right.max(self.ranges[last - 1].right),
+            stamp: self.clock,
+        };
+        self.ranges[first] = merged;
+        self.ranges.copy_within(last..self.len, first + 1);
+        self.len -= last - first - 1;
+        true
+    }
+
+    /// If the first range starts at or before `next`, removes it and returns its right edge:
+    /// the new RCV.NXT once the hole is filled.
+    pub fn pop_contiguous(&mut self, next: SeqNum) -> Option<SeqNum> {
+        if self.len == 0 || self.ranges[0].left > next {
+            return None;
+        }
+        let right = self.ranges[0].right;
+        self.ranges.copy_within(1..self.len, 0);
+        self.len -= 1;
+        Some(right)
+    }
+
+    /// Forgets everything at or before `next` (ranges made redundant by in-order data).
+    pub fn trim_below(&mut self, next: SeqNum) {
+        while self.len > 0 && self.ranges[0].right <= next {
+            self.ranges.copy_within(1..self.len, 0);
+            self.len -= 1;
+        }
+        if self.len > 0 && self.ranges[0].left < next {
+            self.ranges[0].left = next;
+        }
+    }
+
+    /// Up to `max` SACK blocks, most recently updated first (RFC 2018 section 4: "The first
+    /// SACK block ... MUST specify the contiguous block of data containing the segment which
+    /// triggered this ACK", then the most recently reported others).
+    pub fn sack_blocks(&self, max: usize) -> SackBlocks {
+        let mut out = SackBlocks::default();
+        let mut taken = 0u32; // bit i set: range i already emitted
+        for _ in 0..max.min(self.len) {
+            let mut best: Option<usize> = None;
+            for (i, r) in self.ranges[..self.len].iter().enumerate() {
+                if taken & (1 << i) != 0 {
+                    continue;
+                }
+                // Newest first; wrapping difference keeps working after the clock wraps.
+                if best.is_none_or(|b| r.stamp.wrapping_sub(self.ranges[b].stamp) as i32 > 0)
+                {
+                    best = Some(i);
+                }
+            }
+            let Some(i) = best else { break };
+            taken |= 1 << i;
+            out.push(SackBlock {
+                left: self.ranges[i].left,
+                right: self.ranges[i].right,
+            });
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(n: u32) -> SeqNum {
+        SeqNum(n)
+    }
+
+    #[test]
+    fn merges_overlapping_and_adjacent_ranges() {
+        let mut r = Reassembly::default();
+        assert!(r.insert(s(30), s(40)));
+        assert!(r.insert(s(10), s(20)));
+        assert!(r.insert(s(50), s(60)));
+        assert_eq!(r.len(), 3);
+        assert!(r.insert(s(20), s(30)), "adjacent on both sides");
+        assert_eq!(r.len(), 2);
+        assert!(r.insert(s(35), s(55)));
+        assert_eq!(r.len(), 1);
+        assert_eq!(r.pop_contiguous(s(5)), None);
+        assert_eq!(r.pop_contiguous(s(10)), Some(s(60)));
+        assert!(r.is_empty());
+    }
+
+    #[test]
+    fn rfc2018_sack_blocks_most_recent_first() {
+        let mut r = Reassembly::default();
+        r.insert(s(10), s(20));
+        r.insert(s(30), s(40));
+        r.insert(s(50), s(60));
+        r.insert(s(20), s(25)); // touches the first range again
+        let b = r.sack_blocks(3);
+        let lefts: Vec<u32> = b.as_slice().iter().map(|b| b.left.0).collect();
+        assert_eq!(lefts, vec![10, 50, 30]);
+        assert_eq!(r.sack_blocks(1).len(), 1);
+    }
+
+    #[test]
+    fn full_table_refuses_new_range_but_still_merges() {
+        let mut r = Reassembly::default();
+        for i in 0..MAX_RANGES as u32 {
+            assert!(r.insert(s(i * 10), s(i * 10 + 5)));
+        }
+        assert!(!r.insert(s(1000), s(1005)));
+        assert!(r.insert(s(5), s(7)), "extends an existing range");
+        r.trim_below(s(12));
+        assert_eq!(r.len(), MAX_RANGES - 1, "[0, 7) is gone, [10, 15) became [12, 15)");
+        assert_eq!(r.pop_contiguous(s(12)), Some(s(15)));
+        assert_eq!(r.sack_blocks(4).as_slice()[0].left, s(310), "newest first");
+    }
+}

@@ -1,0 +1,191 @@
+//! The receive buffer: a ring holding in-order data not yet read by the application, and,
+//! at the right offsets beyond it, out-of-order data waiting for a hole to fill. Allocated
+//! once per connection; segments are copied in, never allocated.
+
+use super::reassembly::Reassembly;
+use super::{SackBlocks, SeqNum};
+
+/// What [`ReceiveBuffer::write`] did with a segment's data.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Written {
+    /// Bytes that became readable (in-order data, plus anything a filled hole released).
+    pub readable: usize,
+    /// The data arrived beyond RCV.NXT (kept for later, or dropped if no range was free).
+    pub out_of_order: bool,
+    /// The data filled (part of) a hole before previously received out-of-order data.
+    pub filled_hole: bool,
+    /// Bytes that could not be stored (no room, or no free reassembly range).
+    pub dropped: usize,
+}
+
+/// Ring buffer plus reassembly state. `next` is the sequence number of the next in-order
+/// byte (RCV.NXT for data; the connection adds the SYN and FIN it counts separately).
+#[derive(Debug)]
+pub struct ReceiveBuffer {
+    buf: Box<[u8]>,
+    /// Index of the first unread byte.
+    head: usize,
+    /// In-order bytes readable.
+    len: usize,
+    next: SeqNum,
+    ooo: Reassembly,
+}
+
+impl ReceiveBuffer {
+    /// A ring of `capacity` bytes whose first in-order byte will have sequence number `next`.
+    pub fn new(capacity: usize, next: SeqNum) -> ReceiveBuffer {
+        ReceiveBuffer {
+            buf: vec![0; capacity.max(1)].into_boxed_slice(),
+            head: 0,
+            len: 0,
+            next,
+            ooo: Reassembly::default(),
+        }
+    }
+
+    pub fn capacity(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// Readable in-order bytes.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Room after the readable data (out-of-order data lives inside this room).
+    pub fn free(&self) -> usize {
+        self.buf.len() - self.len
+    }
+
+    /// Sequence number of the next in-order byte.
+    pub fn next(&self) -> SeqNum {
+        self.next
+    }
+
+    /// True when out-of-order data is held.
+    pub fn has_out_of_order(&self) -> bool {
+        !self.ooo.is_empty()
+    }
+
+    /// Stores `data` that starts at sequence number `seq` (which must be at or after
+    /// `next`: the caller trims old data first). Data beyond the room is dropped.
+    pub fn write(&mut self, seq: SeqNum, data: &[u8]) -> Written {
+        let mut w = Written::default();
+        let offset = seq - self.next;
+        if seq < self.next || offset >= self.free() {
+            w.dropped = data.len();
+            return w;
+        }
+        let n = data.len().min(self.free() - offset);
+        w.dropped = data.len() - n;
+        if n == 0 {
+            return w;
+        }
+        let had_ooo = !self.ooo.is_empty();
+        if offset > 0 {
+            w.out_of_order = true;
+            if !self.ooo.insert(seq, seq + n) {
+                w.dropped = data.len();
+                return w;
+            }
+            self.copy_in(offset, &data[..n]);
+            return w;
+        }
+        self.copy_in(0, &data[..n]);
+        self.len += n;
+        self.next += n;
+        w.readable = n;
+        if had_ooo {
+            w.filled_hole = true;
+            self.ooo.trim_below(self.next);
+            while let Some(right) = self.ooo.pop_contiguous(self.next) {
+                let more = right - self.next;
+                self.len += more;
+                self.next = right;
+                w.readable += more;
+            }
+        }
+        w
+    }
+
+    /// Copies `data` to `offset` bytes after the readable data.
+    fn copy_in(&mut self, offset: usize, data: &[u8]) {
+        let cap = self.buf.len();
+        let mut pos = (self.head + self.len + offset) % cap;
+        let mut rest = data;
+        while !rest.is_empty() {
+            let chunk = rest.len().min(cap - pos);
+            self.buf[pos..pos + chunk].copy_from_slice(&rest[..chunk]);
+            rest = &rest[chunk..];
+            pos = (pos + chunk) % cap;
+        }
+    }
+
+    /// The readable bytes as up to two slices (the ring may wrap).
+    pub fn slices(&self) -> (&[u8], &[u8]) {
+        let cap = self.buf.len();
+        let first = self.len.min(cap - self.head);
+        (
+            &self.buf[self.head..self.head + first],
+            &self.buf[..self.len - first],
+        )
+    }
+
+    /// Marks `n` readable bytes as read.
+    pub fn consume(&mut self, n: usize) -> usize {
+        let n = n.min(self.len);
+        self.head = (self.head + n) % self.buf.len();
+        self.len -= n;
+        n
+    }
+
+    /// Copies readable bytes into `out` and consumes them.
+    pub fn read(&mut self, out: &mut [u8]) -> usize {
+        let (a, b) = self.slices();
+        let n1 = a.len().min(out.len());
+        out[..n1].copy_from_slice(&a[..n1]);
+        let n2 = b.len().min(out.len() - n1);
+        out[n1..n1 + n2].copy_from_slice(&b[..n2]);
+        self.consume(n1 + n2)
+    }
+
+    /// SACK blocks for the out-of-order data, most recent first (RFC 2018).
+    pub fn sack_blocks(&self, max: usize) -> SackBlocks {
+        self.ooo.sack_blocks(max)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn out_of_order_data_is_released_when_the_hole_fills() {
+        let mut b = ReceiveBuffer::new(16, SeqNum(100));
+        let w = b.write(SeqNum(104), b"efgh");
+        assert!(w.out_of_order && w.readable == 0);
+        assert_eq!(b.sack_blocks(4).as_slice()[0].left, SeqNum(104));
+        let w = b.write(SeqNum(100), b"abcd");
+        assert_eq!((w.readable, w.filled_hole), (8, true));
+        assert_eq!(b.next(), SeqNum(108));
+        let mut out = [0u8; 16];
+        assert_eq!(b.read(&mut out), 8);
+        assert_eq!(&out[..8], b"abcdefgh");
+        assert!(!b.has_out_of_order());
+    }
+
+    #[test]
+    fn ring_wraps_and_limits_to_free_space() {
+        let mut b = ReceiveBuffer::new(8, SeqNum(0));
+        assert_eq!(b.write(SeqNum(0), b"abcdef").readable, 6);
+        assert_eq!(b.consume(5), 5);
+        let w = b.write(SeqNum(6), b"ghijklmno");
+        assert_eq!((w.readable, w.dropped), (7, 2));
+        let (x, y) = b.slices();
+        assert_eq!([x, y].concat(), b"fghijklm");
+    }
+}

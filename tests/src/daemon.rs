@@ -1,0 +1,100 @@
+//! The `xdptcp serve` daemon as a guard, started inside the server namespace.
+
+use std::{path::PathBuf, process::ExitStatus, time::Duration};
+
+use anyhow::Result;
+
+use crate::{process::Process, Netns, Testbed};
+
+/// How long the daemon may take to attach and print `ready`.
+pub const READY_TIMEOUT: Duration = Duration::from_secs(20);
+/// How long the daemon may take to exit after a signal.
+pub const EXIT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The daemon binary from `XDPTCP_BIN`; panics with how to run the tests when it is not set,
+/// so end-to-end tests fail instead of silently passing.
+pub fn daemon_bin() -> PathBuf {
+    match std::env::var_os("XDPTCP_BIN") {
+        Some(p) if !p.is_empty() => {
+            let p = PathBuf::from(p);
+            assert!(
+                p.is_file(),
+                "XDPTCP_BIN={} is not a file: run `cargo xtask test`",
+                p.display()
+            );
+            p
+        }
+        _ => panic!(
+            "XDPTCP_BIN is not set: the end-to-end tests need the daemon; run them with \
+             `cargo xtask test` (which builds it and sets XDPTCP_BIN)"
+        ),
+    }
+}
+
+/// A running daemon; stopped (SIGTERM, then SIGKILL) on drop, its output printed if the test
+/// is panicking.
+pub struct Daemon {
+    process: Process,
+    ready_line: String,
+}
+
+impl Daemon {
+    /// Starts `$XDPTCP_BIN serve --iface <server veth> <args...>` in the server namespace and
+    /// waits for its `ready` line.
+    pub fn start(tb: &Testbed, args: &[&str]) -> Result<Daemon> {
+        let bin = daemon_bin();
+        let bin = bin.to_string_lossy();
+        let mut argv = vec![bin.as_ref(), "serve", "--iface", &tb.srv_if];
+        argv.extend_from_slice(args);
+        Daemon::start_program(&tb.srv, &argv)
+    }
+
+    /// Starts any program inside `ns` and waits for a line starting with `ready` (used with the
+    /// daemon, and with stand-ins by the harness self-tests).
+    pub fn start_program(ns: &Netns, argv: &[&str]) -> Result<Daemon> {
+        let mut process = ns.spawn("daemon", argv)?;
+        let ready_line = process.wait_for_line("the `ready` line", READY_TIMEOUT, |l| {
+            l.starts_with("ready")
+        })?;
+        Ok(Daemon {
+            process,
+            ready_line,
+        })
+    }
+
+    /// The daemon's pid.
+    pub fn pid(&self) -> u32 {
+        self.process.pid()
+    }
+
+    /// The `ready ...` line it printed.
+    pub fn ready_line(&self) -> &str {
+        &self.ready_line
+    }
+
+    /// Everything captured so far (stdout and stderr interleaved).
+    pub fn output(&self) -> String {
+        self.process.output()
+    }
+
+    /// The process guard, for finer control.
+    pub fn process(&mut self) -> &mut Process {
+        &mut self.process
+    }
+
+    /// SIGKILL, then waits for the process to be gone (reaped).
+    pub fn kill9(&mut self) -> Result<ExitStatus> {
+        self.process.signal(libc::SIGKILL)?;
+        self.process.wait_exit(EXIT_TIMEOUT)
+    }
+
+    /// SIGTERM and wait for the exit: the status and everything the daemon printed.
+    pub fn sigterm_and_wait(&mut self) -> Result<(ExitStatus, String)> {
+        self.process.signal_and_wait(libc::SIGTERM, EXIT_TIMEOUT)
+    }
+
+    /// SIGINT (Ctrl-C) and wait for the exit: the status and everything the daemon printed.
+    pub fn sigint_and_wait(&mut self) -> Result<(ExitStatus, String)> {
+        self.process.signal_and_wait(libc::SIGINT, EXIT_TIMEOUT)
+    }
+}

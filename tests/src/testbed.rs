@@ -1,0 +1,199 @@
+//! Two namespaces joined by a veth pair: the daemon's side (`srv`) and the kernel peer (`cli`).
+//!
+//! Multi-queue: veth delivers a frame to the peer's rx queue numbered like the sender's tx
+//! queue. With XPS not configured (the default on veth, and forced here by writing 0 to every
+//! `xps_cpus`), the kernel picks the tx queue from the flow hash, so connections with
+//! different source ports spread over the queues. Verified by `harness::flows_spread_over_queues`
+//! (per-rx-queue counters of the server end); XPS would pin all flows of one CPU to one queue.
+
+use std::{
+    io,
+    net::{Ipv4Addr, SocketAddr, SocketAddrV4, TcpStream},
+    time::Duration,
+};
+
+use anyhow::{Context, Result};
+
+use crate::{netns::next_id, wait_until, Netns};
+
+/// A veth pair between two fresh namespaces, addressed 10.X.Y.1 (server) / 10.X.Y.2 (client).
+pub struct Testbed {
+    /// The server namespace, where the daemon runs.
+    pub srv: Netns,
+    /// The client namespace, where kernel clients run.
+    pub cli: Netns,
+    /// The veth end in `srv` (the daemon's `--iface`).
+    pub srv_if: String,
+    /// The veth end in `cli`.
+    pub cli_if: String,
+    pub srv_ip: Ipv4Addr,
+    pub cli_ip: Ipv4Addr,
+    /// Number of rx and tx queues on both ends.
+    pub queues: u32,
+}
+
+impl Testbed {
+    /// Builds the testbed; all of it is removed when the value is dropped.
+    pub fn new(queues: u32) -> Result<Testbed> {
+        assert!(queues >= 1);
+        let id = next_id();
+        let srv = Netns::new('s', id)?;
+        let cli = Netns::new('c', id)?;
+        let srv_if = crate::netns::unique_name('a', id);
+        let cli_if = crate::netns::unique_name('b', id);
+        // 10.X.Y.0/24 from pid and id, so concurrent runs use different subnets (not needed
+        // for isolation, which the namespaces give, but it keeps captures unambiguous).
+        let k = std::process::id().wrapping_mul(64).wrapping_add(id);
+        let (x, y) = (1 + ((k >> 8) % 254) as u8, (k & 0xff) as u8);
+        let srv_ip = Ipv4Addr::new(10, x, y, 1);
+        let cli_ip = Ipv4Addr::new(10, x, y, 2);
+        let tb = Testbed {
+            srv,
+            cli,
+            srv_if,
+            cli_if,
+            srv_ip,
+            cli_ip,
+            queues,
+        };
+        tb.configure().context("testbed setup")?;
+        Ok(tb)
+    }
+
+    fn configure(&self) -> Result<()> {
+        let q = self.queues.to_string();
+        let (srv, cli) = (self.srv.name(), self.cli.name());
+        crate::host(&[
+            "ip",
+            "link",
+            "add",
+            &self.srv_if,
+            "netns",
+            srv,
+            "numtxqueues",
+            &q,
+            "numrxqueues",
+            &q,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            &self.cli_if,
+            "netns",
+            cli,
+            "numtxqueues",
+            &q,
+            "numrxqueues",
+            &q,
+        ])?
+        .check()?;
+        for (ns, ifname, ip) in [
+            (&self.srv, &self.srv_if, self.srv_ip),
+            (&self.cli, &self.cli_if, self.cli_ip),
+        ] {
+            let cidr = format!("{ip}/24");
+            ns.run_ok(&["ip", "addr", "add", &cidr, "dev", ifname])?;
+            // Native XDP on one end caps the peer's MTU (~3500): 1500 is always safe.
+            ns.run_ok(&["ip", "link", "set", "dev", ifname, "mtu", "1500", "up"])?;
+        }
+        // The kernel peer would otherwise send partial checksums and GSO super-packets.
+        self.cli.run_ok(&[
+            "ethtool",
+            "-K",
+            &self.cli_if,
+            "tx",
+            "off",
+            "tso",
+            "off",
+            "gso",
+            "off",
+            "gro",
+            "off",
+        ])?;
+        self.srv.run_ok(&[
+            "ethtool",
+            "-K",
+            &self.srv_if,
+            "tso",
+            "off",
+            "gso",
+            "off",
+            "gro",
+            "off",
+        ])?;
+        // No XPS on the client: the tx queue (= the server's rx queue) comes from the flow hash.
+        for i in 0..self.queues {
+            let path = format!("/sys/class/net/{}/queues/tx-{i}/xps_cpus", self.cli_if);
+            let _ = self.cli.run(&["sh", "-c", &format!("echo 0 > {path}")]);
+        }
+        wait_until("both veth ends up", Duration::from_secs(5), || {
+            let up = |ns: &Netns, ifname: &str| {
+                ns.run_ok(&["ip", "-br", "link", "show", "dev", ifname])
+                    .map(|s| s.split_whitespace().nth(1) == Some("UP"))
+                    .unwrap_or(false)
+            };
+            (up(&self.srv, &self.srv_if) && up(&self.cli, &self.cli_if)).then_some(())
+        })?;
+        Ok(())
+    }
+
+    /// The server address with `port`.
+    pub fn srv_addr(&self, port: u16) -> SocketAddrV4 {
+        SocketAddrV4::new(self.srv_ip, port)
+    }
+
+    /// Opens a kernel TCP connection from the client namespace to the server's `port`.
+    pub fn connect(&self, port: u16, timeout: Duration) -> io::Result<TcpStream> {
+        let addr = SocketAddr::V4(self.srv_addr(port));
+        self.cli
+            .exec_in(move || TcpStream::connect_timeout(&addr, timeout))
+    }
+
+    /// True if `ip -d link show` on the server end shows an XDP program.
+    pub fn srv_xdp_attached(&self) -> Result<bool> {
+        let out = self
+            .srv
+            .run_ok(&["ip", "-d", "link", "show", "dev", &self.srv_if])?;
+        Ok(shows_xdp(&out))
+    }
+
+    /// Per-rx-queue packet counts of the server end (`ethtool -S`, `rx_queue_<q>_xdp_packets`).
+    /// veth counts these only on its NAPI path (XDP attached or GRO on).
+    pub fn srv_rx_queue_packets(&self) -> Result<Vec<u64>> {
+        let out = self.srv.run_ok(&["ethtool", "-S", &self.srv_if])?;
+        Ok((0..self.queues)
+            .map(|q| {
+                let key = format!("rx_queue_{q}_xdp_packets:");
+                out.lines()
+                    .find_map(|l| l.trim().strip_prefix(key.as_str()))
+                    .and_then(|v| v.trim().parse().ok())
+                    .unwrap_or(0)
+            })
+            .collect())
+    }
+}
+
+/// True if `ip -d link show` output mentions an attached XDP program (`xdp`, `xdpgeneric`,
+/// `xdpdrv`, `prog/xdp`, ...).
+pub fn shows_xdp(ip_link_output: &str) -> bool {
+    ip_link_output
+        .split_whitespace()
+        .any(|t| t.starts_with("xdp") || t.contains("prog/xdp"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recognises_attached_xdp() {
+        let none = "5: xt1a0@if4: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc noqueue state UP \
+                    mode DEFAULT group default qlen 1000\n    link/ether 1a:2b brd ff:ff\n    veth addrgenmode eui64";
+        let drv =
+            "5: xt1a0@if4: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 xdp qdisc noqueue\n    \
+                   link/ether 1a:2b brd ff:ff\n    prog/xdp id 42 name xdptcp tag 0123 jited";
+        assert!(!shows_xdp(none));
+        assert!(shows_xdp(drv));
+        assert!(shows_xdp("mtu 1500 xdpgeneric/id:7 qdisc"));
+    }
+}

@@ -1,0 +1,69 @@
+//! `cargo xtask test`: build, unit tests, then the end-to-end tests in network namespaces.
+
+use std::time::Instant;
+
+use anyhow::{bail, Result};
+
+use crate::{build, setup};
+
+/// Runs every test suite, prints a summary, fails if any suite failed.
+pub fn run(netns_args: &[String]) -> Result<()> {
+    setup::ensure()?;
+    setup::mount_bpffs(false)?;
+    let bin = build::run(true)?;
+    let obj = build::ebpf_object();
+    clean_stale("before");
+
+    let mut results = Vec::new();
+    let start = Instant::now();
+    let mut unit = build::user_cargo(&obj);
+    unit.args(["test", "--workspace", "--exclude", "netns-tests"]);
+    results.push((
+        "unit tests",
+        unit.status().map(|s| s.success()).unwrap_or(false),
+        start.elapsed(),
+    ));
+
+    let start = Instant::now();
+    let mut e2e = build::user_cargo(&obj);
+    e2e.args([
+        "test",
+        "--release",
+        "--no-fail-fast",
+        "-p",
+        "netns-tests",
+        "--",
+        "--test-threads=1",
+    ])
+    .args(netns_args)
+    .env("XDPTCP_BIN", &bin);
+    results.push((
+        "netns end-to-end tests",
+        e2e.status().map(|s| s.success()).unwrap_or(false),
+        start.elapsed(),
+    ));
+    clean_stale("after");
+
+    println!("\n== test summary ==");
+    for (name, ok, took) in &results {
+        println!(
+            "{} {name} ({:.1} s)",
+            if *ok { "PASS" } else { "FAIL" },
+            took.as_secs_f64()
+        );
+    }
+    let failed: Vec<&str> = results.iter().filter(|r| !r.1).map(|r| r.0).collect();
+    if !failed.is_empty() {
+        bail!("failed: {}", failed.join(", "));
+    }
+    Ok(())
+}
+
+/// Removes namespaces/links left by earlier runs whose process is gone.
+fn clean_stale(when: &str) {
+    match netns_tests::cleanup_stale() {
+        Ok(removed) if removed.is_empty() => {}
+        Ok(removed) => println!("test: removed stale {} ({when})", removed.join(" ")),
+        Err(e) => eprintln!("test: warning: stale cleanup {when}: {e:#}"),
+    }
+}
