@@ -156,7 +156,11 @@ mod tests {
         r.on_ack(1000, 1000);
         assert_eq!(r.cwnd(), 2000, "slow start: +min(N, 2*SMSS)");
         r.on_timeout(8000, 1000);
-        assert_eq!((r.cwnd(), r.ssthresh()), (1000, 4000), "eq. 4 and cwnd = 1 SMSS");
+        assert_eq!(
+            (r.cwnd(), r.ssthresh()),
+            (1000, 4000),
+            "eq. 4 and cwnd = 1 SMSS"
+        );
         r.on_ack(1000, 1000);
         r.on_ack(1000, 1000);
         r.on_ack(1000, 1000);

@@ -65,7 +65,14 @@ mod tests {
         let a = g.isn(Instant::from_micros(0), &tuple(1000));
         let b = g.isn(Instant::from_micros(400), &tuple(1000));
         assert_eq!(b.0.wrapping_sub(a.0), 100, "M ticks every 4 us");
-        assert_ne!(a, g.isn(Instant::ZERO, &tuple(1001)), "F depends on the tuple");
-        assert_ne!(a, IsnGenerator::new([8; 16]).isn(Instant::ZERO, &tuple(1000)));
+        assert_ne!(
+            a,
+            g.isn(Instant::ZERO, &tuple(1001)),
+            "F depends on the tuple"
+        );
+        assert_ne!(
+            a,
+            IsnGenerator::new([8; 16]).isn(Instant::ZERO, &tuple(1000))
+        );
     }
 }

@@ -111,8 +111,7 @@ impl Reassembly {
                     continue;
                 }
                 // Newest first; wrapping difference keeps working after the clock wraps.
-                if best.is_none_or(|b| r.stamp.wrapping_sub(self.ranges[b].stamp) as i32 > 0)
-                {
+                if best.is_none_or(|b| r.stamp.wrapping_sub(self.ranges[b].stamp) as i32 > 0) {
                     best = Some(i);
                 }
             }
@@ -173,7 +172,11 @@ mod tests {
         assert!(!r.insert(s(1000), s(1005)));
         assert!(r.insert(s(5), s(7)), "extends an existing range");
         r.trim_below(s(12));
-        assert_eq!(r.len(), MAX_RANGES - 1, "[0, 7) is gone, [10, 15) became [12, 15)");
+        assert_eq!(
+            r.len(),
+            MAX_RANGES - 1,
+            "[0, 7) is gone, [10, 15) became [12, 15)"
+        );
         assert_eq!(r.pop_contiguous(s(12)), Some(s(15)));
         assert_eq!(r.sack_blocks(4).as_slice()[0].left, s(310), "newest first");
     }

@@ -131,7 +131,11 @@ mod tests {
     fn rfc6298_rto_clamped_to_min_and_backoff_to_max() {
         let mut e = est();
         e.sample(Duration::from_micros(100));
-        assert_eq!(e.rto(), Duration::from_millis(200), "2.4: clamped to rto_min");
+        assert_eq!(
+            e.rto(),
+            Duration::from_millis(200),
+            "2.4: clamped to rto_min"
+        );
         for _ in 0..20 {
             e.back_off();
         }

@@ -101,7 +101,10 @@ mod tests {
         let Unmatched::Reset(r) = handle_unmatched(&s, true) else {
             panic!("expected reset")
         };
-        assert_eq!((r.seq, r.flags, r.src_port, r.dst_port), (SeqNum(5000), TcpFlags::RST, 80, 40000));
+        assert_eq!(
+            (r.seq, r.flags, r.src_port, r.dst_port),
+            (SeqNum(5000), TcpFlags::RST, 80, 40000)
+        );
     }
 
     #[test]
@@ -116,7 +119,10 @@ mod tests {
     #[test]
     fn listen_segment_without_syn_or_ack_is_dropped() {
         let s = seg(TcpFlags::NONE, 100, 0, b"abc");
-        assert_eq!(handle_unmatched(&s, true), Unmatched::Drop(DropReason::BadFlags));
+        assert_eq!(
+            handle_unmatched(&s, true),
+            Unmatched::Drop(DropReason::BadFlags)
+        );
     }
 
     #[test]

@@ -31,7 +31,11 @@ impl Connection {
     /// Receiver SWS avoidance: a window update goes out once the window can move right by
     /// min(buffer/2, MSS); smaller openings wait for the next ACK.
     fn after_read(&mut self, n: usize) {
-        if n == 0 || !matches!(self.state, State::Established | State::FinWait1 | State::FinWait2)
+        if n == 0
+            || !matches!(
+                self.state,
+                State::Established | State::FinWait1 | State::FinWait2
+            )
         {
             return;
         }

@@ -15,9 +15,7 @@ impl Connection {
         match self.state {
             // SYN-SENT (active open) is not implemented yet; CLOSED and LISTEN have no
             // connection object: the table answers with `handle_unmatched`.
-            State::Closed | State::Listen | State::SynSent => {
-                return Err(DropReason::NotServed)
-            }
+            State::Closed | State::Listen | State::SynSent => return Err(DropReason::NotServed),
             _ => {}
         }
         // Linux `tcp_check_req`: a retransmitted SYN (same ISN) means our SYN-ACK was lost;
@@ -89,9 +87,7 @@ impl Connection {
         // RFC 7323 section 4.3 (2): "If SEG.TSval >= TS.Recent and SEG.SEQ =< Last.ACK.sent
         // then SEG.TSval is copied to TS.Recent" (PAWS already rejected older TSvals).
         if let (true, Some(ts)) = (self.ts_ok, seg.options.timestamps) {
-            if seg.seq <= self.last_ack_sent
-                && ts.value.wrapping_sub(self.ts_recent) as i32 >= 0
-            {
+            if seg.seq <= self.last_ack_sent && ts.value.wrapping_sub(self.ts_recent) as i32 >= 0 {
                 self.ts_recent = ts.value;
                 self.ts_recent_at = now;
             }

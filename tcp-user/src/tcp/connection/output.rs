@@ -52,7 +52,11 @@ impl Connection {
     fn next_data(&mut self, now: Instant) -> Option<DataPlan> {
         if !matches!(
             self.state,
-            State::Established | State::CloseWait | State::FinWait1 | State::Closing | State::LastAck
+            State::Established
+                | State::CloseWait
+                | State::FinWait1
+                | State::Closing
+                | State::LastAck
         ) {
             return None;
         }
@@ -330,7 +334,11 @@ impl Connection {
     fn arm_persist(&mut self, now: Instant) {
         let sending_state = matches!(
             self.state,
-            State::Established | State::CloseWait | State::FinWait1 | State::Closing | State::LastAck
+            State::Established
+                | State::CloseWait
+                | State::FinWait1
+                | State::Closing
+                | State::LastAck
         );
         let has_unsent = self.send_end() > self.snd_nxt;
         let idle = self.snd_max == self.snd_una;

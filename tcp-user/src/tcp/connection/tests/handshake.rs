@@ -57,7 +57,11 @@ fn config_can_refuse_offered_options() {
     let mut h = Harness::syn_received(c, p);
     let s = &h.transmit()[0];
     assert_eq!(
-        (s.options.window_scale, s.options.sack_permitted, s.options.timestamps),
+        (
+            s.options.window_scale,
+            s.options.sack_permitted,
+            s.options.timestamps
+        ),
         (None, false, None)
     );
 }
@@ -83,7 +87,11 @@ fn syn_received_bad_ack_gets_rst_with_seq_seg_ack() {
     let out = h.transmit();
     assert_eq!(out.len(), 1);
     assert_eq!((out[0].seq, out[0].flags), (ISS + 7, RST));
-    assert_eq!(h.conn.state(), State::SynReceived, "the half-open connection survives");
+    assert_eq!(
+        h.conn.state(),
+        State::SynReceived,
+        "the half-open connection survives"
+    );
     h.peer_ack = ISS; // acknowledges nothing: also bad
     assert_eq!(h.input(ACK, &[]), Err(DropReason::BadAck));
     assert_eq!(h.transmit()[0].seq, ISS);
@@ -128,10 +136,16 @@ fn data_on_the_final_ack_is_accepted_and_ack_is_delayed() {
     h.transmit();
     assert_eq!(h.input(ACK, b"hello"), Ok(()));
     assert_eq!(h.events(), vec![Event::Established, Event::Readable]);
-    assert!(h.transmit().is_empty(), "RFC 5681 4.2: the ACK may be delayed");
+    assert!(
+        h.transmit().is_empty(),
+        "RFC 5681 4.2: the ACK may be delayed"
+    );
     let out = h.fire_after(Duration::from_millis(40));
     assert_eq!(out.len(), 1);
-    assert_eq!((out[0].seq, out[0].ack, out[0].flags), (ISS + 1, IRS + 6, ACK));
+    assert_eq!(
+        (out[0].seq, out[0].ack, out[0].flags),
+        (ISS + 1, IRS + 6, ACK)
+    );
     assert_eq!(h.read_all(), b"hello");
 }
 
@@ -143,7 +157,10 @@ fn retransmitted_syn_in_syn_received_gets_the_syn_ack_again() {
     assert_eq!(h.deliver(&syn), Ok(()));
     let out = h.transmit();
     assert_eq!(out.len(), 1);
-    assert_eq!((out[0].seq, out[0].ack, out[0].flags), (ISS, IRS + 1, SYN | ACK));
+    assert_eq!(
+        (out[0].seq, out[0].ack, out[0].flags),
+        (ISS, IRS + 1, SYN | ACK)
+    );
 }
 
 #[test]
@@ -154,7 +171,11 @@ fn fin_with_the_final_ack_goes_to_close_wait() {
     assert_eq!(h.conn.state(), State::CloseWait);
     assert_eq!(h.events(), vec![Event::Established, Event::PeerClosed]);
     let out = h.transmit();
-    assert_eq!((out[0].ack, out[0].flags), (IRS + 2, ACK), "FIN acknowledged at once");
+    assert_eq!(
+        (out[0].ack, out[0].flags),
+        (IRS + 2, ACK),
+        "FIN acknowledged at once"
+    );
 }
 
 #[test]

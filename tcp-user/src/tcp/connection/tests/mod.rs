@@ -12,8 +12,8 @@ mod send;
 
 use crate::stats::DropReason;
 use crate::tcp::{
-    Config, Connection, Event, FourTuple, Instant, Segment, SeqNum, State, TcpFlags, TcpOptions,
-    Timestamps,
+    Config, ConnStats, Connection, Event, FourTuple, Instant, Segment, SeqNum, State, TcpFlags,
+    TcpOptions, Timestamps,
 };
 use std::time::Duration;
 
@@ -67,10 +67,7 @@ impl Sent {
     }
     /// Sequence number after this segment.
     pub fn end(&self) -> u32 {
-        self.seq
-            + self.payload.len() as u32
-            + self.flags.syn() as u32
-            + self.flags.fin() as u32
+        self.seq + self.payload.len() as u32 + self.flags.syn() as u32 + self.flags.fin() as u32
     }
     pub fn is_pure_ack(&self) -> bool {
         self.flags == ACK && self.payload.is_empty()

@@ -11,8 +11,15 @@ fn in_order_data_is_delivered_and_every_second_full_segment_acked_at_once() {
     assert!(h.transmit().is_empty(), "first full segment: ACK delayed");
     h.input(ACK, &data[1460..]).unwrap();
     let out = h.transmit();
-    assert_eq!(out.len(), 1, "RFC 5681 4.2: ACK every second full-sized segment");
-    assert_eq!((out[0].seq, out[0].ack, out[0].flags), (ISS + 1, IRS + 1 + 2920, ACK));
+    assert_eq!(
+        out.len(),
+        1,
+        "RFC 5681 4.2: ACK every second full-sized segment"
+    );
+    assert_eq!(
+        (out[0].seq, out[0].ack, out[0].flags),
+        (ISS + 1, IRS + 1 + 2920, ACK)
+    );
     assert_eq!(h.events(), vec![Event::Readable]);
     assert_eq!(h.read_all(), data);
     assert_eq!(h.conn.stats().bytes_in, 2920);
@@ -59,7 +66,11 @@ fn out_of_order_segment_gets_immediate_dup_ack_with_sack_then_hole_fill_is_acked
     h.peer_seq = IRS + 1 + 1460;
     h.input(ACK, &data[1460..2920]).unwrap();
     let out = h.transmit();
-    assert_eq!(out.len(), 1, "RFC 5681 4.2: immediate ACK for out-of-order data");
+    assert_eq!(
+        out.len(),
+        1,
+        "RFC 5681 4.2: immediate ACK for out-of-order data"
+    );
     assert_eq!(out[0].ack, IRS + 1, "duplicate ACK");
     let sack = out[0].options.sack;
     assert_eq!(sack.len(), 1);
@@ -121,7 +132,11 @@ fn fin_beyond_a_hole_is_processed_when_the_hole_fills() {
     h.input(ACK, b"hello").unwrap();
     assert_eq!(h.conn.state(), State::CloseWait);
     let out = h.transmit();
-    assert_eq!(out.last().unwrap().ack, IRS + 1 + 10 + 1, "data and FIN acknowledged");
+    assert_eq!(
+        out.last().unwrap().ack,
+        IRS + 1 + 10 + 1,
+        "data and FIN acknowledged"
+    );
     assert_eq!(h.events(), vec![Event::Readable, Event::PeerClosed]);
     assert_eq!(h.read_all(), b"helloworld");
 }
@@ -149,7 +164,10 @@ fn data_beyond_the_window_is_trimmed() {
     // 1080 bytes of window remain; a 1460-byte segment is cut to fit.
     h.input(ACK, &data[2920..4380]).unwrap();
     let out = h.transmit();
-    assert_eq!(out.last().map(|s| (s.ack, s.window)), Some((IRS + 1 + 4000, 0)));
+    assert_eq!(
+        out.last().map(|s| (s.ack, s.window)),
+        Some((IRS + 1 + 4000, 0))
+    );
     assert_eq!(h.read_all(), &data[..4000]);
 }
 
@@ -169,7 +187,10 @@ fn zero_window_then_window_update_only_when_it_opens_by_an_mss() {
     assert_eq!(h.transmit().len(), 1);
     let mut buf = [0u8; 1000];
     assert_eq!(h.conn.recv(&mut buf), 1000);
-    assert!(h.transmit().is_empty(), "1000 < min(buffer/2, MSS): no update yet");
+    assert!(
+        h.transmit().is_empty(),
+        "1000 < min(buffer/2, MSS): no update yet"
+    );
     assert_eq!(h.conn.recv(&mut buf), 1000);
     let out = h.transmit();
     assert_eq!(out.len(), 1, "window update");

@@ -32,7 +32,11 @@ fn lost_segment_is_retransmitted_at_rto_with_doubling_clamped_to_rto_max() {
     h.peer_ack = ISS + 5;
     h.input(ACK, &[]).unwrap();
     assert_eq!(h.conn.poll_timeout(), None);
-    assert_eq!(h.conn.rto(), Duration::from_millis(30), "Karn: no sample from the ambiguous ACK");
+    assert_eq!(
+        h.conn.rto(),
+        Duration::from_millis(30),
+        "Karn: no sample from the ambiguous ACK"
+    );
 }
 
 #[test]
@@ -80,7 +84,11 @@ fn three_duplicate_acks_trigger_fast_retransmit_and_newreno_recovery() {
     }
     h.input(ACK, &[]).unwrap();
     let out = h.transmit();
-    assert_eq!(out.len(), 1, "RFC 5681 3.2: fast retransmit on the third duplicate ACK");
+    assert_eq!(
+        out.len(),
+        1,
+        "RFC 5681 3.2: fast retransmit on the third duplicate ACK"
+    );
     assert_eq!(out[0].seq, ISS + 1 + 1460);
     assert_eq!(h.conn.stats().fast_retransmits, 1);
     // Partial ACK (RFC 6582): up to the next hole at segment 4: retransmit it at once.
@@ -123,7 +131,11 @@ fn ack_of_unsent_data_is_answered_and_dropped() {
     assert_eq!(h.input(ACK, b"data"), Err(DropReason::BadAck));
     let out = h.transmit();
     assert_eq!(out.len(), 1);
-    assert_eq!((out[0].seq, out[0].ack), (ISS + 1, IRS + 1), "data not accepted");
+    assert_eq!(
+        (out[0].seq, out[0].ack),
+        (ISS + 1, IRS + 1),
+        "data not accepted"
+    );
 }
 
 #[test]

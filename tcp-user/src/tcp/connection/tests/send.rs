@@ -19,7 +19,11 @@ fn initial_window_is_ten_segments_with_psh_on_the_last() {
     h.conn.send(&pattern(3000));
     let out = h.transmit();
     assert_eq!(out.len(), 3);
-    assert_eq!(out[2].flags, ACK | PSH, "PSH on the segment that empties the buffer");
+    assert_eq!(
+        out[2].flags,
+        ACK | PSH,
+        "PSH on the segment that empties the buffer"
+    );
     assert_eq!(out[2].payload, pattern(3000)[2920..]);
 }
 
@@ -50,7 +54,11 @@ fn peer_window_is_scaled_by_its_shift() {
     h.conn.send(&pattern(20_000));
     let out = h.transmit();
     let sent: usize = out.iter().map(|s| s.payload.len()).sum();
-    assert_eq!(out.len(), 8, "8 * 1460 = 11680 <= 12800; the 1120 left waits (SWS)");
+    assert_eq!(
+        out.len(),
+        8,
+        "8 * 1460 = 11680 <= 12800; the 1120 left waits (SWS)"
+    );
     assert_eq!(sent, 11680);
 }
 
@@ -60,7 +68,11 @@ fn small_writes_go_out_at_once_without_nagle() {
     h.conn.send(b"a");
     assert_eq!(h.transmit().len(), 1);
     h.conn.send(b"b");
-    assert_eq!(h.transmit().len(), 1, "nagle off: sent although 'a' is unacknowledged");
+    assert_eq!(
+        h.transmit().len(),
+        1,
+        "nagle off: sent although 'a' is unacknowledged"
+    );
 }
 
 #[test]
@@ -73,7 +85,10 @@ fn nagle_holds_small_segment_while_data_is_in_flight() {
     h.conn.send(b"a");
     assert_eq!(h.transmit().len(), 1, "nothing in flight: send");
     h.conn.send(b"bc");
-    assert!(h.transmit().is_empty(), "RFC 9293 3.7.4: hold while 'a' is unacknowledged");
+    assert!(
+        h.transmit().is_empty(),
+        "RFC 9293 3.7.4: hold while 'a' is unacknowledged"
+    );
     h.peer_ack = ISS + 2;
     h.input(ACK, &[]).unwrap();
     let out = h.transmit();
@@ -112,7 +127,11 @@ fn small_window_is_used_when_the_persist_timer_overrides_sws() {
     h.peer_window = 3000;
     h.input(ACK, &[]).unwrap();
     h.conn.send(&pattern(3100));
-    assert_eq!(h.transmit().len(), 2, "the last 180 bytes do not fit the 80 left");
+    assert_eq!(
+        h.transmit().len(),
+        2,
+        "the last 180 bytes do not fit the 80 left"
+    );
     h.peer_ack = ISS + 1 + 2920;
     h.peer_window = 40; // tiny window, far below max window / 2
     h.input(ACK, &[]).unwrap();
@@ -151,7 +170,10 @@ fn send_buffer_wrap_still_yields_full_segments() {
     while received.len() < data.len() {
         written += h.conn.send(&data[written..]);
         for s in h.transmit() {
-            assert!(s.payload.len() == 1460 || s.flags.psh(), "full segments across the wrap");
+            assert!(
+                s.payload.len() == 1460 || s.flags.psh(),
+                "full segments across the wrap"
+            );
             received.extend_from_slice(&s.payload);
         }
         h.peer_ack = ISS + 1 + received.len() as u32;
