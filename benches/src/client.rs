@@ -355,11 +355,8 @@ fn stream(cfg: &ClientConfig, s: &Schedule) -> Result<Tally> {
                 since_chunk += n;
                 while since_chunk >= STREAM_CHUNK {
                     since_chunk -= STREAM_CHUNK;
-                    if t.txn(s, chunk_start, end, 0) || end < s.measure_from {
-                        chunk_start = end;
-                    } else {
-                        chunk_start = end;
-                    }
+                    t.txn(s, chunk_start, end, 0);
+                    chunk_start = end;
                 }
             }
             Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {

@@ -5,14 +5,16 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 use crossbeam_channel::{unbounded, Receiver};
 use std::net::Ipv4Addr;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::app::{discard::Discard, echo::Echo, http::Http, App, AppKind};
+use crate::app::{discard::Discard, echo::Echo, http::Http, AppKind};
 use crate::stats::DropReason;
 use crate::tcp;
-use crate::worker::{self, WorkerConfig, WorkerStats};
+use crate::stats::WorkerStats;
+use crate::worker::{self, Control, WorkerConfig};
+use crate::metrics;
 use crate::xdp::iface::Interface;
 use crate::xdp::socket::PortConfig;
 use crate::xdp::{BindMode, XdpMode, XdpProgram, XskPort};
@@ -29,6 +31,12 @@ pub struct Cli {
 pub enum Command {
     /// Take over TCP ports of an interface and serve them from user space.
     Serve(ServeArgs),
+    /// Print the counters of a running daemon (Prometheus text).
+    Stats {
+        /// Interface the daemon serves.
+        #[arg(long)]
+        iface: String,
+    },
 }
 
 /// Options of `xdptcp serve`.
@@ -76,6 +84,13 @@ pub struct ServeArgs {
     /// Spin on the rings when idle instead of sleeping (lowest latency, 100% CPU per worker).
     #[arg(long)]
     pub busy_poll: bool,
+    /// On SIGINT/SIGTERM, how long to let connections finish before resetting them (ms).
+    #[arg(long, default_value_t = 5000)]
+    pub drain_ms: u64,
+    /// Also serve the counters as Prometheus text over HTTP on this address (a kernel
+    /// socket of the host, e.g. 127.0.0.1:9464).
+    #[arg(long)]
+    pub metrics_addr: Option<std::net::SocketAddr>,
 }
 
 /// `--queues`: a count or all of them.
@@ -129,11 +144,11 @@ fn parse_cores(s: &str) -> Result<CoreList, String> {
     Ok(CoreList(cores))
 }
 
-/// Set by the SIGINT/SIGTERM handler.
-static SIGNALLED: AtomicBool = AtomicBool::new(false);
+/// Number of SIGINT/SIGTERM received (the first drains, the second stops at once).
+static SIGNALLED: AtomicU32 = AtomicU32::new(0);
 
 extern "C" fn on_signal(_: libc::c_int) {
-    SIGNALLED.store(true, Ordering::SeqCst);
+    SIGNALLED.fetch_add(1, Ordering::SeqCst);
 }
 
 fn install_signal_handlers() {
@@ -141,7 +156,7 @@ fn install_signal_handlers() {
         // Safety: the handler only stores to an atomic, which is async-signal-safe.
         unsafe {
             let mut action: libc::sigaction = std::mem::zeroed();
-            action.sa_sigaction = on_signal as usize;
+            action.sa_sigaction = on_signal as extern "C" fn(libc::c_int) as usize;
             libc::sigemptyset(&mut action.sa_mask);
             libc::sigaction(sig, &action, std::ptr::null_mut());
         }
@@ -216,8 +231,9 @@ pub fn serve(args: ServeArgs) -> Result<()> {
         max_time_wait: args.max_time_wait,
         busy_poll: args.busy_poll,
         isn_key,
+        drain_timeout: Duration::from_millis(args.drain_ms),
     };
-    let stop = Arc::new(AtomicBool::new(false));
+    let control = Arc::new(Control::default());
     let (snap_tx, snap_rx) = unbounded::<WorkerStats>();
     let all_cores = core_affinity::get_core_ids().unwrap_or_default();
     let mut handles = Vec::new();
@@ -228,7 +244,7 @@ pub fn serve(args: ServeArgs) -> Result<()> {
             _ if !all_cores.is_empty() => Some(all_cores[i % all_cores.len()].id),
             _ => None,
         };
-        let (cfg, stop, snap_tx) = (cfg.clone(), stop.clone(), snap_tx.clone());
+        let (cfg, control, snap_tx) = (cfg.clone(), control.clone(), snap_tx.clone());
         let app_kind = args.app;
         let body = args.body_size;
         let handle = std::thread::Builder::new()
@@ -241,9 +257,9 @@ pub fn serve(args: ServeArgs) -> Result<()> {
                     let _ = snap_tx.send(s.clone());
                 };
                 match app_kind {
-                    AppKind::Echo => run_app(port, cfg, Echo, stop, publish),
-                    AppKind::Discard => run_app(port, cfg, Discard, stop, publish),
-                    AppKind::Http => run_app(port, cfg, Http::new(body), stop, publish),
+                    AppKind::Echo => worker::run(port, cfg, Echo, control, publish),
+                    AppKind::Discard => worker::run(port, cfg, Discard, control, publish),
+                    AppKind::Http => worker::run(port, cfg, Http::new(body), control, publish),
                 }
             })
             .context("spawning a worker thread")?;
@@ -264,16 +280,52 @@ pub fn serve(args: ServeArgs) -> Result<()> {
     );
     eprintln!("xdptcp: serving; SIGINT or SIGTERM to stop");
 
+    let shared: metrics::Shared = Default::default();
+    if let Some(addr) = args.metrics_addr {
+        metrics::serve_http(addr, shared.clone())
+            .with_context(|| format!("serving metrics on {addr}"))?;
+    }
+    let mut latest: Vec<WorkerStats> =
+        (0..queues).map(|q| WorkerStats { queue: q, ..Default::default() }).collect();
     let mut failed = false;
-    while !SIGNALLED.load(Ordering::SeqCst) {
+    let mut ticks = 0u64;
+    let mut was_up = true;
+    while SIGNALLED.load(Ordering::SeqCst) == 0 {
         std::thread::sleep(Duration::from_millis(20));
+        ticks += 1;
         if handles.iter().any(|h| h.is_finished()) {
             eprintln!("xdptcp: a worker stopped unexpectedly");
             failed = true;
             break;
         }
+        if ticks % 25 == 0 {
+            collect_snapshots(&snap_rx, &mut latest);
+            let text = metrics::render(&latest, &program.counters());
+            let _ = metrics::write_file(&iface.name, &text);
+            if let Ok(mut s) = shared.lock() {
+                *s = text;
+            }
+            let up = iface.is_up();
+            if up != was_up {
+                eprintln!("xdptcp: interface {} is {}", iface.name, if up { "up again" } else { "DOWN" });
+                was_up = up;
+            }
+        }
     }
-    stop.store(true, Ordering::SeqCst);
+    // First signal: drain (stop accepting, let connections finish); a second one, or a
+    // worker failure, stops at once.
+    control.drain.store(true, Ordering::SeqCst);
+    if failed {
+        control.stop.store(true, Ordering::SeqCst);
+    } else {
+        eprintln!("xdptcp: draining connections (up to {} ms)", args.drain_ms);
+    }
+    while !handles.iter().all(|h| h.is_finished()) {
+        if SIGNALLED.load(Ordering::SeqCst) > 1 {
+            control.stop.store(true, Ordering::SeqCst);
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
     let mut finals = Vec::new();
     for (q, h) in handles.into_iter().enumerate() {
         match h.join() {
@@ -284,8 +336,8 @@ pub fn serve(args: ServeArgs) -> Result<()> {
             }
         }
     }
-    drain_snapshots(&snap_rx);
     report(&finals, &program);
+    let _ = std::fs::remove_file(metrics::stats_path(&iface.name));
     drop(program); // detaches the XDP program
     eprintln!("xdptcp: XDP program detached from {}", iface.name);
     if failed {
@@ -294,18 +346,22 @@ pub fn serve(args: ServeArgs) -> Result<()> {
     Ok(())
 }
 
-fn run_app<A: App>(
-    port: XskPort,
-    cfg: WorkerConfig,
-    app: A,
-    stop: Arc<AtomicBool>,
-    publish: impl Fn(&WorkerStats),
-) -> WorkerStats {
-    worker::run(port, cfg, app, stop, publish)
+/// Keeps the newest snapshot of each worker.
+fn collect_snapshots(rx: &Receiver<WorkerStats>, latest: &mut [WorkerStats]) {
+    while let Ok(s) = rx.try_recv() {
+        if let Some(slot) = latest.get_mut(s.queue as usize) {
+            *slot = s;
+        }
+    }
 }
 
-fn drain_snapshots(rx: &Receiver<WorkerStats>) {
-    while rx.try_recv().is_ok() {}
+/// `xdptcp stats --iface IF`: prints the running daemon's counters.
+pub fn stats(iface: &str) -> Result<()> {
+    let path = metrics::stats_path(iface);
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("no running xdptcp on {iface} ({} not found)", path.display()))?;
+    print!("{text}");
+    Ok(())
 }
 
 /// Prints per-queue counters and the XDP program's counters to stderr.

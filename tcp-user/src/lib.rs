@@ -9,6 +9,7 @@
 //!   the pinned worker loop, and the `xdptcp` command line.
 
 pub mod app;
+pub mod metrics;
 pub mod stats;
 pub mod table;
 pub mod tcp;

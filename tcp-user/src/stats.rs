@@ -125,6 +125,42 @@ impl DropReason {
     }
 }
 
+/// Frame counters of one AF_XDP port.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct PortCounters {
+    pub rx_frames: u64,
+    pub tx_frames: u64,
+    /// Outgoing frames dropped because no TX frame was free.
+    pub tx_dropped: u64,
+    /// `sendto` wakeups issued.
+    pub tx_wakeups: u64,
+}
+
+/// Counters of one worker (plain integers, published as snapshots).
+#[derive(Clone, Debug, Default)]
+pub struct WorkerStats {
+    pub queue: u32,
+    pub port: PortCounters,
+    pub drops: [u64; DropReason::COUNT],
+    pub conns_opened: u64,
+    pub conns_closed: u64,
+    pub conns_reset: u64,
+    pub conns_timed_out: u64,
+    pub rsts_sent: u64,
+    pub syn_cookies_sent: u64,
+    pub retransmissions: u64,
+    pub fast_retransmits: u64,
+    pub out_of_order: u64,
+    pub active: u64,
+}
+
+impl WorkerStats {
+    /// Total frames dropped for any reason.
+    pub fn total_drops(&self) -> u64 {
+        self.drops.iter().sum::<u64>() + self.port.tx_dropped
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

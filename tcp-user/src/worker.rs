@@ -10,11 +10,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::app::App;
-use crate::stats::DropReason;
+use crate::stats::{DropReason, WorkerStats};
 use crate::table::{ConnId, ConnectionTable, Entry};
 use crate::tcp::{self, handle_unmatched, Connection, FourTuple, Instant, IsnGenerator, Unmatched};
 use crate::wire::{emit_frame, parse_frame, FrameHeader, MacAddr};
-use crate::xdp::socket::{PortCounters, Transmitter, XskPort};
+use crate::xdp::socket::{Transmitter, XskPort};
 
 /// What one worker serves and how.
 #[derive(Clone)]
@@ -34,30 +34,17 @@ pub struct WorkerConfig {
     pub busy_poll: bool,
     /// ISN secret shared by all workers.
     pub isn_key: [u8; 16],
+    /// How long a graceful stop waits for connections to finish before resetting them.
+    pub drain_timeout: Duration,
 }
 
-/// Counters of one worker (plain integers, published as snapshots).
-#[derive(Clone, Debug, Default)]
-pub struct WorkerStats {
-    pub queue: u32,
-    pub port: PortCounters,
-    pub drops: [u64; DropReason::COUNT],
-    pub conns_opened: u64,
-    pub conns_closed: u64,
-    pub conns_reset: u64,
-    pub conns_timed_out: u64,
-    pub rsts_sent: u64,
-    pub retransmissions: u64,
-    pub fast_retransmits: u64,
-    pub out_of_order: u64,
-    pub active: u64,
-}
-
-impl WorkerStats {
-    /// Total frames dropped for any reason.
-    pub fn total_drops(&self) -> u64 {
-        self.drops.iter().sum::<u64>() + self.port.tx_dropped
-    }
+/// Control-plane requests to the workers (set by the daemon's signal handling).
+#[derive(Default)]
+pub struct Control {
+    /// Stop accepting, let connections finish (up to `drain_timeout`), then exit.
+    pub drain: AtomicBool,
+    /// Exit now (connections still open are reset).
+    pub stop: AtomicBool,
 }
 
 /// The engine side of a worker: everything but the port, so a received frame (borrowed from
@@ -69,14 +56,17 @@ struct Shard<A: App> {
     table: ConnectionTable<A::ConnState>,
     app: A,
     stats: WorkerStats,
+    /// False while draining: new SYNs are refused with RST.
+    accepting: bool,
 }
 
-/// Runs a worker until `stop` is set; returns its final counters.
+/// Runs a worker until told to stop (and, for a drain, until its connections are done);
+/// returns its final counters.
 pub fn run<A: App>(
     mut port: XskPort,
     cfg: WorkerConfig,
     app: A,
-    stop: Arc<AtomicBool>,
+    control: Arc<Control>,
     publish: impl Fn(&WorkerStats),
 ) -> WorkerStats {
     let mut served = Box::new([0u64; 1024]);
@@ -90,13 +80,27 @@ pub fn run<A: App>(
         app,
         stats: WorkerStats { queue: port.queue, ..Default::default() },
         cfg,
+        accepting: true,
     };
     let clock = std::time::Instant::now();
     let now = || Instant::from_micros(clock.elapsed().as_micros() as u64);
     let mut idle_spins = 0u32;
     let mut last_publish = now();
-    while !stop.load(Ordering::Relaxed) {
+    let mut drain_deadline = None;
+    loop {
         let t = now();
+        if drain_deadline.is_none() && control.drain.load(Ordering::Relaxed) {
+            shard.accepting = false;
+            drain_deadline = Some(t + shard.cfg.drain_timeout);
+        }
+        let finished = shard.table.len() == shard.table.time_wait_count();
+        if control.stop.load(Ordering::Relaxed)
+            || drain_deadline.is_some_and(|d| finished || t >= d)
+        {
+            shard.abort_all(t, &mut port.transmitter());
+            port.flush();
+            break;
+        }
         let received = port.receive(|frame, tx| shard.on_frame(t, frame, tx));
         shard.run_timers(t, &mut port.transmitter());
         port.flush();
@@ -162,7 +166,7 @@ impl<A: App> Shard<A> {
                 return self.drive(id, now, tx);
             }
         }
-        let listening = self.is_served(tuple.local_addr, tuple.local_port);
+        let listening = self.accepting && self.is_served(tuple.local_addr, tuple.local_port);
         match handle_unmatched(seg, listening) {
             Unmatched::Accept => {
                 if self.table.available() == 0 {
@@ -238,6 +242,19 @@ impl<A: App> Shard<A> {
         self.stats.retransmissions += s.retransmissions;
         self.stats.fast_retransmits += s.fast_retransmits;
         self.stats.out_of_order += s.out_of_order_segments;
+    }
+
+    /// Resets every connection still open (not TIME_WAIT) when the worker must exit.
+    fn abort_all(&mut self, now: Instant, tx: &mut Transmitter<'_>) {
+        let ids: Vec<ConnId> = self.table.ids().collect();
+        for id in ids {
+            if let Some(entry) = self.table.get_mut(id) {
+                if entry.conn.state() != tcp::State::TimeWait {
+                    entry.conn.abort();
+                    self.drive(id, now, tx);
+                }
+            }
+        }
     }
 
     fn run_timers(&mut self, now: Instant, tx: &mut Transmitter<'_>) {

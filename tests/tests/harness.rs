@@ -291,3 +291,63 @@ fn sigint_removes_the_runs_namespaces_and_stops_its_daemons() {
         );
     }
 }
+
+/// The raw peer against a kernel listener: its handshake completes (so its checksums are
+/// right and the client kernel's RSTs are kept off the wire), data it sends is acknowledged and
+/// read by the server, a deliberately wrong checksum is dropped, and a bare ACK to a closed
+/// port gets the kernel's RST with SEQ = SEG.ACK.
+#[test]
+fn raw_peer_handshakes_with_a_kernel_listener() {
+    use netns_tests::raw::{flags, TCP_CHECKSUM_AT};
+    let tb = Testbed::new(1).unwrap();
+    // Full checksums from the server kernel too (the raw peer checks them; with tx offload on,
+    // veth hands over partial ones).
+    tb.srv
+        .run_ok(&["ethtool", "-K", &tb.srv_if, "tx", "off"])
+        .unwrap();
+    let listener = kernel_listener(&tb, 8080);
+    let peer = netns_tests::RawPeer::new(&tb, 45000).unwrap();
+
+    let mut hs = peer.handshake(8080, 1_000_000).unwrap();
+    assert!(hs.syn_ack.mss().is_some(), "{:?}", hs.syn_ack);
+    let (mut server, from) = listener.accept().unwrap();
+    assert_eq!(from.port(), 45000);
+
+    // A frame with a broken TCP checksum is dropped by the kernel: never read, never ACKed.
+    let mut bad = peer.frame(&hs.seg(flags::ACK | flags::PSH, b"XXXX"));
+    bad[TCP_CHECKSUM_AT] ^= 0xff;
+    peer.send_frame(&bad).unwrap();
+    peer.expect_silence(Duration::from_millis(300)).unwrap();
+
+    peer.send(&hs.seg(flags::ACK | flags::PSH, b"hello"))
+        .unwrap();
+    hs.snd_nxt += 5;
+    let ack = peer
+        .recv_matching(T, |r| r.tcp.ack == hs.snd_nxt)
+        .unwrap()
+        .expect("the kernel acknowledges the data");
+    assert!(ack.tcp_checksum_ok && ack.ip_checksum_ok, "{ack:?}");
+    let mut buf = [0u8; 5];
+    server.read_exact(&mut buf).unwrap();
+    assert_eq!(&buf, b"hello");
+    // Still established on the server side: the client kernel sent no RST.
+    let socks = tb.srv.tcp_sockets().unwrap();
+    assert!(
+        socks
+            .iter()
+            .any(|s| s.state == "ESTAB" && s.local_port() == Some(8080)),
+        "{socks:?}"
+    );
+
+    // RFC 9293 3.10.7.1 (closed port, ACK on): <SEQ=SEG.ACK><CTL=RST>.
+    peer.send(&peer.seg(9, flags::ACK, 5, 777_777)).unwrap();
+    let rst = peer
+        .recv_matching(T, |r| r.tcp.src_port == 9)
+        .unwrap()
+        .expect("RST from the closed port");
+    assert_eq!(
+        (rst.tcp.flags, rst.tcp.seq),
+        (flags::RST, 777_777),
+        "{rst:?}"
+    );
+}

@@ -1,1 +1,253 @@
-fn main(){}
+//! `xdptcp-bench`: latency and throughput of xdptcp against the Linux kernel, side by side.
+//!
+//! - `run`: builds a veth testbed and runs every mode against each server in turn.
+//! - `client`: one client against any server (a real NIC, another machine).
+//! - `kernel-server`: the epoll reference server.
+
+use std::{
+    io::Write,
+    net::{Ipv4Addr, SocketAddr, SocketAddrV4},
+    path::PathBuf,
+    time::Duration,
+};
+
+use anyhow::{bail, Result};
+use benches::{
+    client::{run_client, ClientConfig, Mode, Schedule},
+    hist::{write_hlog, Percentiles},
+    kernel_server::{self, App},
+    report::{Figures, ModeResult, ServerResult},
+    run::{run, RunOptions, ServerKind},
+    sys,
+};
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "xdptcp-bench", version, about = "xdptcp against the Linux kernel: latency, rates, CPU")]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Every mode against each server, on a fresh veth pair between two namespaces.
+    Run(RunArgs),
+    /// One client against a running server.
+    Client(ClientArgs),
+    /// The kernel-socket reference server (epoll, nonblocking, one thread).
+    KernelServer(KernelServerArgs),
+}
+
+#[derive(Args)]
+struct RunArgs {
+    /// Modes to run: rr, crr, stream, http, syn, download.
+    #[arg(long, value_delimiter = ',', default_value = "rr,crr,stream,http,syn")]
+    modes: Vec<Mode>,
+    /// Seconds measured per mode per server.
+    #[arg(long, default_value_t = 5.0)]
+    duration: f64,
+    /// Seconds of warm-up before measuring (not recorded).
+    #[arg(long, default_value_t = 1.0)]
+    warmup: f64,
+    /// Request/response size in bytes (rr, crr), HTTP body size (http).
+    #[arg(long, default_value_t = 64)]
+    size: usize,
+    /// Connections (threads) per client; syn keeps 16 handshakes in flight per connection.
+    #[arg(long, default_value_t = 1)]
+    conns: usize,
+    /// Core for the server (default 1 on a multi-core machine).
+    #[arg(long)]
+    server_core: Option<usize>,
+    /// Core for the client threads (default 0).
+    #[arg(long)]
+    client_core: Option<usize>,
+    /// Results directory (default results/<UTC timestamp>).
+    #[arg(long)]
+    results: Option<PathBuf>,
+    /// The daemon (default $XDPTCP_BIN, else `xdptcp` next to this binary).
+    #[arg(long)]
+    xdptcp_bin: Option<PathBuf>,
+    /// Servers, in order; ratios are first/last. `kernel,kernel` checks the tool itself.
+    #[arg(long, value_delimiter = ',', default_value = "xdptcp,kernel")]
+    servers: Vec<ServerKind>,
+    /// Use this interface instead of a namespace testbed (needs --addr).
+    #[arg(long, requires = "addr")]
+    iface: Option<String>,
+    /// The served IPv4 address on --iface.
+    #[arg(long, requires = "iface")]
+    addr: Option<Ipv4Addr>,
+    /// Served TCP port.
+    #[arg(long, default_value_t = 7777)]
+    port: u16,
+    /// HTTP body size of the download mode.
+    #[arg(long, default_value_t = 1 << 20)]
+    download_body: usize,
+}
+
+#[derive(Args)]
+struct ClientArgs {
+    #[arg(long, default_value = "rr")]
+    mode: Mode,
+    #[arg(long)]
+    addr: Ipv4Addr,
+    #[arg(long)]
+    port: u16,
+    #[arg(long, default_value_t = 5.0)]
+    duration: f64,
+    #[arg(long, default_value_t = 1.0)]
+    warmup: f64,
+    #[arg(long, default_value_t = 64)]
+    size: usize,
+    #[arg(long, default_value_t = 1)]
+    conns: usize,
+    /// Pin the client threads to this core.
+    #[arg(long)]
+    core: Option<usize>,
+    /// Name of the server in the table and the log.
+    #[arg(long, default_value = "server")]
+    label: String,
+    /// Also write the histogram as an HdrHistogram log here.
+    #[arg(long)]
+    hlog: Option<PathBuf>,
+    /// Print the figures as JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+struct KernelServerArgs {
+    #[arg(long)]
+    port: u16,
+    /// Address to listen on.
+    #[arg(long, default_value = "0.0.0.0")]
+    addr: Ipv4Addr,
+    #[arg(long, default_value = "echo")]
+    app: App,
+    /// Body size of the http app.
+    #[arg(long, default_value_t = 64)]
+    body_size: usize,
+    /// Pin the server thread to this core.
+    #[arg(long)]
+    core: Option<usize>,
+}
+
+fn secs(s: f64) -> Result<Duration> {
+    if !(s.is_finite() && s >= 0.0) {
+        bail!("bad duration {s}");
+    }
+    Ok(Duration::from_secs_f64(s))
+}
+
+fn main() {
+    if let Err(e) = real_main() {
+        eprintln!("xdptcp-bench: error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn real_main() -> Result<()> {
+    match Cli::parse().command {
+        Cmd::Run(a) => {
+            let multi = sys::MachineInfo::read().nproc > 1;
+            let opts = RunOptions {
+                modes: a.modes,
+                duration: secs(a.duration)?,
+                warmup: secs(a.warmup)?,
+                size: a.size,
+                conns: a.conns,
+                server_core: a.server_core.or(Some(if multi { 1 } else { 0 })),
+                client_core: a.client_core.or(Some(0)),
+                results: a.results.unwrap_or_else(|| {
+                    PathBuf::from("results").join(sys::timestamp())
+                }),
+                xdptcp_bin: a.xdptcp_bin,
+                servers: a.servers,
+                iface: a.iface.zip(a.addr),
+                port: a.port,
+                download_body: a.download_body,
+            };
+            if opts.servers.is_empty() || opts.modes.is_empty() {
+                bail!("nothing to run");
+            }
+            let summary = run(&opts)?;
+            let failed = summary
+                .modes
+                .iter()
+                .flat_map(|m| &m.servers)
+                .filter(|s| s.error.is_some())
+                .count();
+            if failed > 0 {
+                bail!("{failed} server run(s) failed; see the tables above");
+            }
+            Ok(())
+        }
+        Cmd::Client(a) => {
+            let cfg = ClientConfig {
+                mode: a.mode,
+                addr: SocketAddrV4::new(a.addr, a.port),
+                size: a.size,
+                conns: a.conns,
+                core: a.core,
+            };
+            let duration = secs(a.duration)?;
+            let sched = Schedule::timed(secs(a.warmup)?, duration);
+            let started = std::time::SystemTime::now() + secs(a.warmup)?;
+            let r = run_client(&cfg, sched)?;
+            let figures = Figures {
+                txns: r.txns,
+                seconds: r.elapsed.as_secs_f64(),
+                txn_per_s: r.txn_per_sec(),
+                mb_per_s: r.mb_per_sec(),
+                latency_us: Percentiles::of(&r.hist),
+                server_cpu_s: None,
+                server_cpu_us_per_txn: None,
+                client_retrans_segs: None,
+                errors: r.errors,
+            };
+            if let Some(path) = &a.hlog {
+                let comment = format!("xdptcp-bench client {} against {}", a.mode.name(), cfg.addr);
+                write_hlog(path, &r.hist, &a.label, &[comment], started, duration)?;
+            }
+            let result = ModeResult {
+                mode: a.mode.name().into(),
+                unit: a.mode.unit_of_work().into(),
+                size: a.size,
+                conns: a.conns,
+                body_size: None,
+                servers: vec![ServerResult {
+                    server: a.label,
+                    error: None,
+                    figures: Some(figures),
+                    hlog: a.hlog.map(|p| p.display().to_string()),
+                }],
+                ratios: None,
+                plot: None,
+            };
+            if a.json {
+                println!("{}", serde_json::to_string_pretty(&result)?);
+            } else {
+                println!("{}", result.text_table(a.mode.is_bulk()));
+            }
+            Ok(())
+        }
+        Cmd::KernelServer(a) => {
+            if let Some(core) = a.core {
+                sys::pin_current_thread(core)?;
+            }
+            let app = match a.app {
+                App::Http { .. } => App::Http { body_size: a.body_size },
+                other => other,
+            };
+            let listener = kernel_server::listen(SocketAddr::V4(SocketAddrV4::new(a.addr, a.port)))?;
+            println!(
+                "ready addr={} port={} app={app:?} core={}",
+                a.addr,
+                a.port,
+                a.core.map_or("-".into(), |c| c.to_string())
+            );
+            std::io::stdout().flush()?;
+            kernel_server::serve(listener, app, None)
+        }
+    }
+}

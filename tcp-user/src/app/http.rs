@@ -51,7 +51,8 @@ impl Http {
             r.extend_from_slice(&body);
             (r, head.len())
         };
-        let (keep_alive, keep_alive_head) = build("");
+        // HTTP/1.0 clients (ab -k) keep a connection open only when told so (RFC 9112 9.3).
+        let (keep_alive, keep_alive_head) = build("Connection: keep-alive\r\n");
         let (close, close_head) = build("Connection: close\r\n");
         let too_large = b"HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_vec();
         Http { keep_alive, keep_alive_head, close, close_head, too_large, scratch: Box::new([0; MAX_HEAD]) }

@@ -1,6 +1,6 @@
 //! `xdptcp`: the daemon's entry point. Errors are one line on stderr and a non-zero exit.
 use clap::Parser;
-use tcp_user::daemon::{serve, Cli, Command};
+use tcp_user::daemon::{serve, stats, Cli, Command};
 
 fn main() {
     let cli = match Cli::try_parse() {
@@ -15,6 +15,7 @@ fn main() {
     };
     let result = match cli.command {
         Command::Serve(args) => serve(args),
+        Command::Stats { iface } => stats(&iface),
     };
     if let Err(e) = result {
         eprintln!("xdptcp: error: {e:#}");

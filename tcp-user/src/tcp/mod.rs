@@ -1,5 +1,12 @@
 //! The sans-IO TCP engine (RFC 9293). Nothing here touches a socket, ring or clock: inputs are
 //! parsed segments and `now`, outputs are segments to send, timer deadlines and events.
+//!
+//! - [`Connection`] (in `connection/`): one TCB, driven by `handle_segment`, `poll_transmit`,
+//!   `poll_timeout`/`handle_timeout`, `poll_event` and the application calls;
+//! - [`handle_unmatched`]: segments for no connection (RST or accept);
+//! - [`IsnGenerator`]: RFC 6528 initial sequence numbers;
+//! - buffers (`send_buffer`, `recv_buffer`, `reassembly`), `rtt` (RFC 6298) and
+//!   `congestion` (RFC 5681/6582), each allocation-free on the packet path.
 
 pub mod config;
 pub mod congestion;

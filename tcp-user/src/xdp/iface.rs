@@ -47,6 +47,14 @@ impl Interface {
         Ok(Interface { name: name.to_string(), index, mac, mtu, rx_queues })
     }
 
+    /// True when the interface is administratively up with a carrier (`operstate` up, or
+    /// unknown as some virtual devices report).
+    pub fn is_up(&self) -> bool {
+        fs::read_to_string(format!("/sys/class/net/{}/operstate", self.name))
+            .map(|s| matches!(s.trim(), "up" | "unknown"))
+            .unwrap_or(false)
+    }
+
     /// The interface's first IPv4 address (host order), if it has one.
     pub fn ipv4_address(&self) -> Option<u32> {
         let mut addrs: *mut libc::ifaddrs = std::ptr::null_mut();

@@ -39,7 +39,8 @@ impl std::str::FromStr for XdpMode {
 
 /// The loaded and attached XDP program with its maps. Dropping it detaches the program.
 pub struct XdpProgram {
-    ebpf: Ebpf,
+    /// Owns the program and its bpf_link: dropping it detaches the program.
+    _ebpf: Ebpf,
     xsks: XskMap<MapData>,
     served: HashMap<MapData, ServedKey, u32>,
     counters: PerCpuArray<MapData, u64>,
@@ -74,7 +75,7 @@ impl XdpProgram {
         let xsks = XskMap::try_from(take(&mut ebpf, XSK_MAP)?)?;
         let served = HashMap::try_from(take(&mut ebpf, SERVED_MAP)?)?;
         let counters = PerCpuArray::try_from(take(&mut ebpf, COUNTERS_MAP)?)?;
-        Ok(XdpProgram { ebpf, xsks, served, counters, mode })
+        Ok(XdpProgram { _ebpf: ebpf, xsks, served, counters, mode })
     }
 
     /// Adds a served (address, port) pair, both host order.

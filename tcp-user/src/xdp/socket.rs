@@ -10,6 +10,7 @@ use xsk_rs::config::{
     BindFlags, FrameSize, Interface as XskInterface, LibxdpFlags, QueueSize, SocketConfig,
     UmemConfig,
 };
+pub use crate::stats::PortCounters;
 use xsk_rs::{CompQueue, FillQueue, FrameDesc, RxQueue, Socket, TxQueue, Umem};
 
 /// How to bind the socket (`--bind-mode`).
@@ -50,17 +51,6 @@ impl Default for PortConfig {
     fn default() -> Self {
         PortConfig { frames: 8192, ring_size: 4096, batch: 64 }
     }
-}
-
-/// Frame counters of one port.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct PortCounters {
-    pub rx_frames: u64,
-    pub tx_frames: u64,
-    /// Outgoing frames dropped because no TX frame was free.
-    pub tx_dropped: u64,
-    /// `sendto` wakeups issued.
-    pub tx_wakeups: u64,
 }
 
 /// An AF_XDP socket on one queue, its UMEM and its rings.

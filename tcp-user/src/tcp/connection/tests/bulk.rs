@@ -28,6 +28,7 @@ fn transfer_to_peer(total: usize, loss: u64, seed: u64) -> (Vec<u8>, ConnStats) 
     let data = pattern(total);
     let mut written = 0;
     let mut received: Vec<u8> = Vec::with_capacity(total);
+    let mut ooo = std::collections::BTreeMap::<usize, Vec<u8>>::new();
     let one_way = Duration::from_millis(1);
     let mut rounds = 0;
     while received.len() < total {
@@ -44,10 +45,21 @@ fn transfer_to_peer(total: usize, loss: u64, seed: u64) -> (Vec<u8>, ConnStats) 
             if rng.chance(loss) {
                 continue;
             }
-            // The receiver model: in-order data only, cumulative ACK for every segment.
-            let expected = ISS + 1 + received.len() as u32;
-            if s.seq == expected && !s.payload.is_empty() {
-                received.extend_from_slice(&s.payload);
+            // The receiver model: keeps out-of-order segments (by sequence number), delivers
+            // in order, and sends a cumulative ACK (no SACK) for every segment.
+            if !s.payload.is_empty() {
+                ooo.insert(s.seq.wrapping_sub(ISS + 1) as usize, s.payload.clone());
+            }
+            while let Some((&off, _)) = ooo.first_key_value() {
+                if off > received.len() {
+                    break;
+                }
+                let Some((off, p)) = ooo.pop_first() else {
+                    break;
+                };
+                if off + p.len() > received.len() {
+                    received.extend_from_slice(&p[received.len() - off..]);
+                }
             }
             acks += 1;
         }
@@ -89,6 +101,8 @@ fn one_mib_reaches_a_peer_through_5_percent_loss_in_order() {
         let (received, stats) = transfer_to_peer(1 << 20, 5, seed);
         assert!(received == pattern(1 << 20), "seed {seed}");
         assert!(stats.retransmissions > 0, "seed {seed}: loss was repaired");
+        // ~5% of ~720 segments lost once or more: repairs stay near the loss rate.
+        assert!(stats.retransmissions < 100, "seed {seed}: {stats:?}");
     }
 }
 

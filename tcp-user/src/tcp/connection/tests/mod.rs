@@ -65,13 +65,6 @@ impl Sent {
             payload: s.payload.to_vec(),
         }
     }
-    /// Sequence number after this segment.
-    pub fn end(&self) -> u32 {
-        self.seq + self.payload.len() as u32 + self.flags.syn() as u32 + self.flags.fin() as u32
-    }
-    pub fn is_pure_ack(&self) -> bool {
-        self.flags == ACK && self.payload.is_empty()
-    }
 }
 
 /// What the peer offers in its SYN.
@@ -263,11 +256,6 @@ impl Harness {
         let n = self.conn.recv(&mut buf);
         buf.truncate(n);
         buf
-    }
-
-    /// Our next sequence number as the peer expects it.
-    pub fn our_seq(&self) -> u32 {
-        self.peer_ack
     }
 }
 

@@ -1,0 +1,118 @@
+//! Counters for operators while the daemon runs: Prometheus text exposition, written to a
+//! file under `/run/xdptcp/` (read by `xdptcp stats`) and optionally served over HTTP on a
+//! kernel socket (`--metrics-addr`). Control plane only: workers publish snapshots a few
+//! times a second; nothing here runs per packet.
+
+use std::fmt::Write as _;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use crate::stats::DropReason;
+use crate::stats::WorkerStats;
+
+/// Directory of the per-interface statistics files.
+pub const RUN_DIR: &str = "/run/xdptcp";
+
+/// Path of the statistics file of an interface.
+pub fn stats_path(iface: &str) -> PathBuf {
+    PathBuf::from(RUN_DIR).join(format!("{iface}.prom"))
+}
+
+/// Renders worker and XDP counters as Prometheus text.
+pub fn render(workers: &[WorkerStats], xdp: &[(&'static str, u64)]) -> String {
+    let mut out = String::with_capacity(4096);
+    let mut metric = |name: &str, help: &str, kind: &str, rows: &mut dyn Iterator<Item = (String, u64)>| {
+        let _ = writeln!(out, "# HELP xdptcp_{name} {help}\n# TYPE xdptcp_{name} {kind}");
+        for (labels, v) in rows {
+            let _ = writeln!(out, "xdptcp_{name}{{{labels}}} {v}");
+        }
+    };
+    type Field = fn(&WorkerStats) -> u64;
+    let per_queue: [(&str, &str, &str, Field); 13] = [
+        ("rx_frames_total", "Frames received on the AF_XDP socket.", "counter", |s| s.port.rx_frames),
+        ("tx_frames_total", "Frames sent on the AF_XDP socket.", "counter", |s| s.port.tx_frames),
+        ("tx_dropped_total", "Outgoing frames dropped for lack of a TX frame.", "counter", |s| s.port.tx_dropped),
+        ("connections_opened_total", "Connections accepted.", "counter", |s| s.conns_opened),
+        ("connections_closed_total", "Connections freed.", "counter", |s| s.conns_closed),
+        ("connections_reset_total", "Connections reset by the peer.", "counter", |s| s.conns_reset),
+        ("connections_timed_out_total", "Connections aborted after retries.", "counter", |s| s.conns_timed_out),
+        ("rsts_sent_total", "RSTs sent for segments to no connection.", "counter", |s| s.rsts_sent),
+        ("retransmissions_total", "Segments retransmitted.", "counter", |s| s.retransmissions),
+        ("fast_retransmits_total", "Fast retransmissions.", "counter", |s| s.fast_retransmits),
+        ("out_of_order_total", "Out-of-order segments received.", "counter", |s| s.out_of_order),
+        ("connections_active", "Connections in the table.", "gauge", |s| s.active),
+        ("syn_cookies_sent_total", "SYN-ACKs carrying a SYN cookie.", "counter", |s| s.syn_cookies_sent),
+    ];
+    for (name, help, kind, f) in per_queue {
+        metric(name, help, kind, &mut workers.iter().map(|s| (format!("queue=\"{}\"", s.queue), f(s))));
+    }
+    metric(
+        "drops_total",
+        "Frames or segments dropped, by reason.",
+        "counter",
+        &mut workers.iter().flat_map(|s| {
+            DropReason::ALL.iter().map(move |r| {
+                (format!("queue=\"{}\",reason=\"{}\"", s.queue, r.name()), s.drops[*r as usize])
+            })
+        }),
+    );
+    metric(
+        "xdp_frames_total",
+        "Frames seen by the XDP program, by verdict.",
+        "counter",
+        &mut xdp.iter().map(|(n, v)| (format!("verdict=\"{n}\""), *v)),
+    );
+    out
+}
+
+/// Latest rendered metrics, shared between the daemon's main thread and the HTTP endpoint.
+pub type Shared = Arc<Mutex<String>>;
+
+/// Serves the metrics as `text/plain` on `addr` from a background thread (kernel socket; one
+/// short request at a time is plenty for a scraper).
+pub fn serve_http(addr: SocketAddr, shared: Shared) -> std::io::Result<()> {
+    let listener = TcpListener::bind(addr)?;
+    std::thread::Builder::new().name("xdptcp-metrics".into()).spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let _ = stream.set_read_timeout(Some(std::time::Duration::from_secs(2)));
+            let mut req = [0u8; 1024];
+            let _ = stream.read(&mut req);
+            let body = shared.lock().map(|s| s.clone()).unwrap_or_default();
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    })?;
+    Ok(())
+}
+
+/// Writes the metrics file atomically (write to a temporary name, then rename).
+pub fn write_file(iface: &str, text: &str) -> std::io::Result<()> {
+    std::fs::create_dir_all(RUN_DIR)?;
+    let path = stats_path(iface);
+    let tmp = path.with_extension("prom.tmp");
+    std::fs::write(&tmp, text)?;
+    std::fs::rename(tmp, path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn render_labels_every_queue_and_drop_reason() {
+        let mut a = WorkerStats { queue: 0, conns_opened: 3, ..Default::default() };
+        a.drops[DropReason::BadTcpChecksum as usize] = 2;
+        let b = WorkerStats { queue: 1, ..Default::default() };
+        let text = render(&[a, b], &[("steered", 9)]);
+        assert!(text.contains("xdptcp_connections_opened_total{queue=\"0\"} 3"));
+        assert!(text.contains("xdptcp_connections_opened_total{queue=\"1\"} 0"));
+        assert!(text.contains("xdptcp_drops_total{queue=\"0\",reason=\"bad_tcp_checksum\"} 2"));
+        assert!(text.contains("xdptcp_xdp_frames_total{verdict=\"steered\"} 9"));
+    }
+}
