@@ -34,8 +34,14 @@ pub enum Mode {
 }
 
 impl Mode {
-    pub const ALL: [Mode; 6] =
-        [Mode::Rr, Mode::Crr, Mode::Stream, Mode::Http, Mode::Syn, Mode::Download];
+    pub const ALL: [Mode; 6] = [
+        Mode::Rr,
+        Mode::Crr,
+        Mode::Stream,
+        Mode::Http,
+        Mode::Syn,
+        Mode::Download,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -115,13 +121,21 @@ impl Schedule {
     /// Warm-up then measurement, starting now.
     pub fn timed(warmup: Duration, duration: Duration) -> Schedule {
         let measure_from = Instant::now() + warmup;
-        Schedule { measure_from, until: measure_from + duration, max_txns: None }
+        Schedule {
+            measure_from,
+            until: measure_from + duration,
+            max_txns: None,
+        }
     }
 
     /// `n` recorded transactions per connection, no warm-up, at most `limit` long.
     pub fn counted(n: u64, limit: Duration) -> Schedule {
         let now = Instant::now();
-        Schedule { measure_from: now, until: now + limit, max_txns: Some(n) }
+        Schedule {
+            measure_from: now,
+            until: now + limit,
+            max_txns: Some(n),
+        }
     }
 
     fn done(&self, now: Instant, recorded: u64) -> bool {
@@ -169,7 +183,13 @@ struct Tally {
 
 impl Tally {
     fn new() -> Tally {
-        Tally { hist: new_histogram(), txns: 0, bytes: 0, last_end: None, errors: 0 }
+        Tally {
+            hist: new_histogram(),
+            txns: 0,
+            bytes: 0,
+            last_end: None,
+            errors: 0,
+        }
     }
 
     /// Records a transaction if it lies in the measurement window; true if it did.
@@ -214,7 +234,10 @@ pub fn run_client(cfg: &ClientConfig, sched: Schedule) -> Result<ClientResult> {
     for h in handles {
         match h.join().map_err(|_| anyhow!("client thread panicked"))? {
             Ok(t) => {
-                total.hist.add(&t.hist).map_err(|e| anyhow!("merging histograms: {e:?}"))?;
+                total
+                    .hist
+                    .add(&t.hist)
+                    .map_err(|e| anyhow!("merging histograms: {e:?}"))?;
                 total.txns += t.txns;
                 total.bytes += t.bytes;
                 total.errors += t.errors;
@@ -290,7 +313,8 @@ fn crr(cfg: &ClientConfig, s: &Schedule) -> Result<Tally> {
         let result = (|| -> Result<()> {
             let mut sock = connect_for_io(cfg.addr)?;
             sock.write_all(&req).context("crr: write")?;
-            sock.read_exact(&mut resp).context("crr: reading the echo")?;
+            sock.read_exact(&mut resp)
+                .context("crr: reading the echo")?;
             Ok(())
             // Dropped here: close() sends FIN. The client namespace keeps no TIME_WAIT
             // (tcp_max_tw_buckets=0, set by `run`), so ports never run out.
@@ -321,13 +345,21 @@ fn stream(cfg: &ClientConfig, s: &Schedule) -> Result<Tally> {
     let mut wsock = sock.try_clone()?;
     let until = s.until;
     let chunk = payload(cfg.size.max(STREAM_CHUNK));
+    let stopped = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer_stopped = stopped.clone();
     let writer = std::thread::spawn(move || -> Result<()> {
         let mut pos = 0;
         while Instant::now() < until {
             match wsock.write(&chunk[pos..]) {
                 Ok(n) => pos = (pos + n) % chunk.len(),
-                Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {}
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                    ) => {}
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                // The reader shut the socket down: the end, not a failure.
+                Err(_) if writer_stopped.load(std::sync::atomic::Ordering::Acquire) => break,
                 Err(e) => return Err(e).context("stream: write"),
             }
         }
@@ -359,7 +391,12 @@ fn stream(cfg: &ClientConfig, s: &Schedule) -> Result<Tally> {
                     chunk_start = end;
                 }
             }
-            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
                 if last_data.elapsed() > IO_TIMEOUT {
                     break Err(anyhow!("stream: no data for {IO_TIMEOUT:?}"));
                 }
@@ -369,17 +406,19 @@ fn stream(cfg: &ClientConfig, s: &Schedule) -> Result<Tally> {
         }
     };
     // Unblock the writer if it is still going (tests stop by count, before `until`).
+    stopped.store(true, std::sync::atomic::Ordering::Release);
     let _ = rsock.shutdown(std::net::Shutdown::Both);
-    let wres = writer.join().map_err(|_| anyhow!("stream writer panicked"))?;
+    let wres = writer
+        .join()
+        .map_err(|_| anyhow!("stream writer panicked"))?;
     result?;
-    if s.max_txns.is_none() {
-        wres?;
-    }
+    wres?;
     Ok(t)
 }
 
 /// The GET every http transaction sends.
-pub const HTTP_REQUEST: &[u8] = b"GET / HTTP/1.1\r\nHost: bench\r\nUser-Agent: xdptcp-bench\r\n\r\n";
+pub const HTTP_REQUEST: &[u8] =
+    b"GET / HTTP/1.1\r\nHost: bench\r\nUser-Agent: xdptcp-bench\r\n\r\n";
 
 fn http(cfg: &ClientConfig, s: &Schedule) -> Result<Tally> {
     let mut t = Tally::new();
@@ -412,7 +451,10 @@ impl Default for HttpReader {
 
 impl HttpReader {
     pub fn new() -> HttpReader {
-        HttpReader { buf: vec![0; STREAM_CHUNK], len: 0 }
+        HttpReader {
+            buf: vec![0; STREAM_CHUNK],
+            len: 0,
+        }
     }
 
     /// Reads one whole response and returns its body length; the body is not kept.
@@ -424,7 +466,9 @@ impl HttpReader {
             if self.len == self.buf.len() {
                 bail!("http: response head longer than {} bytes", self.buf.len());
             }
-            let n = r.read(&mut self.buf[self.len..]).context("http: reading the head")?;
+            let n = r
+                .read(&mut self.buf[self.len..])
+                .context("http: reading the head")?;
             if n == 0 {
                 bail!("http: connection closed before a response");
             }
@@ -438,7 +482,9 @@ impl HttpReader {
         self.len -= head_len + have;
         while left > 0 {
             let want = left.min(self.buf.len());
-            let n = r.read(&mut self.buf[..want]).context("http: reading the body")?;
+            let n = r
+                .read(&mut self.buf[..want])
+                .context("http: reading the body")?;
             if n == 0 {
                 bail!("http: connection closed inside a body");
             }
@@ -571,7 +617,10 @@ fn start_connect(addr: SocketAddrV4, ep: i32, token: u64) -> io::Result<Pending>
             }
         }
         // Already connected or not, EPOLLOUT reports completion.
-        let mut ev = libc::epoll_event { events: libc::EPOLLOUT as u32, u64: token };
+        let mut ev = libc::epoll_event {
+            events: libc::EPOLLOUT as u32,
+            u64: token,
+        };
         if libc::epoll_ctl(ep, libc::EPOLL_CTL_ADD, fd, &mut ev) != 0 {
             let e = io::Error::last_os_error();
             libc::close(fd);
@@ -586,7 +635,13 @@ fn socket_error(fd: i32) -> i32 {
     let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
     // Safety: getsockopt into a local int of the size given.
     let r = unsafe {
-        libc::getsockopt(fd, libc::SOL_SOCKET, libc::SO_ERROR, &mut err as *mut _ as _, &mut len)
+        libc::getsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_ERROR,
+            &mut err as *mut _ as _,
+            &mut len,
+        )
     };
     if r != 0 {
         return -1;
@@ -597,7 +652,10 @@ fn socket_error(fd: i32) -> i32 {
 /// Closes with SO_LINGER {on, 0}: an RST instead of a FIN, so no TIME_WAIT and no port
 /// exhaustion however many handshakes are made.
 fn close_rst(fd: i32) {
-    let linger = libc::linger { l_onoff: 1, l_linger: 0 };
+    let linger = libc::linger {
+        l_onoff: 1,
+        l_linger: 0,
+    };
     // Safety: setsockopt with a local linger struct of the size given, then close of our fd
     // (which also removes it from the epoll set).
     unsafe {
@@ -617,7 +675,9 @@ pub fn sockaddr(a: SocketAddrV4) -> libc::sockaddr_in {
     libc::sockaddr_in {
         sin_family: libc::AF_INET as libc::sa_family_t,
         sin_port: a.port().to_be(),
-        sin_addr: libc::in_addr { s_addr: u32::from(*a.ip()).to_be() },
+        sin_addr: libc::in_addr {
+            s_addr: u32::from(*a.ip()).to_be(),
+        },
         sin_zero: [0; 8],
     }
 }

@@ -100,8 +100,15 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("rr-kernel.hlog");
         let comments = vec!["mode rr".to_string()];
-        write_hlog(&path, &h, "kernel", &comments, SystemTime::now(), Duration::from_secs(5))
-            .unwrap();
+        write_hlog(
+            &path,
+            &h,
+            "kernel",
+            &comments,
+            SystemTime::now(),
+            Duration::from_secs(5),
+        )
+        .unwrap();
         let text = std::fs::read(&path).unwrap();
         let mut intervals = IntervalLogIterator::new(&text).filter_map(|e| match e.unwrap() {
             hdrhistogram::serialization::interval_log::LogEntry::Interval(i) => Some(i),
@@ -112,7 +119,10 @@ mod tests {
         assert_eq!(i.duration(), Duration::from_secs(5));
         // The interval's max is written in the clear (µs, divisor 1): the clamped hour.
         let max = i.max();
-        assert!((max - MAX_US as f64).abs() / (MAX_US as f64) < 1e-3, "{max}");
+        assert!(
+            (max - MAX_US as f64).abs() / (MAX_US as f64) < 1e-3,
+            "{max}"
+        );
         assert!(!i.encoded_histogram().is_empty());
         assert!(intervals.next().is_none());
         std::fs::remove_dir_all(&dir).unwrap();

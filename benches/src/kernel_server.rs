@@ -67,7 +67,13 @@ impl StopHandle {
     pub fn stop(&self) {
         let one: u64 = 1;
         // Safety: writes 8 bytes from a local u64 to our eventfd.
-        unsafe { libc::write(self.0.as_raw_fd(), &one as *const u64 as *const libc::c_void, 8) };
+        unsafe {
+            libc::write(
+                self.0.as_raw_fd(),
+                &one as *const u64 as *const libc::c_void,
+                8,
+            )
+        };
     }
 }
 
@@ -111,9 +117,21 @@ pub fn serve(listener: TcpListener, app: App, stop: Option<&StopHandle>) -> Resu
     // Safety: fresh valid descriptor.
     let epoll = unsafe { OwnedFd::from_raw_fd(epfd) };
     let ep = epoll.as_raw_fd();
-    ctl(ep, libc::EPOLL_CTL_ADD, listener.as_raw_fd(), libc::EPOLLIN as u32, LISTENER)?;
+    ctl(
+        ep,
+        libc::EPOLL_CTL_ADD,
+        listener.as_raw_fd(),
+        libc::EPOLLIN as u32,
+        LISTENER,
+    )?;
     if let Some(stop) = stop {
-        ctl(ep, libc::EPOLL_CTL_ADD, stop.0.as_raw_fd(), libc::EPOLLIN as u32, STOP)?;
+        ctl(
+            ep,
+            libc::EPOLL_CTL_ADD,
+            stop.0.as_raw_fd(),
+            libc::EPOLLIN as u32,
+            STOP,
+        )?;
     }
     let response = match app {
         App::Http { body_size } => http_response(body_size),
@@ -139,7 +157,9 @@ pub fn serve(listener: TcpListener, app: App, stop: Option<&StopHandle>) -> Resu
                 LISTENER => accept_all(ep, &listener, &mut conns)?,
                 fd => {
                     let fd = fd as RawFd;
-                    let Some(conn) = conns.get_mut(&fd) else { continue };
+                    let Some(conn) = conns.get_mut(&fd) else {
+                        continue;
+                    };
                     let keep = service(conn, flags, app, &response, &mut buf).unwrap_or(false);
                     if !keep {
                         // Closing the fd removes it from the epoll set.
@@ -148,7 +168,11 @@ pub fn serve(listener: TcpListener, app: App, stop: Option<&StopHandle>) -> Resu
                         let want_write = conn.has_output();
                         if want_write != conn.writing {
                             conn.writing = want_write;
-                            let interest = if want_write { libc::EPOLLOUT } else { libc::EPOLLIN };
+                            let interest = if want_write {
+                                libc::EPOLLOUT
+                            } else {
+                                libc::EPOLLIN
+                            };
                             ctl(ep, libc::EPOLL_CTL_MOD, fd, interest as u32, fd as u64)?;
                         }
                     }
@@ -194,7 +218,13 @@ fn is_transient_accept_error(e: &io::Error) -> bool {
 }
 
 /// Handles readiness on one connection; Ok(false) (or an error) closes it.
-fn service(conn: &mut Conn, flags: u32, app: App, response: &[u8], buf: &mut [u8]) -> io::Result<bool> {
+fn service(
+    conn: &mut Conn,
+    flags: u32,
+    app: App,
+    response: &[u8],
+    buf: &mut [u8],
+) -> io::Result<bool> {
     if flags & (libc::EPOLLERR as u32) != 0 {
         return Ok(false);
     }
@@ -292,7 +322,9 @@ fn ctl(ep: RawFd, op: i32, fd: RawFd, events: u32, token: u64) -> Result<()> {
 /// A listening socket with SO_REUSEADDR and a deep backlog (the handshake benchmark keeps
 /// many connections in flight), bound to `addr`.
 pub fn listen(addr: SocketAddr) -> Result<TcpListener> {
-    let SocketAddr::V4(v4) = addr else { bail!("IPv4 only") };
+    let SocketAddr::V4(v4) = addr else {
+        bail!("IPv4 only")
+    };
     // Safety: plain socket syscalls on a descriptor owned by `fd` from creation on, with
     // correctly sized int / sockaddr_in arguments.
     unsafe {
@@ -303,7 +335,13 @@ pub fn listen(addr: SocketAddr) -> Result<TcpListener> {
         let fd = OwnedFd::from_raw_fd(raw);
         let one: libc::c_int = 1;
         let len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
-        libc::setsockopt(raw, libc::SOL_SOCKET, libc::SO_REUSEADDR, &one as *const _ as _, len);
+        libc::setsockopt(
+            raw,
+            libc::SOL_SOCKET,
+            libc::SO_REUSEADDR,
+            &one as *const _ as _,
+            len,
+        );
         let sa = crate::client::sockaddr(v4);
         let salen = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
         if libc::bind(raw, &sa as *const _ as *const libc::sockaddr, salen) != 0 {

@@ -8,7 +8,9 @@ use std::{
 };
 
 use crate::{
-    client::{run_client, ClientConfig, ClientResult, HttpReader, Mode, Schedule, SYN_INFLIGHT_PER_CONN},
+    client::{
+        run_client, ClientConfig, ClientResult, HttpReader, Mode, Schedule, SYN_INFLIGHT_PER_CONN,
+    },
     kernel_server::{self, http_response, App, StopHandle},
 };
 
@@ -17,7 +19,9 @@ const LIMIT: Duration = Duration::from_secs(30);
 fn with_server(app: App, f: impl FnOnce(SocketAddrV4)) {
     let listener =
         kernel_server::listen(SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 0))).unwrap();
-    let SocketAddr::V4(addr) = listener.local_addr().unwrap() else { unreachable!() };
+    let SocketAddr::V4(addr) = listener.local_addr().unwrap() else {
+        unreachable!()
+    };
     let stop = std::sync::Arc::new(StopHandle::new().unwrap());
     let stop2 = stop.clone();
     let server = std::thread::spawn(move || kernel_server::serve(listener, app, Some(&stop2)));
@@ -27,7 +31,13 @@ fn with_server(app: App, f: impl FnOnce(SocketAddrV4)) {
 }
 
 fn client(mode: Mode, addr: SocketAddrV4, size: usize, conns: usize, n: u64) -> ClientResult {
-    let cfg = ClientConfig { mode, addr, size, conns, core: None };
+    let cfg = ClientConfig {
+        mode,
+        addr,
+        size,
+        conns,
+        core: None,
+    };
     run_client(&cfg, Schedule::counted(n, LIMIT)).unwrap()
 }
 
@@ -67,7 +77,11 @@ fn stream_counts_echoed_chunks() {
         let r = client(Mode::Stream, addr, 64, 1, 100);
         assert_eq!(r.txns, 100);
         let chunk = crate::client::STREAM_CHUNK as u64;
-        assert!(r.bytes >= 100 * chunk && r.bytes < 101 * chunk, "{}", r.bytes);
+        assert!(
+            r.bytes >= 100 * chunk && r.bytes < 101 * chunk,
+            "{}",
+            r.bytes
+        );
         assert!(r.mb_per_sec() > 0.0);
     });
 }
@@ -95,7 +109,11 @@ fn syn_completes_handshakes_and_resets() {
     with_server(App::Echo, |addr| {
         let r = client(Mode::Syn, addr, 64, 1, 1000);
         // Completions of one epoll batch are all recorded: at most one batch beyond the count.
-        assert!(r.txns >= 1000 && r.txns < 1000 + SYN_INFLIGHT_PER_CONN as u64, "{}", r.txns);
+        assert!(
+            r.txns >= 1000 && r.txns < 1000 + SYN_INFLIGHT_PER_CONN as u64,
+            "{}",
+            r.txns
+        );
         assert_eq!(r.errors, 0);
     });
 }
@@ -139,7 +157,10 @@ fn http_reader_handles_split_and_pipelined_responses() {
         assert_eq!(reader.read_response(&mut r).unwrap(), 10);
         assert_eq!(reader.read_response(&mut r).unwrap(), 70_000);
         assert_eq!(reader.read_response(&mut r).unwrap(), 0);
-        assert!(reader.read_response(&mut r).is_err(), "end of stream is an error");
+        assert!(
+            reader.read_response(&mut r).is_err(),
+            "end of stream is an error"
+        );
     }
     let bad = b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n";
     let err = HttpReader::new().read_response(&mut &bad[..]).unwrap_err();

@@ -104,7 +104,9 @@ impl ModeResult {
             return;
         }
         let (first, last) = (&self.servers[0], &self.servers[self.servers.len() - 1]);
-        let (Some(a), Some(b)) = (&first.figures, &last.figures) else { return };
+        let (Some(a), Some(b)) = (&first.figures, &last.figures) else {
+            return;
+        };
         let (la, lb) = (&a.latency_us, &b.latency_us);
         let opt = |x: Option<f64>, y: Option<f64>| Some(ratio(x?, y?));
         self.ratios = Some(Ratios {
@@ -145,13 +147,21 @@ impl ModeResult {
             _ => "-".into(),
         };
         let mut rows = Vec::new();
-        let mut push = |name: &str, get: &dyn Fn(&Figures) -> Option<String>, ratio: Option<f64>| {
-            let cells = figs.iter().map(|x| cell(x.as_ref().and_then(get))).collect();
-            rows.push((name.to_string(), cells, rt(ratio)));
-        };
+        let mut push =
+            |name: &str, get: &dyn Fn(&Figures) -> Option<String>, ratio: Option<f64>| {
+                let cells = figs
+                    .iter()
+                    .map(|x| cell(x.as_ref().and_then(get)))
+                    .collect();
+                rows.push((name.to_string(), cells, rt(ratio)));
+            };
         let whole = |v: f64| format!("{v:.0}");
         if bulk {
-            push("MB/s (payload)", &|x| Some(format!("{:.1}", x.mb_per_s)), r.and_then(|r| r.mb_per_s));
+            push(
+                "MB/s (payload)",
+                &|x| Some(format!("{:.1}", x.mb_per_s)),
+                r.and_then(|r| r.mb_per_s),
+            );
         }
         let tname = if bulk { "chunks/s" } else { "transactions/s" };
         push(tname, &|x| Some(whole(x.txn_per_s)), r.map(|r| r.txn_per_s));
@@ -176,7 +186,11 @@ impl ModeResult {
             &|x| x.server_cpu_us_per_txn.map(|v| format!("{v:.2}")),
             r.and_then(|r| r.server_cpu_us_per_txn),
         );
-        push("client retrans segs", &|x| x.client_retrans_segs.map(|v| v.to_string()), None);
+        push(
+            "client retrans segs",
+            &|x| x.client_retrans_segs.map(|v| v.to_string()),
+            None,
+        );
         push("errors", &|x| Some(x.errors.to_string()), None);
         rows
     }
@@ -194,7 +208,12 @@ impl ModeResult {
     pub fn text_table(&self, bulk: bool) -> String {
         let (names, ratio) = self.header();
         let rows = self.rows(bulk);
-        let w0 = rows.iter().map(|r| r.0.chars().count()).max().unwrap_or(0).max(6);
+        let w0 = rows
+            .iter()
+            .map(|r| r.0.chars().count())
+            .max()
+            .unwrap_or(0)
+            .max(6);
         let wc = names
             .iter()
             .map(|n| n.len())
@@ -227,7 +246,11 @@ impl ModeResult {
     /// A GitHub-flavoured markdown table.
     pub fn markdown_table(&self, bulk: bool) -> String {
         let (names, ratio) = self.header();
-        let mut s = format!("### {}\n\nOne sample = one {}.\n\n| |", self.caption(), self.unit);
+        let mut s = format!(
+            "### {}\n\nOne sample = one {}.\n\n| |",
+            self.caption(),
+            self.unit
+        );
         for n in &names {
             let _ = write!(s, " {n} |");
         }
@@ -340,7 +363,11 @@ mod tests {
         Summary {
             tool: "xdptcp-bench".into(),
             started: "20250101-000000".into(),
-            machine: MachineInfo { cpu_model: "Test CPU".into(), nproc: 2, kernel: "6.18".into() },
+            machine: MachineInfo {
+                cpu_model: "Test CPU".into(),
+                nproc: 2,
+                kernel: "6.18".into(),
+            },
             config: RunConfig {
                 duration_s: 5.0,
                 warmup_s: 1.0,
@@ -378,7 +405,14 @@ mod tests {
         assert_eq!(servers.len(), 2);
         for s in servers {
             let f = &s["figures"];
-            for key in ["txns", "seconds", "txn_per_s", "mb_per_s", "server_cpu_s", "errors"] {
+            for key in [
+                "txns",
+                "seconds",
+                "txn_per_s",
+                "mb_per_s",
+                "server_cpu_s",
+                "errors",
+            ] {
                 assert!(f[key].is_number(), "figures.{key}");
             }
             for key in ["p50", "p90", "p99", "p99_9", "p99_99", "max", "min", "mean"] {
@@ -399,8 +433,14 @@ mod tests {
         let s = sample();
         let text = s.modes[0].text_table(false);
         assert!(text.contains("xdptcp/kernel"), "{text}");
-        let tps = text.lines().find(|l| l.starts_with("transactions/s")).unwrap();
-        assert!(tps.contains("80000") && tps.contains("40000") && tps.ends_with("2.00"), "{tps}");
+        let tps = text
+            .lines()
+            .find(|l| l.starts_with("transactions/s"))
+            .unwrap();
+        assert!(
+            tps.contains("80000") && tps.contains("40000") && tps.ends_with("2.00"),
+            "{tps}"
+        );
         let md = s.markdown(|_| false);
         assert!(md.contains("| p99.99 µs | 40 | 80 | 0.50 |"), "{md}");
         assert!(md.contains("xdptcp failed: `daemon did not start`"));

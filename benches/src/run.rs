@@ -147,17 +147,26 @@ pub fn run(opts: &RunOptions) -> Result<Summary> {
     };
 
     let net = match &opts.iface {
-        Some((iface, addr)) => Net::Host { iface: iface.clone(), addr: *addr },
+        Some((iface, addr)) => Net::Host {
+            iface: iface.clone(),
+            addr: *addr,
+        },
         None => {
             if let Ok(stale) = netns_tests::cleanup_stale() {
                 if !stale.is_empty() {
                     eprintln!("bench: removed stale namespaces/links {stale:?}");
                 }
             }
-            progress("setup", "creating the testbed (two namespaces, one veth pair)");
+            progress(
+                "setup",
+                "creating the testbed (two namespaces, one veth pair)",
+            );
             let tb = Testbed::new(1)?;
             // Connect/close loops: no TIME_WAIT on the client (it closes first), all ports.
-            for kv in ["net.ipv4.tcp_max_tw_buckets=0", "net.ipv4.ip_local_port_range=1024 65535"] {
+            for kv in [
+                "net.ipv4.tcp_max_tw_buckets=0",
+                "net.ipv4.ip_local_port_range=1024 65535",
+            ] {
                 tb.cli.run_ok(&["sysctl", "-qw", kv])?;
             }
             Net::Testbed(tb)
@@ -185,7 +194,15 @@ pub fn run(opts: &RunOptions) -> Result<Summary> {
         let mut series = Vec::new();
         let labels = server_labels(&opts.servers);
         for (&kind, label) in opts.servers.iter().zip(&labels) {
-            let argv = server_argv(kind, &net, opts, mode, body_size, &self_exe, xdptcp_bin.as_deref());
+            let argv = server_argv(
+                kind,
+                &net,
+                opts,
+                mode,
+                body_size,
+                &self_exe,
+                xdptcp_bin.as_deref(),
+            );
             let tag = format!("{}/{label}", mode.name());
             match measure(&net, opts, mode, kind, &tag, &argv) {
                 Ok((figures, hist, window_start)) => {
@@ -197,13 +214,18 @@ pub fn run(opts: &RunOptions) -> Result<Summary> {
                             figures.mb_per_s,
                             figures.latency_us.p50,
                             figures.latency_us.p99,
-                            figures.server_cpu_s.map_or("-".into(), |c| format!("{c:.2} s")),
+                            figures
+                                .server_cpu_s
+                                .map_or("-".into(), |c| format!("{c:.2} s")),
                         ),
                     );
                     let hlog = format!("{}-{label}.hlog", mode.name());
                     let comments = vec![
                         format!("xdptcp-bench {} against {label}", result.caption()),
-                        format!("values in microseconds; one sample = one {}", mode.unit_of_work()),
+                        format!(
+                            "values in microseconds; one sample = one {}",
+                            mode.unit_of_work()
+                        ),
                     ];
                     write_hlog(
                         &opts.results.join(&hlog),
@@ -265,7 +287,10 @@ pub fn run(opts: &RunOptions) -> Result<Summary> {
         },
         modes,
     };
-    std::fs::write(opts.results.join("summary.json"), serde_json::to_string_pretty(&summary)?)?;
+    std::fs::write(
+        opts.results.join("summary.json"),
+        serde_json::to_string_pretty(&summary)?,
+    )?;
     let bulk = |m: &str| Mode::from_str(m).map(Mode::is_bulk).unwrap_or(false);
     std::fs::write(opts.results.join("summary.md"), summary.markdown(bulk))?;
     progress("done", &format!("results in {}", opts.results.display()));
@@ -323,7 +348,10 @@ fn server_argv(
 ) -> Vec<String> {
     let mut argv: Vec<String> = match kind {
         ServerKind::Xdptcp => {
-            let bin = xdptcp_bin.expect("found before the run").display().to_string();
+            let bin = xdptcp_bin
+                .expect("found before the run")
+                .display()
+                .to_string();
             let mut a = vec![bin, "serve".into(), "--iface".into(), net.iface().into()];
             if let Net::Host { addr, .. } = net {
                 a.extend(["--addr".into(), addr.to_string()]);
@@ -342,7 +370,12 @@ fn server_argv(
             a
         }
     };
-    argv.extend(["--port".into(), opts.port.to_string(), "--app".into(), mode.app().into()]);
+    argv.extend([
+        "--port".into(),
+        opts.port.to_string(),
+        "--app".into(),
+        mode.app().into(),
+    ]);
     if let Some(b) = body_size {
         argv.extend(["--body-size".into(), b.to_string()]);
     }
@@ -362,9 +395,11 @@ fn measure(
     progress(tag, &format!("starting: {}", argv.join(" ")));
     let argv_ref: Vec<&str> = argv.iter().map(String::as_str).collect();
     let mut server = net.spawn_server(tag, &argv_ref)?;
-    server.wait_for_line("the `ready` line", netns_tests::daemon::READY_TIMEOUT, |l| {
-        l.starts_with("ready")
-    })?;
+    server.wait_for_line(
+        "the `ready` line",
+        netns_tests::daemon::READY_TIMEOUT,
+        |l| l.starts_with("ready"),
+    )?;
     let pid = program_pid(server.pid());
     let cfg = ClientConfig {
         mode,
@@ -376,7 +411,7 @@ fn measure(
     progress(
         tag,
         &format!(
-            "warm-up {:.0} s, then measuring {:.0} s",
+            "warm-up {} s, then measuring {} s",
             opts.warmup.as_secs_f64(),
             opts.duration.as_secs_f64()
         ),
@@ -391,7 +426,9 @@ fn measure(
     wait_until_instant(sched.until, || early_exit(&client));
     let cpu1 = sys::process_cpu_seconds(pid).ok();
     let rt1 = net.client_retrans();
-    let result = client.join().map_err(|_| anyhow!("client thread panicked"))?;
+    let result = client
+        .join()
+        .map_err(|_| anyhow!("client thread panicked"))?;
     let stop = server.signal_and_wait(libc::SIGTERM, netns_tests::daemon::EXIT_TIMEOUT);
     if let Ok((status, _)) = &stop {
         if !status.success() && status.code() != Some(143) && kind == ServerKind::Xdptcp {
@@ -401,13 +438,24 @@ fn measure(
     if kind == ServerKind::Xdptcp {
         if let Net::Testbed(tb) = net {
             if tb.srv_xdp_attached().unwrap_or(false) {
-                progress(tag, "warning: an XDP program is still attached after the daemon exited");
+                progress(
+                    tag,
+                    "warning: an XDP program is still attached after the daemon exited",
+                );
             }
         }
     }
-    let result = result.with_context(|| format!("client against {tag}"))?;
+    let result = result.with_context(|| {
+        let out = server.output();
+        let tail: Vec<&str> = out.lines().rev().take(5).collect();
+        let tail: Vec<&str> = tail.into_iter().rev().collect();
+        format!("client against {tag} (server's last lines: {:?})", tail)
+    })?;
     if result.txns == 0 {
-        bail!("no transaction completed in the measurement window ({} errors)", result.errors);
+        bail!(
+            "no transaction completed in the measurement window ({} errors)",
+            result.errors
+        );
     }
     let server_cpu_s = match (cpu0, cpu1) {
         (Some(a), Some(b)) => Some(b - a),

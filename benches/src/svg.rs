@@ -35,7 +35,10 @@ const STEPS_PER_DECADE: usize = 50;
 pub fn series_from_histogram(name: &str, h: &Histogram<u64>) -> Series {
     let mut points = Vec::new();
     if h.is_empty() {
-        return Series { name: name.to_string(), points };
+        return Series {
+            name: name.to_string(),
+            points,
+        };
     }
     let x_end = (h.len() as f64).log10().clamp(0.0, X_LIMIT);
     let steps = (x_end * STEPS_PER_DECADE as f64).ceil() as usize;
@@ -45,10 +48,15 @@ pub fn series_from_histogram(name: &str, h: &Histogram<u64>) -> Series {
     }
     points.push((x_end, h.max() as f64));
     points.dedup_by(|a, b| a.0 == b.0 && a.1 <= b.1);
-    Series { name: name.to_string(), points }
+    Series {
+        name: name.to_string(),
+        points,
+    }
 }
 
-const COLORS: [&str; 6] = ["#d62728", "#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b"];
+const COLORS: [&str; 6] = [
+    "#d62728", "#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b",
+];
 const W: f64 = 900.0;
 const H: f64 = 540.0;
 const LEFT: f64 = 80.0;
@@ -64,7 +72,10 @@ pub fn render(title: &str, subtitle: &str, series: &[Series]) -> String {
         .fold(0.0f64, f64::max)
         .ceil()
         .clamp(3.0, X_LIMIT);
-    let y_top = series.iter().flat_map(|s| s.points.iter().map(|p| p.1)).fold(0.0f64, f64::max);
+    let y_top = series
+        .iter()
+        .flat_map(|s| s.points.iter().map(|p| p.1))
+        .fold(0.0f64, f64::max);
     let (y_max, y_step) = nice_axis(y_top);
     let (pw, ph) = (W - LEFT - RIGHT, H - TOP - BOTTOM);
     let sx = |x: f64| LEFT + x / x_max * pw;
@@ -164,7 +175,11 @@ fn nice_axis(top: f64) -> (f64, f64) {
     }
     let raw = top / 5.0;
     let mag = 10f64.powf(raw.log10().floor());
-    let step = [1.0, 2.0, 2.5, 5.0, 10.0].iter().map(|m| m * mag).find(|s| *s >= raw).unwrap();
+    let step = [1.0, 2.0, 2.5, 5.0, 10.0]
+        .iter()
+        .map(|m| m * mag)
+        .find(|s| *s >= raw)
+        .unwrap();
     ((top / step).ceil() * step, step)
 }
 
@@ -177,7 +192,10 @@ fn fmt_value(v: f64) -> String {
 }
 
 fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 #[cfg(test)]
@@ -188,12 +206,25 @@ mod tests {
 
     #[test]
     fn percentiles_map_to_equally_spaced_decades() {
-        for (p, x) in [(0.0, 0.0), (0.9, 1.0), (0.99, 2.0), (0.999, 3.0), (0.99999, 5.0)] {
-            assert!((percentile_x(p) - x).abs() < 1e-9, "p={p}: {}", percentile_x(p));
+        for (p, x) in [
+            (0.0, 0.0),
+            (0.9, 1.0),
+            (0.99, 2.0),
+            (0.999, 3.0),
+            (0.99999, 5.0),
+        ] {
+            assert!(
+                (percentile_x(p) - x).abs() < 1e-9,
+                "p={p}: {}",
+                percentile_x(p)
+            );
             assert!((x_percentile(x) - p).abs() < 1e-12);
         }
         assert!(percentile_x(0.5) > 0.0 && percentile_x(0.5) < 1.0);
-        assert!(percentile_x(1.0).is_finite(), "p=1 is clamped, not infinite");
+        assert!(
+            percentile_x(1.0).is_finite(),
+            "p=1 is clamped, not infinite"
+        );
         assert_eq!(percentile_label(0), "0%");
         assert_eq!(percentile_label(2), "99%");
         assert_eq!(percentile_label(5), "99.999%");
@@ -207,9 +238,15 @@ mod tests {
         }
         let s = series_from_histogram("k", &h);
         let (x_last, y_last) = *s.points.last().unwrap();
-        assert!((x_last - 3.0).abs() < 1e-9, "1000 samples resolve 99.9%: {x_last}");
+        assert!(
+            (x_last - 3.0).abs() < 1e-9,
+            "1000 samples resolve 99.9%: {x_last}"
+        );
         assert_eq!(y_last, h.max() as f64);
-        assert!(s.points.windows(2).all(|w| w[0].0 <= w[1].0 && w[0].1 <= w[1].1));
+        assert!(s
+            .points
+            .windows(2)
+            .all(|w| w[0].0 <= w[1].0 && w[0].1 <= w[1].1));
     }
 
     /// Tags open and close in order (a small well-formedness check, enough for our output).
@@ -243,8 +280,10 @@ mod tests {
             record_us(&mut a, Duration::from_micros(10 + us % 50));
             record_us(&mut b, Duration::from_micros(20 + us % 90));
         }
-        let series =
-            [series_from_histogram("xdptcp", &a), series_from_histogram("kernel <ref>", &b)];
+        let series = [
+            series_from_histogram("xdptcp", &a),
+            series_from_histogram("kernel <ref>", &b),
+        ];
         let svg = render("rr: 64 B, 1 connection", "request/response", &series);
         assert!(svg.starts_with("<?xml") && svg.trim_end().ends_with("</svg>"));
         assert!(balanced(&svg), "unbalanced tags");

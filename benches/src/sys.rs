@@ -67,17 +67,26 @@ impl MachineInfo {
                 (k.trim() == "model name").then(|| v.trim().to_string())
             })
             .unwrap_or_else(|| "unknown".into());
-        let nproc = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+        let nproc = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1);
         let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease")
             .map(|s| s.trim().to_string())
             .unwrap_or_else(|_| "unknown".into());
-        MachineInfo { cpu_model, nproc, kernel }
+        MachineInfo {
+            cpu_model,
+            nproc,
+            kernel,
+        }
     }
 }
 
 /// `YYYYMMDD-HHMMSS` in UTC.
 pub fn timestamp() -> String {
-    let secs = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
     format_timestamp(secs)
 }
 

@@ -10,6 +10,7 @@
 
 pub mod app;
 pub mod metrics;
+pub mod rss;
 pub mod stats;
 pub mod table;
 pub mod tcp;

@@ -59,6 +59,47 @@ impl ExitCounters {
     }
 }
 
+/// The running daemon's counters, parsed from `xdptcp stats` (Prometheus text:
+/// `xdptcp_connections_active{queue="0"} 1`).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct LiveCounters {
+    /// (metric name without the `xdptcp_` prefix, queue label if any) to value; other labels
+    /// (drop reasons) are summed.
+    pub values: BTreeMap<(String, Option<u32>), u64>,
+}
+
+impl LiveCounters {
+    /// Parses Prometheus text exposition; comments and malformed lines are skipped.
+    pub fn parse(text: &str) -> LiveCounters {
+        let mut c = LiveCounters::default();
+        for line in text.lines().filter(|l| !l.starts_with('#')) {
+            let Some((key, value)) = line.rsplit_once(' ') else {
+                continue;
+            };
+            let Ok(value) = value.trim().parse::<u64>() else {
+                continue;
+            };
+            let (name, labels) = key.split_once('{').unwrap_or((key, ""));
+            let name = name.strip_prefix("xdptcp_").unwrap_or(name).to_string();
+            let queue = labels
+                .split(',')
+                .find_map(|l| l.trim().strip_prefix("queue=\""))
+                .and_then(|q| q.trim_end_matches(['"', '}']).parse().ok());
+            *c.values.entry((name, queue)).or_default() += value;
+        }
+        c
+    }
+
+    /// A metric summed over all queues (`connections_active`, `connections_closed_total`).
+    pub fn total(&self, name: &str) -> u64 {
+        self.values
+            .iter()
+            .filter(|((n, _), _)| n == name)
+            .map(|(_, v)| v)
+            .sum()
+    }
+}
+
 fn key_values(s: &str) -> impl Iterator<Item = (String, u64)> + '_ {
     s.split_whitespace().filter_map(|kv| {
         let (k, v) = kv.split_once('=')?;
@@ -83,5 +124,22 @@ mod tests {
         assert_eq!(c.xdp("steered"), 32);
         assert_eq!(c.xdp("passed"), 7);
         assert_eq!(c.queue(5, "rx_frames"), 0);
+    }
+
+    #[test]
+    fn parses_prometheus_text() {
+        let text = "# HELP xdptcp_connections_active Connections in the table.\n\
+                    # TYPE xdptcp_connections_active gauge\n\
+                    xdptcp_connections_active{queue=\"0\"} 2\n\
+                    xdptcp_connections_active{queue=\"1\"} 3\n\
+                    xdptcp_drops_total{queue=\"0\",reason=\"bad_checksum\"} 4\n\
+                    xdptcp_drops_total{queue=\"0\",reason=\"no_socket\"} 1\n\
+                    xdptcp_xdp_steered_total 9\n";
+        let c = LiveCounters::parse(text);
+        assert_eq!(c.total("connections_active"), 5);
+        assert_eq!(c.values[&("connections_active".to_string(), Some(1))], 3);
+        assert_eq!(c.values[&("drops_total".to_string(), Some(0))], 5);
+        assert_eq!(c.total("xdp_steered_total"), 9);
+        assert_eq!(c.total("nothing"), 0);
     }
 }

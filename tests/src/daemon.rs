@@ -2,9 +2,9 @@
 
 use std::{path::PathBuf, process::ExitStatus, time::Duration};
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 
-use crate::{process::Process, Netns, Testbed};
+use crate::{counters::LiveCounters, process::Process, Netns, Testbed};
 
 /// How long the daemon may take to attach and print `ready`.
 pub const READY_TIMEOUT: Duration = Duration::from_secs(20);
@@ -36,6 +36,8 @@ pub fn daemon_bin() -> PathBuf {
 pub struct Daemon {
     process: Process,
     ready_line: String,
+    /// The `--iface` it serves (None for stand-ins started with `start_program`).
+    iface: Option<String>,
 }
 
 impl Daemon {
@@ -46,7 +48,9 @@ impl Daemon {
         let bin = bin.to_string_lossy();
         let mut argv = vec![bin.as_ref(), "serve", "--iface", &tb.srv_if];
         argv.extend_from_slice(args);
-        Daemon::start_program(&tb.srv, &argv)
+        let mut daemon = Daemon::start_program(&tb.srv, &argv)?;
+        daemon.iface = Some(tb.srv_if.clone());
+        Ok(daemon)
     }
 
     /// Starts any program inside `ns` and waits for a line starting with `ready` (used with the
@@ -59,6 +63,7 @@ impl Daemon {
         Ok(Daemon {
             process,
             ready_line,
+            iface: None,
         })
     }
 
@@ -75,6 +80,24 @@ impl Daemon {
     /// Everything captured so far (stdout and stderr interleaved).
     pub fn output(&self) -> String {
         self.process.output()
+    }
+
+    /// The running daemon's counters now (`xdptcp stats --iface <iface>`, refreshed by the
+    /// daemon about twice a second).
+    pub fn live_counters(&self) -> Result<LiveCounters> {
+        let iface = self
+            .iface
+            .as_deref()
+            .context("not started with Daemon::start")?;
+        let bin = daemon_bin();
+        let out = crate::host(&[
+            bin.to_str().context("daemon path")?,
+            "stats",
+            "--iface",
+            iface,
+        ])?
+        .check()?;
+        Ok(LiveCounters::parse(&out.stdout))
     }
 
     /// The process guard, for finer control.

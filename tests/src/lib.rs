@@ -19,7 +19,7 @@ pub mod testbed;
 pub mod wait;
 
 pub use cmd::{host, CmdOutput};
-pub use counters::ExitCounters;
+pub use counters::{ExitCounters, LiveCounters};
 pub use daemon::{daemon_bin, Daemon};
 pub use iptables::IptablesRule;
 pub use netns::{cleanup_stale, Netns, NAME_PREFIX};

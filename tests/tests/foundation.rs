@@ -365,3 +365,20 @@ fn port_zero_is_a_one_line_error() {
     );
     assert!(!tb.srv_xdp_attached().unwrap());
 }
+
+#[test]
+fn bad_values_and_unknown_options_are_one_line_errors() {
+    let tb = Testbed::new(1).unwrap();
+    let iface = tb.srv_if.clone();
+    for bad in [
+        &["--port", "7", "--app", "nosuch"][..],
+        &["--port", "7", "--queues", "abc"],
+        &["--port", "70000"],
+        &["--port", "7", "--bogus"],
+    ] {
+        let mut args = vec!["--iface", iface.as_str()];
+        args.extend_from_slice(bad);
+        assert_one_line_error(&tb, &args);
+    }
+    assert!(!tb.srv_xdp_attached().unwrap());
+}

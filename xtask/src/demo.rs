@@ -5,7 +5,7 @@
 //! figure. To show a new feature, add a step (or a scenario) below.
 
 use std::{
-    io::ErrorKind,
+    io::{Read, Write},
     net::{SocketAddr, TcpStream},
     path::PathBuf,
     time::{Duration, Instant},
@@ -33,32 +33,29 @@ struct Scenario {
     steps: &'static [Step],
 }
 
-const SCENARIOS: &[Scenario] = &[Scenario {
-    title: "foundation: ports 7 and 80 served, the stack answers RST (a CLOSED port)",
-    daemon_args: &["--port", "7,80", "--app", "echo"],
-    steps: &[
-        Step {
-            name: "XDP program attached to the server veth",
-            run: xdp_attached,
-        },
-        Step {
-            name: "ping the server address (kernel)",
-            run: ping,
-        },
-        Step {
-            name: "curl a kernel http.server on :8000 of the same address",
-            run: kernel_http,
-        },
-        Step {
-            name: "TcpStream to served :7 refused by the stack",
-            run: refused_7,
-        },
-        Step {
-            name: "curl to served :80 refused by the stack",
-            run: curl_refused_80,
-        },
-    ],
-}];
+const SCENARIOS: &[Scenario] = &[
+    Scenario {
+        title: "echo on port 7: the stack serves it, the kernel keeps everything else",
+        daemon_args: &["--port", "7", "--app", "echo"],
+        steps: &[
+            Step { name: "XDP program attached to the server veth", run: xdp_attached },
+            Step { name: "ping the server address (kernel)", run: ping },
+            Step { name: "curl a kernel http.server on :8000 of the same address", run: kernel_http },
+            Step { name: "TcpStream echoes 16 MiB through the stack, byte for byte", run: echo_bulk },
+            Step { name: "64 concurrent connections, 64 KiB each, echoed", run: echo_concurrent },
+            Step { name: "1000 request/response round trips of 64 B", run: echo_rr },
+        ],
+    },
+    Scenario {
+        title: "http on port 80: curl and ab against the stack",
+        daemon_args: &["--port", "80", "--app", "http", "--body-size", "1024"],
+        steps: &[
+            Step { name: "curl GET / (two requests, one keep-alive connection)", run: curl_http },
+            Step { name: "ab -k: 20000 keep-alive requests, 8 concurrent", run: ab_keepalive },
+            Step { name: "ab: 2000 requests, a new connection each", run: ab_close },
+        ],
+    },
+];
 
 /// Builds (release) unless a binary is given, then runs every scenario; fails if a step
 /// failed.
@@ -194,34 +191,128 @@ fn kernel_http(ctx: &Ctx) -> Result<String> {
     Ok(format!("HTTP 200 in {ms:.2} ms"))
 }
 
-fn refused_7(ctx: &Ctx) -> Result<String> {
-    let addr = SocketAddr::V4(ctx.tb.srv_addr(7));
-    let (result, took) = ctx.tb.cli.exec_in(move || {
-        let start = Instant::now();
-        let r = TcpStream::connect_timeout(&addr, Duration::from_secs(3));
-        (r.map(|_| ()), start.elapsed())
-    });
-    match result {
-        Err(e) if e.kind() == ErrorKind::ConnectionRefused => {
-            Ok(format!("refused in {} us", took.as_micros()))
-        }
-        Err(e) => bail!("{e} after {took:?}"),
-        Ok(()) => bail!("connected (expected a refusal for now)"),
-    }
+/// Deterministic test pattern of `len` bytes.
+fn pattern(len: usize, seed: u8) -> Vec<u8> {
+    (0..len).map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed)).collect()
 }
 
-fn curl_refused_80(ctx: &Ctx) -> Result<String> {
-    let url = format!("http://{}:80/", ctx.tb.srv_ip);
+/// Writes `data` on one thread and reads the echo on another; returns the elapsed time.
+fn echo_through(stream: TcpStream, data: Vec<u8>) -> Result<Duration> {
+    stream.set_read_timeout(Some(Duration::from_secs(20)))?;
     let start = Instant::now();
-    let out = ctx.tb.cli.run(&["curl", "-sS", "--max-time", "3", &url])?;
-    let took = start.elapsed();
-    // curl exit 7: "Failed to connect" (connection refused).
-    if out.status.code() != Some(7) {
-        bail!("curl exit {:?}: {}", out.status.code(), out.stderr.trim());
+    let mut writer = stream.try_clone()?;
+    let len = data.len();
+    let expected = data.clone();
+    let w = std::thread::spawn(move || -> std::io::Result<()> {
+        writer.write_all(&data)?;
+        writer.shutdown(std::net::Shutdown::Write)
+    });
+    let mut got = Vec::with_capacity(len);
+    (&stream).read_to_end(&mut got)?;
+    w.join().map_err(|_| anyhow::anyhow!("writer panicked"))??;
+    if got != expected {
+        bail!("echo differs: sent {len} bytes, got {} back", got.len());
     }
-    Ok(format!(
-        "curl exit 7 ({}) in {:.1} ms",
-        out.stderr.trim(),
-        took.as_secs_f64() * 1e3
-    ))
+    Ok(start.elapsed())
+}
+
+fn echo_bulk(ctx: &Ctx) -> Result<String> {
+    let addr = SocketAddr::V4(ctx.tb.srv_addr(7));
+    let len = 16 << 20;
+    let took = ctx.tb.cli.exec_in(move || -> Result<Duration> {
+        let s = TcpStream::connect_timeout(&addr, Duration::from_secs(3))?;
+        echo_through(s, pattern(len, 7))
+    })?;
+    let mbps = (2 * len) as f64 / took.as_secs_f64() / 1e6;
+    Ok(format!("{} MiB each way in {:.0} ms ({mbps:.0} MB/s both directions)", len >> 20, took.as_secs_f64() * 1e3))
+}
+
+fn echo_concurrent(ctx: &Ctx) -> Result<String> {
+    let addr = SocketAddr::V4(ctx.tb.srv_addr(7));
+    let took = ctx.tb.cli.exec_in(move || -> Result<Duration> {
+        let start = Instant::now();
+        let streams = (0..64)
+            .map(|_| TcpStream::connect_timeout(&addr, Duration::from_secs(3)))
+            .collect::<std::io::Result<Vec<_>>>()?;
+        let workers: Vec<_> = streams
+            .into_iter()
+            .enumerate()
+            .map(|(i, s)| std::thread::spawn(move || echo_through(s, pattern(64 << 10, i as u8))))
+            .collect();
+        for w in workers {
+            w.join().map_err(|_| anyhow::anyhow!("client thread panicked"))??;
+        }
+        Ok(start.elapsed())
+    })?;
+    Ok(format!("64/64 identical in {:.0} ms", took.as_secs_f64() * 1e3))
+}
+
+fn echo_rr(ctx: &Ctx) -> Result<String> {
+    let addr = SocketAddr::V4(ctx.tb.srv_addr(7));
+    let mut lat = ctx.tb.cli.exec_in(move || -> Result<Vec<Duration>> {
+        let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(3))?;
+        s.set_nodelay(true)?;
+        s.set_read_timeout(Some(Duration::from_secs(5)))?;
+        let (req, mut resp) = ([0x5au8; 64], [0u8; 64]);
+        let mut lat = Vec::with_capacity(1000);
+        for _ in 0..1000 {
+            let t = Instant::now();
+            s.write_all(&req)?;
+            s.read_exact(&mut resp)?;
+            lat.push(t.elapsed());
+            if resp != req {
+                bail!("reply differs from the request");
+            }
+        }
+        Ok(lat)
+    })?;
+    lat.sort();
+    let us = |d: Duration| d.as_secs_f64() * 1e6;
+    Ok(format!("p50 {:.1} us, p99 {:.1} us, max {:.1} us", us(lat[499]), us(lat[989]), us(lat[999])))
+}
+
+fn curl_http(ctx: &Ctx) -> Result<String> {
+    let url = format!("http://{}:80/", ctx.tb.srv_ip);
+    let out = ctx
+        .tb
+        .cli
+        .run(&["curl", "-sS", "-v", "-o", "/dev/null", "-o", "/dev/null", "-w", "%{http_code} %{size_download}\n", &url, &url])?
+        .check()?;
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    if lines != ["200 1024", "200 1024"] {
+        bail!("unexpected responses: {lines:?}");
+    }
+    if !out.stderr.contains("Re-using existing connection") && !out.stderr.contains("Reusing existing") {
+        bail!("curl opened a second connection");
+    }
+    Ok("2 x HTTP 200, 1024-byte bodies, connection re-used".into())
+}
+
+fn ab(ctx: &Ctx, args: &[&str]) -> Result<String> {
+    let url = format!("http://{}:80/", ctx.tb.srv_ip);
+    let mut argv = vec!["ab", "-q"];
+    argv.extend_from_slice(args);
+    argv.push(&url);
+    let out = ctx.tb.cli.run_timeout(&argv, Duration::from_secs(120))?.check()?;
+    let field = |name: &str| {
+        out.stdout
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split(':').nth(1))
+            .map(|v| v.split_whitespace().next().unwrap_or("?").to_string())
+            .unwrap_or_else(|| "?".into())
+    };
+    let failed = field("Failed requests");
+    if failed != "0" {
+        bail!("{failed} failed requests");
+    }
+    Ok(format!("{} complete, 0 failed, {} req/s, mean {} ms", field("Complete requests"), field("Requests per second"), field("Time per request")))
+}
+
+fn ab_keepalive(ctx: &Ctx) -> Result<String> {
+    ab(ctx, &["-k", "-n", "20000", "-c", "8"])
+}
+
+fn ab_close(ctx: &Ctx) -> Result<String> {
+    ab(ctx, &["-n", "2000", "-c", "4"])
 }

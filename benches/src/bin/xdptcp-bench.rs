@@ -23,7 +23,11 @@ use benches::{
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "xdptcp-bench", version, about = "xdptcp against the Linux kernel: latency, rates, CPU")]
+#[command(
+    name = "xdptcp-bench",
+    version,
+    about = "xdptcp against the Linux kernel: latency, rates, CPU"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Cmd,
@@ -158,9 +162,9 @@ fn real_main() -> Result<()> {
                 conns: a.conns,
                 server_core: a.server_core.or(Some(if multi { 1 } else { 0 })),
                 client_core: a.client_core.or(Some(0)),
-                results: a.results.unwrap_or_else(|| {
-                    PathBuf::from("results").join(sys::timestamp())
-                }),
+                results: a
+                    .results
+                    .unwrap_or_else(|| PathBuf::from("results").join(sys::timestamp())),
                 xdptcp_bin: a.xdptcp_bin,
                 servers: a.servers,
                 iface: a.iface.zip(a.addr),
@@ -236,10 +240,13 @@ fn real_main() -> Result<()> {
                 sys::pin_current_thread(core)?;
             }
             let app = match a.app {
-                App::Http { .. } => App::Http { body_size: a.body_size },
+                App::Http { .. } => App::Http {
+                    body_size: a.body_size,
+                },
                 other => other,
             };
-            let listener = kernel_server::listen(SocketAddr::V4(SocketAddrV4::new(a.addr, a.port)))?;
+            let listener =
+                kernel_server::listen(SocketAddr::V4(SocketAddrV4::new(a.addr, a.port)))?;
             println!(
                 "ready addr={} port={} app={app:?} core={}",
                 a.addr,

@@ -3,6 +3,7 @@
 //! ring and UMEM access; it knows nothing of TCP.
 
 pub mod iface;
+pub mod neighbour;
 pub mod program;
 pub mod socket;
 
