@@ -276,6 +276,16 @@ fn connect_for_io(addr: SocketAddrV4) -> Result<TcpStream> {
     Ok(s)
 }
 
+/// A read error, with socket timeouts named as the silent server they are.
+fn read_error(e: io::Error, what: &str) -> anyhow::Error {
+    match e.kind() {
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => {
+            anyhow!("{what}: nothing from the server for {IO_TIMEOUT:?}")
+        }
+        _ => anyhow::Error::from(e).context(what.to_string()),
+    }
+}
+
 fn payload(size: usize) -> Vec<u8> {
     (0..size).map(|i| b'a' + (i % 26) as u8).collect()
 }
@@ -291,7 +301,8 @@ fn rr(cfg: &ClientConfig, s: &Schedule) -> Result<Tally> {
             return Ok(t);
         }
         sock.write_all(&req).context("rr: write")?;
-        sock.read_exact(&mut resp).context("rr: reading the echo")?;
+        sock.read_exact(&mut resp)
+            .map_err(|e| read_error(e, "rr: reading the echo"))?;
         let end = Instant::now();
         if resp != req {
             bail!("rr: the echo differs from the request");
@@ -314,7 +325,7 @@ fn crr(cfg: &ClientConfig, s: &Schedule) -> Result<Tally> {
             let mut sock = connect_for_io(cfg.addr)?;
             sock.write_all(&req).context("crr: write")?;
             sock.read_exact(&mut resp)
-                .context("crr: reading the echo")?;
+                .map_err(|e| read_error(e, "crr: reading the echo"))?;
             Ok(())
             // Dropped here: close() sends FIN. The client namespace keeps no TIME_WAIT
             // (tcp_max_tw_buckets=0, set by `run`), so ports never run out.
@@ -468,7 +479,7 @@ impl HttpReader {
             }
             let n = r
                 .read(&mut self.buf[self.len..])
-                .context("http: reading the head")?;
+                .map_err(|e| read_error(e, "http: reading the head"))?;
             if n == 0 {
                 bail!("http: connection closed before a response");
             }
@@ -484,7 +495,7 @@ impl HttpReader {
             let want = left.min(self.buf.len());
             let n = r
                 .read(&mut self.buf[..want])
-                .context("http: reading the body")?;
+                .map_err(|e| read_error(e, "http: reading the body"))?;
             if n == 0 {
                 bail!("http: connection closed inside a body");
             }

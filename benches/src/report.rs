@@ -37,6 +37,9 @@ pub struct Figures {
     pub errors: u64,
 }
 
+/// A latency row: label, which percentile, its ratio.
+type LatencyRow = (&'static str, fn(&Percentiles) -> u64, Option<f64>);
+
 /// One mode: the configuration, each server's figures and the first/last ratios.
 #[derive(Debug, Clone, Serialize)]
 pub struct ModeResult {
@@ -165,7 +168,7 @@ impl ModeResult {
         }
         let tname = if bulk { "chunks/s" } else { "transactions/s" };
         push(tname, &|x| Some(whole(x.txn_per_s)), r.map(|r| r.txn_per_s));
-        let lat: [(&str, fn(&Percentiles) -> u64, Option<f64>); 6] = [
+        let lat: [LatencyRow; 6] = [
             ("p50 µs", |p| p.p50, r.map(|r| r.p50)),
             ("p90 µs", |p| p.p90, r.map(|r| r.p90)),
             ("p99 µs", |p| p.p99, r.map(|r| r.p99)),
@@ -285,7 +288,7 @@ impl Summary {
         let c = &self.config;
         let mut s = format!(
             "# xdptcp-bench results ({})\n\n\
-             - machine: {} ({} CPUs), kernel {}\n\
+             - machine: {} ({} CPUs), kernel {}, load average {:.2} at the start\n\
              - network: {}\n\
              - per server and mode: {} s warm-up, {} s measured; server core {}, client core {}\n\
              - ratios are first server / last server: below 1 is better for latency and CPU, \
@@ -294,6 +297,7 @@ impl Summary {
             m.cpu_model,
             m.nproc,
             m.kernel,
+            m.loadavg_1m,
             c.network,
             c.warmup_s,
             c.duration_s,
@@ -367,6 +371,7 @@ mod tests {
                 cpu_model: "Test CPU".into(),
                 nproc: 2,
                 kernel: "6.18".into(),
+                loadavg_1m: 0.1,
             },
             config: RunConfig {
                 duration_s: 5.0,

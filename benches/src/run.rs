@@ -173,6 +173,17 @@ pub fn run(opts: &RunOptions) -> Result<Summary> {
         }
     };
     progress("setup", &net.describe());
+    let machine = MachineInfo::read();
+    if machine.loadavg_1m > 0.5 {
+        progress(
+            "setup",
+            &format!(
+                "warning: load average {:.2} before the run: other work on these cores will show \
+                 up in the figures",
+                machine.loadavg_1m
+            ),
+        );
+    }
 
     let mut modes = Vec::new();
     for &mode in &opts.modes {
@@ -193,7 +204,7 @@ pub fn run(opts: &RunOptions) -> Result<Summary> {
         };
         let mut series = Vec::new();
         let labels = server_labels(&opts.servers);
-        for (&kind, label) in opts.servers.iter().zip(&labels) {
+        for (i, (&kind, label)) in opts.servers.iter().zip(&labels).enumerate() {
             let argv = server_argv(
                 kind,
                 &net,
@@ -235,7 +246,9 @@ pub fn run(opts: &RunOptions) -> Result<Summary> {
                         window_start,
                         opts.duration,
                     )?;
-                    series.push(svg::series_from_histogram(label, &hist));
+                    let mut line = svg::series_from_histogram(label, &hist);
+                    line.color = i;
+                    series.push(line);
                     result.servers.push(ServerResult {
                         server: label.clone(),
                         error: None,
@@ -276,7 +289,7 @@ pub fn run(opts: &RunOptions) -> Result<Summary> {
     let summary = Summary {
         tool: format!("xdptcp-bench {}", env!("CARGO_PKG_VERSION")),
         started,
-        machine: MachineInfo::read(),
+        machine,
         config: RunConfig {
             duration_s: opts.duration.as_secs_f64(),
             warmup_s: opts.warmup.as_secs_f64(),

@@ -12,6 +12,9 @@ pub struct Series {
     pub name: String,
     /// (x = [`percentile_x`], latency in µs), x increasing.
     pub points: Vec<(f64, f64)>,
+    /// Index into the palette: keep it the server's position, so colours stay put when a
+    /// server fails.
+    pub color: usize,
 }
 
 /// The x position of percentile `p` (a fraction in [0, 1)): `-log10(1 - p)`, so
@@ -38,6 +41,7 @@ pub fn series_from_histogram(name: &str, h: &Histogram<u64>) -> Series {
         return Series {
             name: name.to_string(),
             points,
+            color: 0,
         };
     }
     let x_end = (h.len() as f64).log10().clamp(0.0, X_LIMIT);
@@ -51,6 +55,7 @@ pub fn series_from_histogram(name: &str, h: &Histogram<u64>) -> Series {
     Series {
         name: name.to_string(),
         points,
+        color: 0,
     }
 }
 
@@ -72,14 +77,14 @@ pub fn render(title: &str, subtitle: &str, series: &[Series]) -> String {
         .fold(0.0f64, f64::max)
         .ceil()
         .clamp(3.0, X_LIMIT);
-    let y_top = series
-        .iter()
-        .flat_map(|s| s.points.iter().map(|p| p.1))
-        .fold(0.0f64, f64::max);
-    let (y_max, y_step) = nice_axis(y_top);
+    let ys = || series.iter().flat_map(|s| s.points.iter().map(|p| p.1));
+    let y_axis = YAxis::fit(
+        ys().fold(f64::INFINITY, f64::min),
+        ys().fold(0.0f64, f64::max),
+    );
     let (pw, ph) = (W - LEFT - RIGHT, H - TOP - BOTTOM);
     let sx = |x: f64| LEFT + x / x_max * pw;
-    let sy = |y: f64| TOP + ph - y / y_max * ph;
+    let sy = |y: f64| TOP + ph - y_axis.frac(y) * ph;
 
     let mut s = String::new();
     let _ = writeln!(
@@ -95,8 +100,7 @@ pub fn render(title: &str, subtitle: &str, series: &[Series]) -> String {
         escape(subtitle)
     );
     // Grid and axes.
-    let mut y = 0.0;
-    while y <= y_max + y_step * 1e-9 {
+    for y in y_axis.ticks() {
         let _ = writeln!(
             s,
             r##"<line x1="{LEFT}" y1="{py:.1}" x2="{:.1}" y2="{py:.1}" stroke="#ddd"/><text x="{:.1}" y="{:.1}" text-anchor="end">{}</text>"##,
@@ -106,7 +110,6 @@ pub fn render(title: &str, subtitle: &str, series: &[Series]) -> String {
             fmt_value(y),
             py = sy(y)
         );
-        y += y_step;
     }
     for d in 0..=(x_max as usize) {
         let px = sx(d as f64);
@@ -122,15 +125,20 @@ pub fn render(title: &str, subtitle: &str, series: &[Series]) -> String {
         s,
         r##"<rect x="{LEFT}" y="{TOP}" width="{pw}" height="{ph}" fill="none" stroke="#333"/>
 <text x="{:.1}" y="{:.1}" text-anchor="middle">percentile</text>
-<text x="18" y="{:.1}" text-anchor="middle" transform="rotate(-90 18 {:.1})">latency (µs)</text>"##,
+<text x="18" y="{:.1}" text-anchor="middle" transform="rotate(-90 18 {:.1})">latency (µs{})</text>"##,
         LEFT + pw / 2.0,
         H - 16.0,
         TOP + ph / 2.0,
-        TOP + ph / 2.0
+        TOP + ph / 2.0,
+        if matches!(y_axis, YAxis::Log { .. }) {
+            ", log scale"
+        } else {
+            ""
+        }
     );
     // Lines, then the legend (top left, where latency curves are lowest).
-    for (i, ser) in series.iter().enumerate() {
-        let color = COLORS[i % COLORS.len()];
+    for ser in series {
+        let color = COLORS[ser.color % COLORS.len()];
         let mut pts = String::new();
         for &(x, y) in &ser.points {
             let _ = write!(pts, "{:.1},{:.1} ", sx(x), sy(y));
@@ -143,7 +151,7 @@ pub fn render(title: &str, subtitle: &str, series: &[Series]) -> String {
         );
     }
     for (i, ser) in series.iter().enumerate() {
-        let color = COLORS[i % COLORS.len()];
+        let color = COLORS[ser.color % COLORS.len()];
         let ly = TOP + 18.0 + i as f64 * 20.0;
         let _ = writeln!(
             s,
@@ -165,6 +173,64 @@ pub fn percentile_label(d: usize) -> String {
         0 => "0%".into(),
         1 => "90%".into(),
         _ => format!("99.{}%", "9".repeat(d - 2)).replace("99.%", "99%"),
+    }
+}
+
+/// The latency axis: linear from 0 while the curves stay within a factor of 50, else
+/// logarithmic (tails of milliseconds would flatten microsecond medians to the floor).
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum YAxis {
+    Linear {
+        max: f64,
+        step: f64,
+    },
+    /// From 10^lo to 10^hi.
+    Log {
+        lo: i32,
+        hi: i32,
+    },
+}
+
+impl YAxis {
+    fn fit(min: f64, max: f64) -> YAxis {
+        let min = min.max(1.0);
+        if max / min > 50.0 {
+            let lo = min.log10().floor() as i32;
+            let hi = (max.log10().ceil() as i32).max(lo + 1);
+            YAxis::Log { lo, hi }
+        } else {
+            let (max, step) = nice_axis(max);
+            YAxis::Linear { max, step }
+        }
+    }
+
+    /// Position of `y` from the bottom (0) to the top (1).
+    fn frac(self, y: f64) -> f64 {
+        match self {
+            YAxis::Linear { max, .. } => y / max,
+            YAxis::Log { lo, hi } => (y.max(1.0).log10() - lo as f64) / (hi - lo) as f64,
+        }
+    }
+
+    fn ticks(self) -> Vec<f64> {
+        match self {
+            YAxis::Linear { max, step } => {
+                let n = (max / step).round() as usize;
+                (0..=n).map(|i| i as f64 * step).collect()
+            }
+            YAxis::Log { lo, hi } => {
+                let mut t = Vec::new();
+                for e in lo..=hi {
+                    for m in [1.0, 2.0, 5.0] {
+                        let v = m * 10f64.powi(e);
+                        if v <= 10f64.powi(hi) * (1.0 + 1e-9) {
+                            t.push(v);
+                        }
+                    }
+                }
+                t
+            }
+        }
     }
 }
 
@@ -306,6 +372,22 @@ mod tests {
         std::fs::write(&path, &svg).unwrap();
         assert_eq!(std::fs::read_to_string(&path).unwrap(), svg);
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn long_tails_switch_the_latency_axis_to_log() {
+        assert_eq!(
+            YAxis::fit(10.0, 80.0),
+            YAxis::Linear {
+                max: 80.0,
+                step: 20.0
+            }
+        );
+        let log = YAxis::fit(18.0, 12_000.0);
+        assert_eq!(log, YAxis::Log { lo: 1, hi: 5 });
+        assert_eq!(log.frac(10.0), 0.0);
+        assert_eq!(log.frac(100_000.0), 1.0);
+        assert_eq!(log.ticks()[..4], [10.0, 20.0, 50.0, 100.0]);
     }
 
     #[test]

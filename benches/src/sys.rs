@@ -55,6 +55,8 @@ pub struct MachineInfo {
     pub cpu_model: String,
     pub nproc: usize,
     pub kernel: String,
+    /// 1-minute load average when the run started (other work skews the figures).
+    pub loadavg_1m: f64,
 }
 
 impl MachineInfo {
@@ -73,10 +75,15 @@ impl MachineInfo {
         let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease")
             .map(|s| s.trim().to_string())
             .unwrap_or_else(|_| "unknown".into());
+        let loadavg_1m = std::fs::read_to_string("/proc/loadavg")
+            .ok()
+            .and_then(|s| s.split_whitespace().next()?.parse().ok())
+            .unwrap_or(0.0);
         MachineInfo {
             cpu_model,
             nproc,
             kernel,
+            loadavg_1m,
         }
     }
 }

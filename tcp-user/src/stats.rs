@@ -58,11 +58,22 @@ pub enum DropReason {
     TxRingFull,
     /// Rate limit on challenge ACKs or RSTs reached.
     RateLimited,
+    /// Timestamp older than TS.Recent (RFC 7323 section 5.3 R1, PAWS; answered with an ACK).
+    PawsRejected,
+    /// SYN on a synchronized connection (RFC 5961 section 4; answered with a challenge ACK).
+    UnexpectedSyn,
+    /// Segment without ACK where one is required (RFC 9293 section 3.10.7.4 fifth step, or
+    /// a text-bearing segment without SYN for a listening port).
+    MissingAck,
+    /// Segment in SYN-SENT with neither SYN nor RST (RFC 9293 section 3.10.7.3 fifth).
+    MissingSyn,
+    /// Segment for a connection object already CLOSED (the table has not freed it yet).
+    ClosedConnection,
 }
 
 impl DropReason {
     /// Number of variants (size of a counter array indexed by reason).
-    pub const COUNT: usize = DropReason::RateLimited as usize + 1;
+    pub const COUNT: usize = DropReason::ClosedConnection as usize + 1;
 
     /// All reasons in index order.
     pub const ALL: [DropReason; DropReason::COUNT] = [
@@ -91,6 +102,11 @@ impl DropReason {
         DropReason::ReceiveBufferFull,
         DropReason::TxRingFull,
         DropReason::RateLimited,
+        DropReason::PawsRejected,
+        DropReason::UnexpectedSyn,
+        DropReason::MissingAck,
+        DropReason::MissingSyn,
+        DropReason::ClosedConnection,
     ];
 
     /// Stable snake_case name for reports and metrics.
@@ -121,6 +137,11 @@ impl DropReason {
             DropReason::ReceiveBufferFull => "receive_buffer_full",
             DropReason::TxRingFull => "tx_ring_full",
             DropReason::RateLimited => "rate_limited",
+            DropReason::PawsRejected => "paws_rejected",
+            DropReason::UnexpectedSyn => "unexpected_syn",
+            DropReason::MissingAck => "missing_ack",
+            DropReason::MissingSyn => "missing_syn",
+            DropReason::ClosedConnection => "closed_connection",
         }
     }
 }
@@ -170,5 +191,13 @@ mod tests {
         for (i, r) in DropReason::ALL.iter().enumerate() {
             assert_eq!(*r as usize, i, "{}", r.name());
         }
+    }
+
+    #[test]
+    fn names_are_unique() {
+        let mut names: Vec<&str> = DropReason::ALL.iter().map(|r| r.name()).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), DropReason::COUNT);
     }
 }

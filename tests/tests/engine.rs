@@ -17,6 +17,9 @@ use netns_tests::{wait_until, Daemon, ExitCounters, Netns, SsSocket, Testbed};
 const ECHO: u16 = 7;
 const HTTP: u16 = 80;
 const T: Duration = Duration::from_secs(5);
+/// A bulk connection that makes no progress for this long has failed (no RTO backoff reaches
+/// it at 2% loss).
+const STALL: Duration = Duration::from_secs(30);
 
 fn daemon(tb: &Testbed, args: &[&str]) -> Daemon {
     Daemon::start(tb, args).expect("daemon starts and prints ready")
@@ -294,7 +297,14 @@ impl Transfer {
 
 /// `conns` concurrent connections from the client namespace, each echoing `per_conn` bytes
 /// (writer and reader threads, byte-for-byte check); fails (does not hang) after `limit`.
-fn echo_many(tb: &Testbed, port: u16, conns: usize, per_conn: usize, limit: Duration) -> Transfer {
+fn echo_many(
+    tb: &Testbed,
+    d: &Daemon,
+    port: u16,
+    conns: usize,
+    per_conn: usize,
+    limit: Duration,
+) -> Transfer {
     let start = Instant::now();
     let (tx, rx) = mpsc::channel();
     let addr = std::net::SocketAddr::V4(tb.srv_addr(port));
@@ -305,7 +315,7 @@ fn echo_many(tb: &Testbed, port: u16, conns: usize, per_conn: usize, limit: Dura
                 let s = TcpStream::connect_timeout(&addr, Duration::from_secs(10))
                     .map_err(|e| format!("connect: {e}"))?;
                 // No progress for this long is a failure, not a hang.
-                let stall = Some(Duration::from_secs(60));
+                let stall = Some(STALL);
                 s.set_read_timeout(stall).map_err(|e| e.to_string())?;
                 s.set_write_timeout(stall).map_err(|e| e.to_string())?;
                 let n = echo_stream(&s, 1000 + i as u64, per_conn, |r| {
@@ -321,19 +331,32 @@ fn echo_many(tb: &Testbed, port: u16, conns: usize, per_conn: usize, limit: Dura
     let deadline = start + limit;
     let mut failures = Vec::new();
     let mut bytes = 0;
-    for done in 0..conns {
+    let mut finished = 0;
+    while finished < conns {
         let left = deadline.saturating_duration_since(Instant::now());
         match rx.recv_timeout(left) {
             Ok((_, Ok(n))) => bytes += n,
-            Ok((i, Err(e))) => failures.push(format!("connection {i}: {e}")),
-            Err(_) => panic!(
-                "{done} of {conns} connections finished within {limit:?}; failures: {failures:?}"
-            ),
+            Ok((i, Err(e))) => {
+                if failures.is_empty() {
+                    // Capture the stuck state while it lasts.
+                    eprintln!(
+                        "first failure after {:.1?}: connection {i}: {e}",
+                        start.elapsed()
+                    );
+                    eprintln!("{}", diagnose(tb, d, port));
+                }
+                failures.push(format!("connection {i}: {e}"));
+            }
+            Err(_) => {
+                eprintln!("{}", diagnose(tb, d, port));
+                break;
+            }
         }
+        finished += 1;
     }
     assert!(
-        failures.is_empty(),
-        "{} of {conns} connections failed: {:?}",
+        finished == conns && failures.is_empty(),
+        "{finished} of {conns} connections finished within {limit:?}, {} failed: {:?}",
         failures.len(),
         &failures[..failures.len().min(10)]
     );
@@ -347,7 +370,7 @@ fn concurrent_echo(queues: u32) {
     let tb = Testbed::new(queues).unwrap();
     let d = daemon(&tb, &["--port", "7", "--app", "echo", "--queues", "all"]);
 
-    let t = echo_many(&tb, ECHO, 200, 1 << 20, Duration::from_secs(120));
+    let t = echo_many(&tb, &d, ECHO, 200, 1 << 20, Duration::from_secs(120));
 
     let (c, _) = stop(d);
     println!(
@@ -374,6 +397,35 @@ fn two_hundred_concurrent_connections_echo_1_mib_each() {
 #[test]
 fn two_hundred_concurrent_connections_on_two_queues() {
     concurrent_echo(2);
+}
+
+/// What a stuck transfer looks like: the client's sockets to `port` that still hold data
+/// (`ss -tni`, first few) and the daemon's live counters.
+fn diagnose(tb: &Testbed, d: &Daemon, port: u16) -> String {
+    let ss = tb
+        .cli
+        .run_ok(&["ss", "-tniH", "dst", &format!(":{port}")])
+        .unwrap_or_else(|e| e.to_string());
+    let lines: Vec<&str> = ss.lines().collect();
+    let mut out = format!(
+        "client sockets to :{port} ({} lines of ss -tni):\n",
+        lines.len()
+    );
+    for pair in lines.chunks(2).take(6) {
+        out += &pair.join("\n");
+        out += "\n";
+    }
+    match d.live_counters() {
+        Ok(c) => {
+            for ((name, q), v) in &c.values {
+                if *v != 0 {
+                    out += &format!("{name}{{queue={q:?}}}={v} ");
+                }
+            }
+        }
+        Err(e) => out += &format!("no live counters: {e:#}"),
+    }
+    out
 }
 
 // ---- close orders ----------------------------------------------------------------------------
@@ -563,7 +615,14 @@ fn echo_under_loss(queues: u32, conns: usize) {
     let kernel_before = retrans_segs(&tb.cli);
 
     let total = 64 << 20;
-    let t = echo_many(&tb, ECHO, conns, total / conns, Duration::from_secs(300));
+    let t = echo_many(
+        &tb,
+        &d,
+        ECHO,
+        conns,
+        total / conns,
+        Duration::from_secs(300),
+    );
 
     let dropped_in = tb.cli.iptables_packets("INPUT", "statistic").unwrap();
     let dropped_out = tb.cli.iptables_packets("OUTPUT", "statistic").unwrap();

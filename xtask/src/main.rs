@@ -2,6 +2,7 @@
 //!
 //! Errors are printed as one line (`xtask: ...`) with a non-zero exit, never a backtrace.
 
+mod bench;
 mod build;
 mod demo;
 mod setup;
@@ -39,8 +40,12 @@ enum Cmd {
         #[arg(long)]
         bin: Option<std::path::PathBuf>,
     },
-    /// Benchmarks (not yet implemented).
-    Bench,
+    /// Build, then run the latency benchmarks: xdptcp and a kernel-socket server side by side.
+    Bench {
+        /// Arguments for `xdptcp-bench run` (e.g. `--modes rr,crr --duration 8`).
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
 }
 
 fn main() {
@@ -50,10 +55,7 @@ fn main() {
         Cmd::Build { release } => build::run(release).map(|_| ()),
         Cmd::Test { args } => test::run(&args),
         Cmd::Demo { bin } => demo::run(bin),
-        Cmd::Bench => {
-            println!("bench: not yet implemented");
-            Ok(())
-        }
+        Cmd::Bench { args } => bench::run(&args),
     };
     // An interrupted demo/test: let the harness finish its cleanup and exit 128+signal.
     netns_tests::netns::wait_if_interrupted();

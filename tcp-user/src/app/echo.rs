@@ -25,20 +25,20 @@ impl App for Echo {
     }
 }
 
-/// Moves as much as fits from the receive buffer to the send buffer.
+/// Moves as much as fits from the receive buffer to the send buffer. Data is always offered
+/// to `send` even when the send buffer looks full: a short `send` is what asks the engine for
+/// an `Event::Writable` when room frees.
 fn pump(conn: &mut Connection) {
+    // Copy out through a stack buffer: the receive and send buffers belong to the same
+    // connection, so they cannot be borrowed at once.
+    let mut chunk = [0u8; 4096];
     loop {
-        let room = conn.send_capacity();
         let (first, _) = conn.recv_slices();
-        let n = first.len().min(room);
+        let n = first.len().min(chunk.len());
         if n == 0 {
             return;
         }
-        // Copy out through a stack buffer: the receive and send buffers belong to the same
-        // connection, so they cannot be borrowed at once.
-        let mut chunk = [0u8; 4096];
-        let n = n.min(chunk.len());
-        chunk[..n].copy_from_slice(&conn.recv_slices().0[..n]);
+        chunk[..n].copy_from_slice(&first[..n]);
         let sent = conn.send(&chunk[..n]);
         conn.recv_consume(sent);
         if sent < n {

@@ -18,6 +18,8 @@ pub trait App {
     type ConnState: Default;
 
     /// Called for each event of a connection. `Event::Established` is the accept.
+    /// `Event::Writable` follows a `send` that could not take all it was offered, once room
+    /// frees: an app with data waiting must offer it rather than test `send_capacity`.
     fn on_event(&mut self, conn: &mut Connection, state: &mut Self::ConnState, event: Event);
 }
 

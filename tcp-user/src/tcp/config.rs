@@ -31,6 +31,9 @@ pub struct Config {
     /// SYN-ACK retransmissions before a half-open connection is dropped (Linux
     /// `tcp_synack_retries`).
     pub syn_retries: u32,
+    /// SYN retransmissions of an active open before `connect` gives up (Linux
+    /// `tcp_syn_retries`, 6: the attempt fails about two minutes after it started).
+    pub connect_retries: u32,
     /// Consecutive retransmission timeouts before the connection is reset (Linux
     /// `tcp_retries2`).
     pub data_retries: u32,
@@ -62,6 +65,7 @@ impl Default for Config {
             rto_min: Duration::from_millis(200),
             rto_max: Duration::from_secs(60),
             syn_retries: 5,
+            connect_retries: 6,
             data_retries: 15,
             msl: Duration::from_secs(30),
             fin_wait2_timeout: Duration::from_secs(60),

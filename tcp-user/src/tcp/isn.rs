@@ -21,16 +21,7 @@ impl IsnGenerator {
     /// A generator with a key from the OS random source (falls back to a key derived from
     /// the clock and address of a stack variable if `getrandom` fails).
     pub fn random() -> IsnGenerator {
-        let mut key = [0u8; 16];
-        if getrandom::getrandom(&mut key).is_err() {
-            let t = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_nanos())
-                .unwrap_or(0);
-            let addr = &key as *const _ as usize as u128;
-            key = (t ^ addr.rotate_left(64)).to_le_bytes();
-        }
-        IsnGenerator { key }
+        IsnGenerator { key: random_key() }
     }
 
     /// The ISN for a new connection on `tuple` at `now`.
@@ -44,6 +35,21 @@ impl IsnGenerator {
         let m = (now.micros() / 4) as u32;
         SeqNum(m.wrapping_add(f))
     }
+}
+
+/// 16 bytes from the OS random source, or, if `getrandom` fails, derived from the clock and
+/// the address of a stack variable (weak, but never a fixed key).
+pub(crate) fn random_key() -> [u8; 16] {
+    let mut key = [0u8; 16];
+    if getrandom::getrandom(&mut key).is_err() {
+        let t = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        let addr = &key as *const _ as usize as u128;
+        key = (t ^ addr.rotate_left(64)).to_le_bytes();
+    }
+    key
 }
 
 #[cfg(test)]

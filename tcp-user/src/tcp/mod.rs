@@ -5,6 +5,7 @@
 //!   `poll_timeout`/`handle_timeout`, `poll_event` and the application calls;
 //! - [`handle_unmatched`]: segments for no connection (RST or accept);
 //! - [`IsnGenerator`]: RFC 6528 initial sequence numbers;
+//! - [`SynCookies`]: stateless SYN-ACKs under a SYN flood (RFC 4987, Linux style);
 //! - buffers (`send_buffer`, `recv_buffer`, `reassembly`), `rtt` (RFC 6298) and
 //!   `congestion` (RFC 5681/6582), each allocation-free on the packet path.
 
@@ -12,6 +13,7 @@ pub mod config;
 pub mod congestion;
 pub mod conn_stats;
 pub mod connection;
+pub mod cookie;
 pub mod isn;
 pub mod reassembly;
 pub mod recv_buffer;
@@ -26,10 +28,11 @@ pub mod unmatched;
 pub use config::Config;
 pub use conn_stats::ConnStats;
 pub use connection::Connection;
+pub use cookie::SynCookies;
 pub use isn::IsnGenerator;
 pub use segment::{SackBlock, SackBlocks, Segment, TcpFlags, TcpOptions, Timestamps};
 pub use seq::SeqNum;
-pub use state::{Event, State};
+pub use state::{ConnectError, Event, State};
 pub use time::Instant;
 pub use unmatched::{handle_unmatched, Unmatched};
 

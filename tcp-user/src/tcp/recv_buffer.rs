@@ -66,6 +66,13 @@ impl ReceiveBuffer {
         self.next
     }
 
+    /// Moves an empty buffer to a new starting sequence number (an active open learns the
+    /// peer's ISN only from its SYN).
+    pub fn reset_next(&mut self, next: SeqNum) {
+        debug_assert!(self.len == 0 && self.ooo.is_empty());
+        self.next = next;
+    }
+
     /// True when out-of-order data is held.
     pub fn has_out_of_order(&self) -> bool {
         !self.ooo.is_empty()

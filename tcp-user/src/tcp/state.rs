@@ -66,6 +66,20 @@ pub enum Event {
     TimedOut,
 }
 
+/// Why an active open failed, from
+/// [`Connection::connect_error`](super::Connection::connect_error). The failure itself is
+/// reported by an ordinary event: [`Event::Reset`] for `Refused`, [`Event::TimedOut`] for
+/// `TimedOut`, so applications that already clean up on those need no new case.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ConnectError {
+    /// The peer answered our SYN with a RST (RFC 9293 section 3.10.7.3: "connection
+    /// reset"; Linux `ECONNREFUSED`).
+    Refused,
+    /// No SYN-ACK arrived after `Config::connect_retries` retransmissions of the SYN (Linux
+    /// `ETIMEDOUT`).
+    TimedOut,
+}
+
 impl Event {
     const ALL: [Event; 7] = [
         Event::Established,

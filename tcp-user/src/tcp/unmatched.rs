@@ -31,11 +31,15 @@ pub fn handle_unmatched(seg: &Segment, listening: bool) -> Unmatched {
         }
         // third: a SYN starts a connection (SYN+FIN is never valid; the parser should have
         // dropped it, but do not trust it).
-        if seg.flags.syn() && !seg.flags.fin() {
-            return Unmatched::Accept;
+        if seg.flags.syn() {
+            return if seg.flags.fin() {
+                Unmatched::Drop(DropReason::BadFlags)
+            } else {
+                Unmatched::Accept
+            };
         }
         // fourth: "Any other control or text-bearing segment ... drop the segment".
-        return Unmatched::Drop(DropReason::BadFlags);
+        return Unmatched::Drop(DropReason::MissingAck);
     }
     Unmatched::Reset(reset_for(seg))
 }
@@ -119,6 +123,11 @@ mod tests {
     #[test]
     fn listen_segment_without_syn_or_ack_is_dropped() {
         let s = seg(TcpFlags::NONE, 100, 0, b"abc");
+        assert_eq!(
+            handle_unmatched(&s, true),
+            Unmatched::Drop(DropReason::MissingAck)
+        );
+        let s = seg(TcpFlags::SYN | TcpFlags::FIN, 100, 0, &[]);
         assert_eq!(
             handle_unmatched(&s, true),
             Unmatched::Drop(DropReason::BadFlags)

@@ -68,6 +68,10 @@ pub struct XskPort {
     pending_tx: Vec<FrameDesc>,
     comp_descs: Vec<FrameDesc>,
     batch: usize,
+    /// Frames set aside for transmission (free + pending + in flight).
+    tx_frames: usize,
+    /// Frames were given back to the fill ring since the last flush.
+    refilled: bool,
     pub counters: PortCounters,
 }
 
@@ -134,8 +138,10 @@ impl XskPort {
             rx_descs: vec![FrameDesc::default(); batch],
             pending_tx: Vec::with_capacity(free_tx.len()),
             comp_descs: vec![FrameDesc::default(); batch],
+            tx_frames: free_tx.len(),
             free_tx,
             batch,
+            refilled: false,
             counters: PortCounters::default(),
         })
     }
@@ -171,6 +177,7 @@ impl XskPort {
         // Safety: the frames came from the RX ring of this UMEM and are no longer read.
         let back = unsafe { self.fill.produce(&self.rx_descs[..n]) };
         debug_assert_eq!(back, n, "fill ring is sized for every receive frame");
+        self.refilled = true;
         n
     }
 
@@ -189,24 +196,33 @@ impl XskPort {
     /// Hands the frames written since the last flush to the TX ring and kicks the kernel
     /// (copy mode sends only on `sendto`), then reclaims completed frames.
     pub fn flush(&mut self) {
+        let mut produced = 0;
         if !self.pending_tx.is_empty() {
             // Safety: pending frames were written by Transmitter::send and are owned by us.
-            let produced = unsafe { self.tx.produce(&self.pending_tx) };
+            produced = unsafe { self.tx.produce(&self.pending_tx) };
             if produced == self.pending_tx.len() {
                 self.counters.tx_frames += produced as u64;
                 self.pending_tx.clear();
             }
             // All-or-nothing: when the TX ring is full the frames stay pending for next time.
         }
-        if self.tx.needs_wakeup() {
-            // A failed wakeup (EAGAIN/ENOBUFS under load) is retried on the next flush.
+        // Kick the kernel only when something was handed over: on some kernels the
+        // need-wakeup flag always reads as set, and a sendto per idle loop would cost a
+        // syscall per iteration. A failed wakeup (EAGAIN/ENOBUFS) is retried next flush.
+        if (produced > 0 || self.in_flight()) && self.tx.needs_wakeup() {
             let _ = self.tx.wakeup();
             self.counters.tx_wakeups += 1;
         }
         reclaim(&mut self.comp, &mut self.comp_descs, &mut self.free_tx);
-        if self.fill.needs_wakeup() {
+        if self.refilled && self.fill.needs_wakeup() {
             let _ = self.fill.wakeup(self.rx.fd_mut(), 0);
         }
+        self.refilled = false;
+    }
+
+    /// True while frames handed to the TX ring have not come back on the completion ring.
+    fn in_flight(&self) -> bool {
+        self.free_tx.len() + self.pending_tx.len() < self.tx_frames
     }
 
     /// True when frames are waiting to be handed to the kernel.

@@ -181,7 +181,7 @@ impl Connection {
     /// One RTT measurement per ACK of new data: Karn's algorithm timing one segment, or
     /// else the echoed timestamp (RFC 7323 section 4.1, which never uses retransmission
     /// ambiguous values since TSecr echoes the segment that was actually received).
-    fn sample_rtt(&mut self, now: Instant, seg: &Segment) {
+    pub(super) fn sample_rtt(&mut self, now: Instant, seg: &Segment) {
         if let Some((end, sent_at)) = self.rtt_probe {
             if seg.ack >= end {
                 self.rtt_probe = None;

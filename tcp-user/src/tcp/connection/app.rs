@@ -77,15 +77,17 @@ impl Connection {
         !self.fin_queued
             && matches!(
                 self.state,
-                State::SynReceived | State::Established | State::CloseWait
+                State::SynSent | State::SynReceived | State::Established | State::CloseWait
             )
     }
 
     /// Graceful close (RFC 9293 section 3.10.4): a FIN follows the queued data.
     /// ESTABLISHED -> FIN-WAIT-1, CLOSE-WAIT -> LAST-ACK; in SYN-RECEIVED the FIN waits for
-    /// the handshake to complete.
+    /// the handshake to complete; in SYN-SENT "delete the TCB" (nothing is sent, and a
+    /// late SYN-ACK meets no connection and gets a RST).
     pub fn close(&mut self) {
         match self.state {
+            State::SynSent => self.abort(),
             State::SynReceived => self.fin_queued = true,
             State::Established => {
                 self.fin_queued = true;
@@ -99,7 +101,8 @@ impl Connection {
         }
     }
 
-    /// Abort (RFC 9293 section 3.10.5): send <SEQ=SND.NXT><CTL=RST> and enter CLOSED.
+    /// Abort (RFC 9293 section 3.10.5): send <SEQ=SND.NXT><CTL=RST> and enter CLOSED (in
+    /// SYN-SENT nothing is sent: the peer holds no state yet).
     pub fn abort(&mut self) {
         let send_rst = matches!(
             self.state,

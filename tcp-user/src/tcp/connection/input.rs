@@ -1,7 +1,7 @@
 //! Segment arrival: RFC 9293 section 3.10.7.4 ("Other states"), step by step, with the
 //! RFC 5961 and RFC 7323 checks slotted in where those RFCs put them.
 
-use super::{Connection, Event, Instant, Segment, State};
+use super::{ConnectError, Connection, Event, Instant, Segment, State};
 use crate::stats::DropReason;
 
 /// TS.Recent older than this is invalid and PAWS does not apply (RFC 7323 section 5.5).
@@ -13,10 +13,15 @@ impl Connection {
     pub fn handle_segment(&mut self, now: Instant, seg: &Segment) -> Result<(), DropReason> {
         self.stats.segments_in += 1;
         match self.state {
-            // SYN-SENT (active open) is not implemented yet; CLOSED and LISTEN have no
-            // connection object: the table answers with `handle_unmatched`.
-            State::Closed | State::Listen | State::SynSent => return Err(DropReason::NotServed),
+            // A closed connection the table has not freed yet (LISTEN has no connection
+            // object: the table answers with `handle_unmatched`).
+            State::Closed | State::Listen => return Err(DropReason::ClosedConnection),
+            State::SynSent => return self.handle_syn_sent(now, seg),
             _ => {}
+        }
+        if let Some(ack) = self.simultaneous_syn_ack(seg) {
+            self.stats.segments_in -= 1;
+            return self.handle_segment(now, &ack);
         }
         // Linux `tcp_check_req`: a retransmitted SYN (same ISN) means our SYN-ACK was lost;
         // answer it with the SYN-ACK again.
@@ -36,7 +41,7 @@ impl Connection {
         // as not acceptable: Send an acknowledgment in reply ... and drop the segment".
         if !seg.flags.rst() && self.paws_rejects(now, seg) {
             self.ack_unacceptable(now, seg);
-            return Err(DropReason::OutOfWindow);
+            return Err(DropReason::PawsRejected);
         }
         if !self.acceptable(seg) {
             // "If a segment's contents straddle the boundary ... If an incoming segment is not
@@ -81,7 +86,7 @@ impl Connection {
         // irrespective of the sequence number, TCP endpoints MUST send a 'challenge ACK'".
         if seg.flags.syn() {
             self.challenge_ack(now);
-            return Err(DropReason::BadFlags);
+            return Err(DropReason::UnexpectedSyn);
         }
 
         // RFC 7323 section 4.3 (2): "If SEG.TSval >= TS.Recent and SEG.SEQ =< Last.ACK.sent
@@ -95,13 +100,19 @@ impl Connection {
 
         // fifth, check the ACK field: "if the ACK bit is off, drop the segment and return".
         if !seg.flags.ack() {
-            return Err(DropReason::BadFlags);
+            return Err(DropReason::MissingAck);
         }
         self.process_ack(now, seg)?;
         if self.state == State::Closed {
             return Ok(()); // LAST-ACK: our FIN was acknowledged
         }
 
+        self.process_text(now, seg)
+    }
+
+    /// RFC 9293 section 3.10.7.4 sixth to eighth steps: the segment's text and FIN, once
+    /// its ACK was processed (also reached from SYN-SENT for a SYN-ACK carrying text).
+    pub(super) fn process_text(&mut self, now: Instant, seg: &Segment) -> Result<(), DropReason> {
         // sixth, check the URG bit: urgent data is delivered inline (RFC 6093).
 
         // seventh, process the segment text (ESTABLISHED, FIN-WAIT-1, FIN-WAIT-2 only:
@@ -202,8 +213,15 @@ impl Connection {
     /// An acceptable RST with SEG.SEQ = RCV.NXT.
     fn on_peer_reset(&mut self) {
         match self.state {
-            // SYN-RECEIVED: "If this connection was initiated with a passive OPEN, then return
-            // this connection to the LISTEN state": nothing to tell the application.
+            // SYN-RECEIVED: "If this connection was initiated with an active OPEN (i.e., came
+            // from SYN-SENT state), then the connection was refused; signal the user
+            // 'connection refused'."
+            State::SynReceived if self.active_open => {
+                self.connect_error = Some(ConnectError::Refused);
+                self.events.insert(Event::Reset);
+            }
+            // "If this connection was initiated with a passive OPEN, then return this
+            // connection to the LISTEN state": nothing to tell the application.
             State::SynReceived | State::TimeWait => {}
             // "any outstanding RECEIVEs and SEND should receive 'reset' responses".
             _ => self.events.insert(Event::Reset),

@@ -1,6 +1,8 @@
 //! One TCP connection: the RFC 9293 state machine with its buffers, timers and congestion
 //! control. The `impl Connection` blocks are split by concern:
-//! - this file: the state, construction (passive open) and accessors;
+//! - this file: the state and accessors;
+//! - `open.rs`: the three ways a connection begins (passive open, SYN cookie, active open)
+//!   and SYN-SENT processing, RFC 9293 section 3.10.7.3;
 //! - `input.rs`: segment arrival, RFC 9293 section 3.10.7.4 step by step;
 //! - `ack.rs`: step five (ACK processing), RTT sampling and loss detection;
 //! - `output.rs`: what to send next, window advertisement, segment building;
@@ -12,19 +14,20 @@
 mod ack;
 mod app;
 mod input;
+mod open;
 mod output;
 mod timers;
 
 #[cfg(test)]
 mod tests;
 
-use super::congestion::{initial_window, Congestion, Reno};
+use super::congestion::Congestion;
 use super::conn_stats::ConnStats;
 use super::recv_buffer::ReceiveBuffer;
 use super::rtt::RttEstimator;
 use super::send_buffer::SendBuffer;
 use super::state::EventSet;
-use super::{Config, Event, FourTuple, Instant, Segment, SeqNum, State};
+use super::{Config, ConnectError, Event, FourTuple, Instant, Segment, SeqNum, State};
 
 /// MSS assumed when the peer sends none (RFC 9293 section 3.7.1: 536 for IPv4).
 const DEFAULT_PEER_MSS: usize = 536;
@@ -48,6 +51,10 @@ pub struct Connection {
     state: State,
     events: EventSet,
     stats: ConnStats,
+    /// We sent the first SYN (`connect`): a RST or timeout before ESTABLISHED fails the
+    /// attempt instead of silently dropping a half-open connection.
+    active_open: bool,
+    connect_error: Option<ConnectError>,
 
     // --- Send sequence space (RFC 9293 section 3.3.1) ---
     iss: SeqNum,
@@ -72,7 +79,7 @@ pub struct Connection {
     send_seq: SeqNum,
     /// The application closed: a FIN follows the buffered data.
     fin_queued: bool,
-    /// A SYN-ACK is to be (re)sent.
+    /// Our SYN (SYN-SENT) or SYN-ACK (SYN-RECEIVED) is to be (re)sent.
     syn_pending: bool,
     /// `send` could not take everything: report `Event::Writable` when room frees.
     write_blocked: bool,
@@ -152,115 +159,6 @@ pub struct Connection {
 }
 
 impl Connection {
-    /// LISTEN -> SYN-RECEIVED on a SYN (RFC 9293 section 3.10.7.2): "Set RCV.NXT to
-    /// SEG.SEQ+1, IRS is set to SEG.SEQ ... ISS should be selected and a SYN segment sent of
-    /// the form <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>". The SYN-ACK is queued with the options
-    /// the peer offered and `config` allows: MSS always, window scale, SACK-permitted and
-    /// timestamps only if offered.
-    pub fn accept(
-        now: Instant,
-        config: &Config,
-        tuple: FourTuple,
-        syn: &Segment,
-        iss: SeqNum,
-    ) -> Connection {
-        let opts = &syn.options;
-        let ws_ok = config.window_scaling && opts.window_scale.is_some();
-        let ts_ok = config.timestamps && opts.timestamps.is_some();
-        let sack_ok = config.sack && opts.sack_permitted;
-        let rcv_wscale = if ws_ok {
-            window_shift_for(config.recv_buffer)
-        } else {
-            0
-        };
-        let snd_wscale = if ws_ok {
-            opts.window_scale.unwrap_or(0).min(MAX_WSCALE)
-        } else {
-            0
-        };
-        let peer_mss = opts
-            .mss
-            .map(usize::from)
-            .unwrap_or(DEFAULT_PEER_MSS)
-            .max(64);
-        let rcv_slack = (1usize << rcv_wscale) - 1;
-        let rcv_nxt = syn.seq + 1;
-        let mss = usize::from(config.mss).max(64);
-        // RFC 7323 section 5.4: a per-connection offset keeps TSval from leaking uptime.
-        // ISS is already a keyed hash of the tuple, so derive the offset from it.
-        let ts_offset = iss.0.wrapping_mul(0x9e37_79b9).rotate_left(11);
-        let mut conn = Connection {
-            config: *config,
-            tuple,
-            state: State::SynReceived,
-            events: EventSet::default(),
-            stats: ConnStats {
-                segments_in: 1,
-                ..ConnStats::default()
-            },
-            iss,
-            snd_una: iss,
-            // The SYN-ACK counts as sent from now on: it is queued.
-            snd_nxt: iss + 1,
-            snd_max: iss + 1,
-            // RFC 7323 section 2.2: the window in a SYN is never scaled.
-            snd_wnd: usize::from(syn.window),
-            snd_wl1: syn.seq,
-            snd_wl2: iss,
-            max_snd_wnd: usize::from(syn.window),
-            ws_ok,
-            snd_wscale,
-            send: SendBuffer::new(config.send_buffer, mss),
-            send_seq: iss + 1,
-            fin_queued: false,
-            syn_pending: true,
-            write_blocked: false,
-            irs: syn.seq,
-            rcv_nxt,
-            rcv_adv: rcv_nxt,
-            rcv_wscale,
-            rcv_slack,
-            recv: ReceiveBuffer::new(config.recv_buffer + rcv_slack, rcv_nxt),
-            rcv_mss: DEFAULT_PEER_MSS,
-            peer_fin: None,
-            fin_received: false,
-            peer_mss,
-            sack_ok,
-            ts_ok,
-            ts_recent: opts.timestamps.map(|t| t.value).unwrap_or(0),
-            ts_recent_at: now,
-            last_ack_sent: rcv_nxt,
-            ts_offset,
-            ack_now: false,
-            unacked_bytes: 0,
-            delack_at: None,
-            challenge_window: now,
-            challenge_count: 0,
-            rtt: RttEstimator::new(config.rto_initial, config.rto_min, config.rto_max),
-            rtt_probe: None,
-            rto_at: None,
-            retries: 0,
-            syn_retransmits: 0,
-            rtx_una: false,
-            rto_send: false,
-            dup_acks: 0,
-            in_recovery: false,
-            recover: iss,
-            cc: Congestion::Reno(Reno::new(0)),
-            persist_at: None,
-            persist_backoff: 0,
-            probe_pending: false,
-            force_send: false,
-            probes_out: 0,
-            rst_pending: None,
-            time_wait_at: None,
-            fin_wait2_at: None,
-            last_recv: now,
-        };
-        conn.cc = Congestion::Reno(Reno::new(initial_window(conn.send_mss())));
-        conn
-    }
-
     /// The connection's state.
     pub fn state(&self) -> State {
         self.state
@@ -275,6 +173,12 @@ impl Connection {
     /// it (drain `poll_event` first).
     pub fn is_closed(&self) -> bool {
         self.state == State::Closed && self.rst_pending.is_none()
+    }
+
+    /// Why an active open failed, once it did (reported with `Event::Reset` or
+    /// `Event::TimedOut`).
+    pub fn connect_error(&self) -> Option<ConnectError> {
+        self.connect_error
     }
 
     /// Counters.
@@ -397,8 +301,15 @@ impl Connection {
     }
 }
 
+/// RFC 7323 section 5.4: a per-connection offset keeps TSval from leaking uptime. ISS is
+/// already a keyed hash of the tuple, so the offset is derived from it (which also lets a
+/// SYN cookie recompute it from the returning ACK alone).
+pub(crate) fn ts_offset_for(iss: SeqNum) -> u32 {
+    iss.0.wrapping_mul(0x9e37_79b9).rotate_left(11)
+}
+
 /// Smallest window scale shift that fits `buffer` bytes in the 16-bit window field.
-fn window_shift_for(buffer: usize) -> u8 {
+pub(crate) fn window_shift_for(buffer: usize) -> u8 {
     let mut shift = 0u8;
     while shift < MAX_WSCALE && (buffer >> shift) > usize::from(u16::MAX) {
         shift += 1;

@@ -1,4 +1,4 @@
-//! What to send next: SYN-ACK, (re)transmitted data and FIN, zero-window probes, ACKs and
+//! What to send next: SYN or SYN-ACK, (re)transmitted data and FIN, zero-window probes, ACKs and
 //! RSTs, one segment per `poll_transmit` call; plus the advertised window and options.
 
 use super::{Connection, Instant, PendingRst, Segment, State, TS_OPTION_LEN};
@@ -23,8 +23,10 @@ impl Connection {
             return Some(self.rst_segment(now, rst));
         }
         match self.state {
-            State::Closed | State::Listen | State::SynSent => return None,
-            State::SynReceived if self.syn_pending => return Some(self.syn_ack(now)),
+            State::Closed | State::Listen => return None,
+            State::SynSent if self.syn_pending => return Some(self.syn_segment(now)),
+            State::SynSent => return None,
+            State::SynReceived if self.syn_pending => return Some(self.syn_segment(now)),
             _ => {}
         }
         if let Some(plan) = self.next_data(now) {
@@ -175,9 +177,11 @@ impl Connection {
         seg
     }
 
-    /// The SYN-ACK (RFC 9293 section 3.10.7.2): <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK> with
-    /// MSS and whichever of window scale, SACK-permitted and timestamps were negotiated.
-    fn syn_ack(&mut self, now: Instant) -> Segment<'static> {
+    /// Our SYN: in SYN-SENT <SEQ=ISS><CTL=SYN> offering MSS and whichever of window scale,
+    /// SACK-permitted and timestamps `config` allows (RFC 9293 section 3.10.4); in
+    /// SYN-RECEIVED the SYN-ACK <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK> (section 3.10.7.2) with
+    /// MSS and the options negotiated from the peer's SYN.
+    fn syn_segment(&mut self, now: Instant) -> Segment<'static> {
         self.syn_pending = false;
         if self.snd_una == self.iss && self.rto_at.is_none() {
             self.rto_at = Some(now + self.rtt.rto());
@@ -185,36 +189,53 @@ impl Connection {
         if self.syn_retransmits == 0 && self.stats.segments_out == 0 {
             self.rtt_probe = Some((self.iss + 1, now));
         } else {
+            // Karn's algorithm: the ACK of a repeated SYN cannot time it.
             self.stats.retransmissions += 1;
             self.rtt_probe = None;
         }
         self.stats.segments_out += 1;
         self.ack_now = false;
-        self.last_ack_sent = self.rcv_nxt;
         // RFC 7323 section 2.2: "The window field in a segment where the SYN bit is set
         // (i.e., a <SYN> or <SYN,ACK>) MUST NOT be scaled".
         let window = self.window_space().min(usize::from(u16::MAX));
-        self.rcv_adv = self.rcv_adv.max(self.rcv_nxt + window);
-        Segment {
+        let tsval = self.ts_now(now);
+        let mut seg = Segment {
             src_port: self.tuple.local_port,
             dst_port: self.tuple.remote_port,
             seq: self.iss,
-            ack: self.rcv_nxt,
-            flags: TcpFlags::SYN | TcpFlags::ACK,
             window: window as u16,
-            urgent: 0,
-            options: TcpOptions {
-                mss: Some(self.config.mss),
-                window_scale: self.ws_ok.then_some(self.rcv_wscale),
-                sack_permitted: self.sack_ok,
-                timestamps: self.ts_ok.then(|| Timestamps {
-                    value: self.ts_now(now),
-                    echo: self.ts_recent,
+            ..Segment::default()
+        };
+        if self.state == State::SynSent {
+            let c = &self.config;
+            seg.flags = TcpFlags::SYN;
+            seg.options = TcpOptions {
+                mss: Some(c.mss),
+                window_scale: c.window_scaling.then_some(self.rcv_wscale),
+                sack_permitted: c.sack,
+                timestamps: c.timestamps.then_some(Timestamps {
+                    value: tsval,
+                    echo: 0,
                 }),
-                sack: SackBlocks::default(),
-            },
-            payload: &[],
+                ..TcpOptions::default()
+            };
+            return seg;
         }
+        self.last_ack_sent = self.rcv_nxt;
+        self.rcv_adv = self.rcv_adv.max(self.rcv_nxt + window);
+        seg.ack = self.rcv_nxt;
+        seg.flags = TcpFlags::SYN | TcpFlags::ACK;
+        seg.options = TcpOptions {
+            mss: Some(self.config.mss),
+            window_scale: self.ws_ok.then_some(self.rcv_wscale),
+            sack_permitted: self.sack_ok,
+            timestamps: self.ts_ok.then_some(Timestamps {
+                value: tsval,
+                echo: self.ts_recent,
+            }),
+            sack: SackBlocks::default(),
+        };
+        seg
     }
 
     /// A segment without payload carrying ACK (and whatever `flags` adds): the common part

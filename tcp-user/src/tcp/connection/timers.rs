@@ -2,7 +2,7 @@
 //! (section 3.8.6.1), TIME-WAIT (2*MSL), FIN-WAIT-2 and idle. Deadlines are plain
 //! `Option<Instant>` fields; the table asks for the earliest and calls back when it passes.
 
-use super::{Connection, Event, Instant, PendingRst, State};
+use super::{ConnectError, Connection, Event, Instant, PendingRst, State};
 use crate::tcp::congestion::CongestionControl;
 
 impl Connection {
@@ -56,15 +56,26 @@ impl Connection {
         }
     }
 
-    /// RFC 6298 section 5.4-5.6 (and SYN-ACK retransmission in SYN-RECEIVED).
+    /// RFC 6298 section 5.4-5.6, and SYN (SYN-SENT) or SYN-ACK (SYN-RECEIVED) retransmission
+    /// with the same backoff: 1, 2, 4 ... s from `rto_initial` (RFC 6298 section 5.5).
     fn on_retransmission_timeout(&mut self, now: Instant) {
         match self.state {
-            State::SynReceived => {
-                if self.syn_retransmits >= self.config.syn_retries {
-                    // Half-open and never acknowledged: forget it without a RST (Linux
-                    // drops the request socket silently).
-                    self.set_state(now, State::Closed);
-                    self.events.insert(Event::TimedOut);
+            State::SynSent | State::SynReceived => {
+                let limit = if self.active_open {
+                    self.config.connect_retries
+                } else {
+                    self.config.syn_retries
+                };
+                if self.syn_retransmits >= limit {
+                    // Never synchronized: give up without a RST. A passive open is forgotten
+                    // (Linux drops the request socket silently); an active one reports
+                    // the timeout to the application.
+                    if self.active_open {
+                        self.fail_connect(now, ConnectError::TimedOut);
+                    } else {
+                        self.set_state(now, State::Closed);
+                        self.events.insert(Event::TimedOut);
+                    }
                     return;
                 }
                 self.syn_retransmits += 1;

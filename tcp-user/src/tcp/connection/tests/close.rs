@@ -212,7 +212,7 @@ fn syn_in_time_wait_gets_a_challenge_ack() {
     h.peer_ack = ISS + 2;
     h.input(ACK | FIN, &[]).unwrap();
     h.transmit();
-    assert_eq!(h.input(SYN, &[]), Err(DropReason::BadFlags));
+    assert_eq!(h.input(SYN, &[]), Err(DropReason::UnexpectedSyn));
     let out = h.transmit();
     assert_eq!(
         (out[0].seq, out[0].ack, out[0].flags),

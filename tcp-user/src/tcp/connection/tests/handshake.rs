@@ -183,7 +183,7 @@ fn fin_without_ack_in_syn_received_is_dropped() {
     // RFC 9293 3.10.7.4 fifth: "if the ACK bit is off, drop the segment".
     let mut h = Harness::syn_received(config(), PeerSyn::default());
     h.transmit();
-    assert_eq!(h.input(FIN, &[]), Err(DropReason::BadFlags));
+    assert_eq!(h.input(FIN, &[]), Err(DropReason::MissingAck));
     assert_eq!(h.conn.state(), State::SynReceived);
 }
 

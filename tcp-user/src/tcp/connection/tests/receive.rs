@@ -220,7 +220,7 @@ fn paws_drops_segment_with_old_timestamp() {
     };
     let mut h = Harness::established_with(config(), p);
     h.peer_ts = Some(999);
-    assert_eq!(h.input(ACK, b"old"), Err(DropReason::OutOfWindow));
+    assert_eq!(h.input(ACK, b"old"), Err(DropReason::PawsRejected));
     let out = h.transmit();
     assert_eq!(out.len(), 1, "RFC 7323 5.3 R1: send an acknowledgment");
     assert_eq!(out[0].ack, IRS + 1);

@@ -111,7 +111,7 @@ fn syn_on_an_established_connection_gets_a_challenge_ack() {
     let mut h = Harness::established();
     let mut syn = syn_segment(PeerSyn::default());
     syn.seq = SeqNum(IRS + 1000);
-    assert_eq!(h.deliver(&syn), Err(DropReason::BadFlags));
+    assert_eq!(h.deliver(&syn), Err(DropReason::UnexpectedSyn));
     let out = h.transmit();
     assert_eq!(out.len(), 1);
     assert_eq!(
@@ -154,9 +154,9 @@ fn abort_sends_rst_at_snd_nxt_and_closes() {
 }
 
 #[test]
-fn segment_after_close_is_not_served() {
+fn segment_after_close_is_dropped_as_closed_connection() {
     let mut h = Harness::established();
     h.conn.abort();
     h.transmit();
-    assert_eq!(h.input(ACK, b"x"), Err(DropReason::NotServed));
+    assert_eq!(h.input(ACK, b"x"), Err(DropReason::ClosedConnection));
 }
