@@ -72,6 +72,12 @@ pub struct ServeArgs {
     /// Maximum connections per worker.
     #[arg(long, default_value_t = 16384)]
     pub max_connections: usize,
+    /// Maximum half-open (SYN_RCVD) connections per worker; beyond it, SYN cookies.
+    #[arg(long, default_value_t = 1024)]
+    pub max_half_open: usize,
+    /// Drop SYNs beyond --max-half-open instead of answering with SYN cookies.
+    #[arg(long)]
+    pub no_syn_cookies: bool,
     /// Maximum TIME_WAIT connections per worker.
     #[arg(long, default_value_t = 8192)]
     pub max_time_wait: usize,
@@ -212,9 +218,10 @@ pub fn serve(args: ServeArgs) -> Result<()> {
         program.serve(addr, p)?;
     }
 
-    let mut isn_key = [0u8; 16];
-    getrandom::getrandom(&mut isn_key)
-        .map_err(|e| anyhow::anyhow!("reading random bytes for the ISN secret: {e}"))?;
+    let mut keys = [0u8; 32];
+    getrandom::getrandom(&mut keys)
+        .map_err(|e| anyhow::anyhow!("reading random bytes for the ISN and cookie secrets: {e}"))?;
+    let (isn_key, cookie_key) = (keys[..16].try_into()?, keys[16..].try_into()?);
     let tcp = tcp::Config {
         mss: (iface.mtu.min(4000) - 40) as u16,
         recv_buffer: args.buffer_size,
@@ -229,8 +236,11 @@ pub fn serve(args: ServeArgs) -> Result<()> {
         tcp,
         max_connections: args.max_connections,
         max_time_wait: args.max_time_wait,
+        max_half_open: args.max_half_open,
+        syn_cookies: !args.no_syn_cookies,
         busy_poll: args.busy_poll,
         isn_key,
+        cookie_key,
         drain_timeout: Duration::from_millis(args.drain_ms),
     };
     let control = Arc::new(Control::default());
@@ -368,7 +378,7 @@ pub fn stats(iface: &str) -> Result<()> {
 fn report(workers: &[WorkerStats], program: &XdpProgram) {
     for s in workers {
         eprintln!(
-            "queue {}: rx_frames={} tx_frames={} drops={} tx_dropped={} opened={} closed={} reset={} timed_out={} rsts_sent={} retransmissions={} fast_retransmits={} out_of_order={} active={}",
+            "queue {}: rx_frames={} tx_frames={} drops={} tx_dropped={} opened={} closed={} reset={} timed_out={} rsts_sent={} syn_cookies={} retransmissions={} fast_retransmits={} out_of_order={} active={}",
             s.queue,
             s.port.rx_frames,
             s.port.tx_frames,
@@ -379,6 +389,7 @@ fn report(workers: &[WorkerStats], program: &XdpProgram) {
             s.conns_reset,
             s.conns_timed_out,
             s.rsts_sent,
+            s.syn_cookies_sent,
             s.retransmissions,
             s.fast_retransmits,
             s.out_of_order,

@@ -254,7 +254,7 @@ pub fn fuzz_connection(data: &[u8]) {
             ts_echo: 0,
         },
         payload: vec![0; 4096],
-        frame: vec![0; 8192],
+        frame: vec![0; 16 * 1024],
         app: vec![0; 4096],
         trace: std::env::var_os("FUZZ_TRACE").is_some(),
     };

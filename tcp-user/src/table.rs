@@ -61,6 +61,8 @@ pub struct Entry<S> {
     /// Bumped each time the slot is reused, so heap entries of a previous tenant are ignored.
     generation: u32,
     in_time_wait: bool,
+    /// Counted in the half-open (SYN_RCVD) total.
+    half_open: bool,
 }
 
 /// Why an insert failed.
@@ -79,6 +81,7 @@ pub struct ConnectionTable<S> {
     timers: BinaryHeap<Reverse<(Instant, ConnId, u32)>>,
     max_time_wait: usize,
     time_wait: usize,
+    half_open: usize,
 }
 
 impl<S> ConnectionTable<S> {
@@ -96,6 +99,7 @@ impl<S> ConnectionTable<S> {
             timers: BinaryHeap::with_capacity(max_connections * 2),
             max_time_wait,
             time_wait: 0,
+            half_open: 0,
         }
     }
 
@@ -112,6 +116,12 @@ impl<S> ConnectionTable<S> {
     /// Connections currently in TIME_WAIT.
     pub fn time_wait_count(&self) -> usize {
         self.time_wait
+    }
+
+    /// Connections in SYN_RCVD (half-open): bounded separately so a SYN flood cannot fill
+    /// the table (beyond the bound the worker answers with SYN cookies).
+    pub fn half_open_count(&self) -> usize {
+        self.half_open
     }
 
     /// Capacity left for new connections.
@@ -131,8 +141,17 @@ impl<S> ConnectionTable<S> {
         let generation = self.generations[id as usize].wrapping_add(1);
         self.generations[id as usize] = generation;
         self.index.insert(conn.tuple(), id);
-        self.slots[id as usize] =
-            Some(Entry { conn, app, peer_mac, armed: None, generation, in_time_wait: false });
+        let half_open = conn.state() == State::SynReceived;
+        self.half_open += half_open as usize;
+        self.slots[id as usize] = Some(Entry {
+            conn,
+            app,
+            peer_mac,
+            armed: None,
+            generation,
+            in_time_wait: false,
+            half_open,
+        });
         Ok(id)
     }
 
@@ -149,6 +168,9 @@ impl<S> ConnectionTable<S> {
         if entry.in_time_wait {
             self.time_wait -= 1;
         }
+        if entry.half_open {
+            self.half_open -= 1;
+        }
         self.free.push(id);
         Some(entry)
     }
@@ -162,6 +184,11 @@ impl<S> ConnectionTable<S> {
         if entry.conn.is_closed() {
             return self.remove(id);
         }
+        if entry.half_open && entry.conn.state() != State::SynReceived {
+            entry.half_open = false;
+            self.half_open -= 1;
+        }
+        let entry = self.get_mut(id).expect("entry exists");
         let tw = entry.conn.state() == State::TimeWait;
         if tw && !entry.in_time_wait {
             if self.time_wait >= max_tw {

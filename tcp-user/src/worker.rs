@@ -12,7 +12,10 @@ use std::time::Duration;
 use crate::app::App;
 use crate::stats::{DropReason, WorkerStats};
 use crate::table::{ConnId, ConnectionTable, Entry};
-use crate::tcp::{self, handle_unmatched, Connection, FourTuple, Instant, IsnGenerator, Unmatched};
+use crate::tcp::{
+    self, handle_unmatched, Connection, FourTuple, Instant, IsnGenerator, Segment, SynCookies,
+    Unmatched,
+};
 use crate::wire::{emit_frame, parse_frame, FrameHeader, MacAddr};
 use crate::xdp::socket::{Transmitter, XskPort};
 
@@ -29,11 +32,17 @@ pub struct WorkerConfig {
     pub tcp: tcp::Config,
     pub max_connections: usize,
     pub max_time_wait: usize,
+    /// Half-open (SYN_RCVD) connections kept per worker; beyond, SYN cookies (or drops).
+    pub max_half_open: usize,
+    /// Answer SYNs with cookies when the half-open bound is reached (RFC 4987).
+    pub syn_cookies: bool,
     /// Spin on the rings instead of sleeping in poll(2) when idle (lowest latency, one core
     /// at 100%).
     pub busy_poll: bool,
     /// ISN secret shared by all workers.
     pub isn_key: [u8; 16],
+    /// SYN cookie secret shared by all workers.
+    pub cookie_key: [u8; 16],
     /// How long a graceful stop waits for connections to finish before resetting them.
     pub drain_timeout: Duration,
 }
@@ -53,6 +62,10 @@ struct Shard<A: App> {
     cfg: WorkerConfig,
     served: Box<[u64; 1024]>,
     isn: IsnGenerator,
+    cookies: SynCookies,
+    /// When the last cookie was sent: cookie ACKs are only looked for shortly after (as
+    /// Linux does), so random ACKs to a listener are not checked against the hash.
+    last_cookie: Option<Instant>,
     table: ConnectionTable<A::ConnState>,
     app: A,
     stats: WorkerStats,
@@ -75,6 +88,8 @@ pub fn run<A: App>(
     }
     let mut shard = Shard {
         isn: IsnGenerator::new(cfg.isn_key),
+        cookies: SynCookies::new(cfg.cookie_key),
+        last_cookie: None,
         table: ConnectionTable::new(cfg.max_connections, cfg.max_time_wait),
         served,
         app,
@@ -168,28 +183,92 @@ impl<A: App> Shard<A> {
         }
         let listening = self.accepting && self.is_served(tuple.local_addr, tuple.local_port);
         match handle_unmatched(seg, listening) {
-            Unmatched::Accept => {
-                if self.table.available() == 0 {
-                    self.drop_frame(DropReason::TableFull);
+            Unmatched::Accept => self.on_syn(now, &tuple, seg, parsed.src_mac, tx),
+            Unmatched::Reset(rst) => {
+                if listening && self.accept_cookie(now, &tuple, seg, parsed.src_mac, tx) {
                     return;
                 }
-                let iss = self.isn.isn(now, &tuple);
-                let conn = Connection::accept(now, &self.cfg.tcp, tuple, seg, iss);
-                match self.table.insert(conn, A::ConnState::default(), parsed.src_mac.0) {
-                    Ok(id) => {
-                        self.stats.conns_opened += 1;
-                        self.drive(id, now, tx);
-                    }
-                    Err(_) => self.drop_frame(DropReason::TableFull),
-                }
-            }
-            Unmatched::Reset(rst) => {
                 let hdr = self.header(&tuple, parsed.src_mac);
                 if tx.send(|buf| emit_frame(buf, &hdr, &rst)) {
                     self.stats.rsts_sent += 1;
                 }
             }
             Unmatched::Drop(reason) => self.drop_frame(reason),
+        }
+    }
+
+    /// A SYN for a listening port (RFC 9293 3.10.7.2). A full table refuses it with RST; a
+    /// full half-open queue answers with a SYN cookie and keeps no state (RFC 4987).
+    fn on_syn(
+        &mut self,
+        now: Instant,
+        tuple: &FourTuple,
+        seg: &Segment,
+        peer: MacAddr,
+        tx: &mut Transmitter<'_>,
+    ) {
+        let hdr = self.header(tuple, peer);
+        if self.table.available() == 0 {
+            self.drop_frame(DropReason::TableFull);
+            let rst = tcp::unmatched::reset_for(seg);
+            if tx.send(|buf| emit_frame(buf, &hdr, &rst)) {
+                self.stats.rsts_sent += 1;
+            }
+            return;
+        }
+        if self.table.half_open_count() >= self.cfg.max_half_open {
+            if !self.cfg.syn_cookies {
+                return self.drop_frame(DropReason::SynQueueFull);
+            }
+            let syn_ack = self.cookies.syn_ack(now, &self.cfg.tcp, tuple, seg);
+            if tx.send(|buf| emit_frame(buf, &hdr, &syn_ack)) {
+                self.stats.syn_cookies_sent += 1;
+            }
+            self.last_cookie = Some(now);
+            return;
+        }
+        let iss = self.isn.isn(now, tuple);
+        let conn = Connection::accept(now, &self.cfg.tcp, *tuple, seg, iss);
+        match self.table.insert(conn, A::ConnState::default(), peer.0) {
+            Ok(id) => {
+                self.stats.conns_opened += 1;
+                self.drive(id, now, tx);
+            }
+            Err(_) => self.drop_frame(DropReason::TableFull),
+        }
+    }
+
+    /// An ACK that matched no connection on a listening port may complete a cookie
+    /// handshake. Returns true when it did (the connection now exists).
+    fn accept_cookie(
+        &mut self,
+        now: Instant,
+        tuple: &FourTuple,
+        seg: &Segment,
+        peer: MacAddr,
+        tx: &mut Transmitter<'_>,
+    ) -> bool {
+        // Cookies are valid for two 64 s periods; only look for them after sending some.
+        let recent = self
+            .last_cookie
+            .is_some_and(|t| now.saturating_since(t) < Duration::from_secs(128));
+        if !recent || !seg.flags.ack() || seg.flags.syn() || seg.flags.rst() {
+            return false;
+        }
+        let Some(conn) = self.cookies.accept_ack(now, &self.cfg.tcp, tuple, seg) else {
+            self.drop_frame(DropReason::BadCookie);
+            return false;
+        };
+        match self.table.insert(conn, A::ConnState::default(), peer.0) {
+            Ok(id) => {
+                self.stats.conns_opened += 1;
+                self.drive(id, now, tx);
+                true
+            }
+            Err(_) => {
+                self.drop_frame(DropReason::TableFull);
+                true // keep quiet: the peer retransmits and we may have room then
+            }
         }
     }
 

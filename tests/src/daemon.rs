@@ -85,19 +85,20 @@ impl Daemon {
     /// The running daemon's counters now (`xdptcp stats --iface <iface>`, refreshed by the
     /// daemon about twice a second).
     pub fn live_counters(&self) -> Result<LiveCounters> {
+        Ok(LiveCounters::parse(&self.stats_text()?))
+    }
+
+    /// The raw output of `xdptcp stats --iface <iface>` (Prometheus text).
+    pub fn stats_text(&self) -> Result<String> {
         let iface = self
             .iface
             .as_deref()
             .context("not started with Daemon::start")?;
         let bin = daemon_bin();
-        let out = crate::host(&[
-            bin.to_str().context("daemon path")?,
-            "stats",
-            "--iface",
-            iface,
-        ])?
-        .check()?;
-        Ok(LiveCounters::parse(&out.stdout))
+        let bin = bin.to_str().context("daemon path")?;
+        Ok(crate::host(&[bin, "stats", "--iface", iface])?
+            .check()?
+            .stdout)
     }
 
     /// The process guard, for finer control.

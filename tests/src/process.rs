@@ -14,8 +14,9 @@ use anyhow::{bail, Context, Result};
 
 use crate::{cmd::describe, netns, wait::POLL};
 
-/// How long Drop waits after SIGTERM before SIGKILL.
-const STOP_GRACE: Duration = Duration::from_secs(5);
+/// How long Drop waits after SIGTERM before SIGKILL (longer than the daemon's 5 s drain, so
+/// its exit counters are printed on a failing test too).
+const STOP_GRACE: Duration = Duration::from_secs(10);
 
 /// Which pipe a captured line came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -415,12 +415,14 @@ fn diagnose(tb: &Testbed, d: &Daemon, port: u16) -> String {
         out += &pair.join("\n");
         out += "\n";
     }
-    match d.live_counters() {
-        Ok(c) => {
-            for ((name, q), v) in &c.values {
-                if *v != 0 {
-                    out += &format!("{name}{{queue={q:?}}}={v} ");
-                }
+    match d.stats_text() {
+        Ok(text) => {
+            let nonzero = text
+                .lines()
+                .filter(|l| !l.starts_with('#') && !l.ends_with(" 0"));
+            for l in nonzero {
+                out += l.strip_prefix("xdptcp_").unwrap_or(l);
+                out += " ";
             }
         }
         Err(e) => out += &format!("no live counters: {e:#}"),

@@ -3,22 +3,6 @@
 
 use super::*;
 
-/// A small deterministic PRNG (xorshift64*), so lossy runs are reproducible.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    /// True with probability `percent`/100.
-    fn chance(&mut self, percent: u64) -> bool {
-        self.next() % 100 < percent
-    }
-}
-
 /// Sends `total` bytes from the connection to a receiver that accepts only in-order data
 /// and acknowledges every segment it gets; `loss` percent of segments in each direction
 /// vanish. Returns what the receiver got and the connection's stats.

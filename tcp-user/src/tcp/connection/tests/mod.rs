@@ -4,11 +4,13 @@
 
 mod bulk;
 mod close;
+mod connect;
 mod handshake;
 mod receive;
 mod retransmit;
 mod rst;
 mod send;
+mod sim;
 
 use crate::stats::DropReason;
 use crate::tcp::{
@@ -160,6 +162,35 @@ impl Harness {
         h
     }
 
+    /// `connect` at T0; the SYN not yet collected. The peer's SYN will carry IRS.
+    pub fn syn_sent(config: Config) -> Harness {
+        let conn = Connection::connect(T0, &config, tuple(), SeqNum(ISS));
+        Harness {
+            conn,
+            now: T0,
+            peer_seq: IRS,
+            peer_ack: ISS + 1,
+            peer_window: 65535,
+            peer_ts: None,
+            last_tsval: 0,
+        }
+    }
+
+    /// The peer's SYN-ACK answering our SYN: <SEQ=IRS><ACK=ISS+1> with the options of `p`,
+    /// echoing our last TSval. Sets the harness up to continue as that peer.
+    pub fn peer_syn_ack(&mut self, p: PeerSyn) -> Segment<'static> {
+        let mut seg = syn_segment(p);
+        seg.flags = SYN | ACK;
+        seg.ack = SeqNum(ISS + 1);
+        if let Some(ts) = seg.options.timestamps.as_mut() {
+            ts.echo = self.last_tsval;
+        }
+        self.peer_seq = IRS + 1;
+        self.peer_window = p.window;
+        self.peer_ts = p.ts;
+        seg
+    }
+
     pub fn established() -> Harness {
         Harness::established_with(config(), PeerSyn::default())
     }
@@ -262,4 +293,20 @@ impl Harness {
 /// `n` bytes of a recognisable pattern.
 pub fn pattern(n: usize) -> Vec<u8> {
     (0..n).map(|i| (i % 251) as u8).collect()
+}
+
+/// A small deterministic PRNG (xorshift64*), so lossy runs are reproducible.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    /// True with probability `percent`/100.
+    pub fn chance(&mut self, percent: u64) -> bool {
+        self.next() % 100 < percent
+    }
 }
