@@ -14,7 +14,7 @@ pub const COUNTERS_MAP: &str = "COUNTERS";
 pub const PROGRAM_NAME: &str = "xdp_tcp_steer";
 
 /// Maximum number of served (address, port) pairs.
-pub const MAX_SERVED: u32 = 64;
+pub const MAX_SERVED: u32 = 4096;
 /// Maximum number of receive queues (XSKMAP size).
 pub const MAX_QUEUES: u32 = 64;
 

@@ -31,6 +31,8 @@ pub struct Cli {
 pub enum Command {
     /// Take over TCP ports of an interface and serve them from user space.
     Serve(ServeArgs),
+    /// Open connections from the stack itself and measure them (load generator).
+    Connect(crate::client::ConnectArgs),
     /// Print the counters of a running daemon (Prometheus text).
     Stats {
         /// Interface the daemon serves.
@@ -39,21 +41,15 @@ pub enum Command {
     },
 }
 
-/// Options of `xdptcp serve`.
+/// Options shared by `serve` and `connect`: the interface and how the datapath runs.
 #[derive(Args, Debug, Clone)]
-pub struct ServeArgs {
+pub struct DatapathArgs {
     /// Interface to attach to.
     #[arg(long)]
     pub iface: String,
-    /// IPv4 address to serve (default: the interface's address).
+    /// Local IPv4 address (default: the interface's address).
     #[arg(long)]
     pub addr: Option<Ipv4Addr>,
-    /// TCP port(s) to serve, comma-separated.
-    #[arg(long = "port", value_delimiter = ',', required = true, value_parser = parse_port)]
-    pub ports: Vec<u16>,
-    /// Application: echo, discard or http.
-    #[arg(long, default_value = "echo")]
-    pub app: AppKind,
     /// Receive queues to serve: a number (0..N-1) or `all`.
     #[arg(long, default_value = "all")]
     pub queues: QueueCount,
@@ -66,9 +62,6 @@ pub struct ServeArgs {
     /// AF_XDP bind mode: auto, copy or zerocopy.
     #[arg(long, default_value = "auto")]
     pub bind_mode: BindMode,
-    /// Body size of the http app's responses, in bytes.
-    #[arg(long, default_value_t = 64)]
-    pub body_size: usize,
     /// Maximum connections per worker.
     #[arg(long, default_value_t = 16384)]
     pub max_connections: usize,
@@ -87,12 +80,31 @@ pub struct ServeArgs {
     /// Maximum segment lifetime in milliseconds (TIME_WAIT lasts twice this).
     #[arg(long, default_value_t = 30_000)]
     pub msl_ms: u64,
+    /// Close connections idle for this many seconds (0: never).
+    #[arg(long, default_value_t = 0)]
+    pub idle_timeout_s: u64,
     /// Spin on the rings when idle instead of sleeping (lowest latency, 100% CPU per worker).
     #[arg(long)]
     pub busy_poll: bool,
     /// On SIGINT/SIGTERM, how long to let connections finish before resetting them (ms).
     #[arg(long, default_value_t = 5000)]
     pub drain_ms: u64,
+}
+
+/// Options of `xdptcp serve`.
+#[derive(Args, Debug, Clone)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub datapath: DatapathArgs,
+    /// TCP port(s) to serve, comma-separated.
+    #[arg(long = "port", value_delimiter = ',', required = true, value_parser = parse_port)]
+    pub ports: Vec<u16>,
+    /// Application: echo, discard or http.
+    #[arg(long, default_value = "echo")]
+    pub app: AppKind,
+    /// Body size of the http app's responses, in bytes.
+    #[arg(long, default_value_t = 64)]
+    pub body_size: usize,
     /// Also serve the counters as Prometheus text over HTTP on this address (a kernel
     /// socket of the host, e.g. 127.0.0.1:9464).
     #[arg(long)]
@@ -157,6 +169,18 @@ extern "C" fn on_signal(_: libc::c_int) {
     SIGNALLED.fetch_add(1, Ordering::SeqCst);
 }
 
+/// True once SIGINT or SIGTERM arrived.
+pub fn signalled() -> bool {
+    SIGNALLED.load(Ordering::SeqCst) > 0
+}
+
+/// Pins the calling thread to a core, if one is given.
+pub fn pin(core: Option<usize>) {
+    if let Some(id) = core {
+        core_affinity::set_for_current(core_affinity::CoreId { id });
+    }
+}
+
 fn install_signal_handlers() {
     for sig in [libc::SIGINT, libc::SIGTERM] {
         // Safety: the handler only stores to an atomic, which is async-signal-safe.
@@ -185,92 +209,127 @@ fn check_privileges() -> Result<()> {
     Ok(())
 }
 
+/// The attached XDP program and one AF_XDP port per queue, with everything the workers
+/// need to know about the interface.
+pub struct Datapath {
+    pub iface: Interface,
+    /// Local IPv4 address, host order.
+    pub addr: u32,
+    pub program: XdpProgram,
+    pub ports: Vec<XskPort>,
+    pub args: DatapathArgs,
+    served: Vec<u16>,
+    keys: [u8; 32],
+    cores: Vec<usize>,
+}
+
+impl Datapath {
+    /// Checks the arguments, attaches the program, opens the ports and steers `served`
+    /// (local TCP ports) to them. Errors are one clear line for the user.
+    pub fn open(args: &DatapathArgs, served: &[u16]) -> Result<Datapath> {
+        let iface = Interface::lookup(&args.iface)?;
+        let addr = match args.addr {
+            Some(a) => u32::from(a),
+            None => iface.ipv4_address().with_context(|| {
+                format!("interface {} has no IPv4 address; pass --addr", iface.name)
+            })?,
+        };
+        let queues = match args.queues {
+            QueueCount::All => iface.rx_queues,
+            QueueCount::Count(n) if n <= iface.rx_queues => n,
+            QueueCount::Count(n) => {
+                bail!("--queues {n}: interface {} has only {} receive queues", iface.name, iface.rx_queues)
+            }
+        };
+        if args.max_connections == 0 || args.buffer_size < 4096 {
+            bail!("--max-connections must be positive and --buffer-size at least 4096");
+        }
+        check_privileges()?;
+        install_signal_handlers();
+        let mut program = XdpProgram::attach(&iface.name, args.xdp_mode)?;
+        let mut ports = Vec::new();
+        for q in 0..queues {
+            let port = XskPort::open(&iface.name, q, args.bind_mode, PortConfig::default())?;
+            program.register_socket(q, port.fd())?;
+            ports.push(port);
+        }
+        for &p in served {
+            program.serve(addr, p)?;
+        }
+        let mut keys = [0u8; 32];
+        getrandom::getrandom(&mut keys).map_err(|e| {
+            anyhow::anyhow!("reading random bytes for the ISN and cookie secrets: {e}")
+        })?;
+        let cores = match &args.cores {
+            Some(list) if !list.0.is_empty() => list.0.clone(),
+            _ => core_affinity::get_core_ids().unwrap_or_default().iter().map(|c| c.id).collect(),
+        };
+        Ok(Datapath { iface, addr, program, ports, args: args.clone(), served: served.to_vec(), keys, cores })
+    }
+
+    /// The core of worker `i` (queue i), if pinning is possible.
+    pub fn core_for(&self, i: usize) -> Option<usize> {
+        (!self.cores.is_empty()).then(|| self.cores[i % self.cores.len()])
+    }
+
+    /// Worker settings from the arguments, with `tcp` as the base engine configuration.
+    pub fn worker_config(&self, tcp: tcp::Config) -> WorkerConfig {
+        let a = &self.args;
+        let tcp = tcp::Config {
+            // IPv4 and TCP headers without options; frames are 4 KiB.
+            mss: (self.iface.mtu.min(4000) - 40) as u16,
+            recv_buffer: a.buffer_size,
+            send_buffer: a.buffer_size,
+            msl: Duration::from_millis(a.msl_ms),
+            idle_timeout: (a.idle_timeout_s > 0).then(|| Duration::from_secs(a.idle_timeout_s)),
+            ..tcp
+        };
+        WorkerConfig {
+            local_addr: self.addr,
+            local_mac: self.iface.mac,
+            ports: self.served.clone(),
+            tcp,
+            max_connections: a.max_connections,
+            max_time_wait: a.max_time_wait,
+            max_half_open: a.max_half_open,
+            syn_cookies: !a.no_syn_cookies,
+            busy_poll: a.busy_poll,
+            isn_key: self.keys[..16].try_into().expect("16 bytes"),
+            cookie_key: self.keys[16..].try_into().expect("16 bytes"),
+            drain_timeout: Duration::from_millis(a.drain_ms),
+            client: None,
+        }
+    }
+}
+
 /// Runs `xdptcp serve` until SIGINT/SIGTERM.
 pub fn serve(args: ServeArgs) -> Result<()> {
-    let iface = Interface::lookup(&args.iface)?;
-    let addr = match args.addr {
-        Some(a) => u32::from(a),
-        None => iface.ipv4_address().with_context(|| {
-            format!("interface {} has no IPv4 address; pass --addr", iface.name)
-        })?,
-    };
-    let queues = match args.queues {
-        QueueCount::All => iface.rx_queues,
-        QueueCount::Count(n) if n <= iface.rx_queues => n,
-        QueueCount::Count(n) => {
-            bail!("--queues {n}: interface {} has only {} receive queues", iface.name, iface.rx_queues)
-        }
-    };
-    if args.max_connections == 0 || args.buffer_size < 4096 {
-        bail!("--max-connections must be positive and --buffer-size at least 4096");
-    }
-    check_privileges()?;
-    install_signal_handlers();
-
-    let mut program = XdpProgram::attach(&iface.name, args.xdp_mode)?;
-    let mut ports = Vec::new();
-    for q in 0..queues {
-        let port = XskPort::open(&iface.name, q, args.bind_mode, PortConfig::default())?;
-        program.register_socket(q, port.fd())?;
-        ports.push(port);
-    }
-    for &p in &args.ports {
-        program.serve(addr, p)?;
-    }
-
-    let mut keys = [0u8; 32];
-    getrandom::getrandom(&mut keys)
-        .map_err(|e| anyhow::anyhow!("reading random bytes for the ISN and cookie secrets: {e}"))?;
-    let (isn_key, cookie_key) = (keys[..16].try_into()?, keys[16..].try_into()?);
-    let tcp = tcp::Config {
-        mss: (iface.mtu.min(4000) - 40) as u16,
-        recv_buffer: args.buffer_size,
-        send_buffer: args.buffer_size,
-        msl: Duration::from_millis(args.msl_ms),
-        ..tcp::Config::default()
-    };
-    let cfg = WorkerConfig {
-        local_addr: addr,
-        local_mac: iface.mac,
-        ports: args.ports.clone(),
-        tcp,
-        max_connections: args.max_connections,
-        max_time_wait: args.max_time_wait,
-        max_half_open: args.max_half_open,
-        syn_cookies: !args.no_syn_cookies,
-        busy_poll: args.busy_poll,
-        isn_key,
-        cookie_key,
-        drain_timeout: Duration::from_millis(args.drain_ms),
-    };
+    let mut dp = Datapath::open(&args.datapath, &args.ports)?;
+    let cfg = dp.worker_config(tcp::Config::default());
+    let queues = dp.ports.len() as u32;
     let control = Arc::new(Control::default());
     let (snap_tx, snap_rx) = unbounded::<WorkerStats>();
-    let all_cores = core_affinity::get_core_ids().unwrap_or_default();
     let mut handles = Vec::new();
-    let zero_copy = ports.iter().all(|p| p.zero_copy);
+    let zero_copy = dp.ports.iter().all(|p| p.zero_copy);
+    let ports: Vec<XskPort> = dp.ports.drain(..).collect();
     for (i, port) in ports.into_iter().enumerate() {
-        let core = match &args.cores {
-            Some(list) if !list.0.is_empty() => Some(list.0[i % list.0.len()]),
-            _ if !all_cores.is_empty() => Some(all_cores[i % all_cores.len()].id),
-            _ => None,
-        };
+        let core = dp.core_for(i);
         let (cfg, control, snap_tx) = (cfg.clone(), control.clone(), snap_tx.clone());
         let app_kind = args.app;
         let body = args.body_size;
         let handle = std::thread::Builder::new()
             .name(format!("xdptcp-q{i}"))
             .spawn(move || {
-                if let Some(id) = core {
-                    core_affinity::set_for_current(core_affinity::CoreId { id });
-                }
+                pin(core);
                 let publish = move |s: &WorkerStats| {
                     let _ = snap_tx.send(s.clone());
                 };
-                match app_kind {
-                    AppKind::Echo => worker::run(port, cfg, Echo, control, publish),
-                    AppKind::Discard => worker::run(port, cfg, Discard, control, publish),
-                    AppKind::Http => worker::run(port, cfg, Http::new(body), control, publish),
-                }
+                let stats = match app_kind {
+                    AppKind::Echo => worker::run(port, cfg, Echo, control, publish).0,
+                    AppKind::Discard => worker::run(port, cfg, Discard, control, publish).0,
+                    AppKind::Http => worker::run(port, cfg, Http::new(body), control, publish).0,
+                };
+                (stats, ())
             })
             .context("spawning a worker thread")?;
         handles.push(handle);
@@ -280,12 +339,12 @@ pub fn serve(args: ServeArgs) -> Result<()> {
     let ports_text: Vec<String> = args.ports.iter().map(|p| p.to_string()).collect();
     println!(
         "ready iface={} addr={} ports={} app={:?} queues={} xdp_mode={:?} bind_mode={}",
-        iface.name,
-        Ipv4Addr::from(addr),
+        dp.iface.name,
+        Ipv4Addr::from(dp.addr),
         ports_text.join(","),
         args.app,
         queues,
-        program.mode,
+        dp.program.mode,
         if zero_copy { "zerocopy" } else { "copy" }
     );
     eprintln!("xdptcp: serving; SIGINT or SIGTERM to stop");
@@ -310,14 +369,14 @@ pub fn serve(args: ServeArgs) -> Result<()> {
         }
         if ticks % 25 == 0 {
             collect_snapshots(&snap_rx, &mut latest);
-            let text = metrics::render(&latest, &program.counters());
-            let _ = metrics::write_file(&iface.name, &text);
+            let text = metrics::render(&latest, &dp.program.counters());
+            let _ = metrics::write_file(&dp.iface.name, &text);
             if let Ok(mut s) = shared.lock() {
                 *s = text;
             }
-            let up = iface.is_up();
+            let up = dp.iface.is_up();
             if up != was_up {
-                eprintln!("xdptcp: interface {} is {}", iface.name, if up { "up again" } else { "DOWN" });
+                eprintln!("xdptcp: interface {} is {}", dp.iface.name, if up { "up again" } else { "DOWN" });
                 was_up = up;
             }
         }
@@ -328,7 +387,7 @@ pub fn serve(args: ServeArgs) -> Result<()> {
     if failed {
         control.stop.store(true, Ordering::SeqCst);
     } else {
-        eprintln!("xdptcp: draining connections (up to {} ms)", args.drain_ms);
+        eprintln!("xdptcp: draining connections (up to {} ms)", args.datapath.drain_ms);
     }
     while !handles.iter().all(|h| h.is_finished()) {
         if SIGNALLED.load(Ordering::SeqCst) > 1 {
@@ -339,17 +398,18 @@ pub fn serve(args: ServeArgs) -> Result<()> {
     let mut finals = Vec::new();
     for (q, h) in handles.into_iter().enumerate() {
         match h.join() {
-            Ok(s) => finals.push(s),
+            Ok((s, ())) => finals.push(s),
             Err(_) => {
                 eprintln!("xdptcp: worker of queue {q} panicked");
                 failed = true;
             }
         }
     }
-    report(&finals, &program);
-    let _ = std::fs::remove_file(metrics::stats_path(&iface.name));
-    drop(program); // detaches the XDP program
-    eprintln!("xdptcp: XDP program detached from {}", iface.name);
+    report(&finals, &dp.program);
+    let _ = std::fs::remove_file(metrics::stats_path(&dp.iface.name));
+    let name = dp.iface.name.clone();
+    drop(dp); // detaches the XDP program
+    eprintln!("xdptcp: XDP program detached from {name}");
     if failed {
         bail!("stopped after a worker failure");
     }
@@ -375,7 +435,7 @@ pub fn stats(iface: &str) -> Result<()> {
 }
 
 /// Prints per-queue counters and the XDP program's counters to stderr.
-fn report(workers: &[WorkerStats], program: &XdpProgram) {
+pub fn report(workers: &[WorkerStats], program: &XdpProgram) {
     for s in workers {
         eprintln!(
             "queue {}: rx_frames={} tx_frames={} drops={} tx_dropped={} opened={} closed={} reset={} timed_out={} rsts_sent={} syn_cookies={} retransmissions={} fast_retransmits={} out_of_order={} active={}",

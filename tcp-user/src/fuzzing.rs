@@ -56,7 +56,10 @@ pub fn fuzz_frame(data: &[u8]) {
     let Some(n) = emit_frame(&mut buf, &hdr, &seg) else {
         // Options we write in full may be longer than the compact form received, so a
         // frame at the 64 KiB limit may not fit once re-emitted; nothing else may fail.
-        assert!(ip_len > 65535, "emit_frame refused a parsed segment: {seg:?}");
+        assert!(
+            ip_len > 65535,
+            "emit_frame refused a parsed segment: {seg:?}"
+        );
         return;
     };
     assert_eq!(n, frame_len(&seg));
@@ -66,7 +69,11 @@ pub fn fuzz_frame(data: &[u8]) {
     assert_eq!(again.src_addr, parsed.src_addr);
     assert_eq!(again.dst_addr, parsed.dst_addr);
     assert_eq!(again.ttl, parsed.ttl);
-    assert_eq!(canonical(&again.segment), as_emitted(&seg), "round trip changed the segment");
+    assert_eq!(
+        canonical(&again.segment),
+        as_emitted(&seg),
+        "round trip changed the segment"
+    );
     // A fixed point: emitting what we parsed back gives the same bytes.
     let mut buf2 = vec![0u8; n];
     let n2 = emit_frame(&mut buf2, &hdr, &again.segment).expect("fits");
@@ -82,7 +89,12 @@ fn as_emitted<'a>(seg: &Segment<'a>) -> Segment<'a> {
         s.options.mss = None;
         s.options.window_scale = None;
         s.options.sack_permitted = false;
-        let room: usize = 40 - if s.options.timestamps.is_some() { 12 } else { 0 };
+        let room: usize = 40
+            - if s.options.timestamps.is_some() {
+                12
+            } else {
+                0
+            };
         s.options.sack.truncate(room.saturating_sub(4) / 8);
     } else {
         s.options.sack = SackBlocks::default();
@@ -200,9 +212,17 @@ fn config_from(input: &mut Input) -> Config {
         mss: [1460, 536, 100, 8960][usize::from(b & 3)],
         data_retries: if b & 4 != 0 { 3 } else { 15 },
         syn_retries: if b & 8 != 0 { 1 } else { 5 },
-        msl: if b & 16 != 0 { Duration::from_secs(1) } else { Duration::from_secs(30) },
+        msl: if b & 16 != 0 {
+            Duration::from_secs(1)
+        } else {
+            Duration::from_secs(30)
+        },
         idle_timeout: (b & 32 != 0).then(|| Duration::from_secs(5)),
-        fin_wait2_timeout: if b & 64 != 0 { Duration::from_secs(2) } else { Duration::from_secs(60) },
+        fin_wait2_timeout: if b & 64 != 0 {
+            Duration::from_secs(2)
+        } else {
+            Duration::from_secs(60)
+        },
         challenge_ack_limit: if b & 128 != 0 { 1 } else { 10 },
         ..Config::default()
     }
@@ -223,7 +243,10 @@ pub fn fuzz_connection(data: &[u8]) {
         mss: (opt & 1 != 0).then(|| input.u16()),
         window_scale: (opt & 2 != 0).then(|| input.u8() % 16),
         sack_permitted: opt & 4 != 0,
-        timestamps: (opt & 8 != 0).then(|| Timestamps { value: input.u32(), echo: 0 }),
+        timestamps: (opt & 8 != 0).then(|| Timestamps {
+            value: input.u32(),
+            echo: 0,
+        }),
         sack: SackBlocks::default(),
     };
     let window = input.u16();
@@ -344,7 +367,11 @@ impl Script {
             l @ 0..=127 => usize::from(l) % 64,
             l => usize::from(l - 128) * 24,
         };
-        let window = if fl & 0x80 != 0 { input.u16() } else { self.peer.wnd };
+        let window = if fl & 0x80 != 0 {
+            input.u16()
+        } else {
+            self.peer.wnd
+        };
         self.peer.wnd = window;
         let mut options = TcpOptions::default();
         let o = input.u8();
@@ -357,7 +384,10 @@ impl Script {
                 self.peer.ts = self.peer.ts.wrapping_add(u32::from(step));
                 self.peer.ts
             };
-            options.timestamps = Some(Timestamps { value, echo: self.peer.ts_echo });
+            options.timestamps = Some(Timestamps {
+                value,
+                echo: self.peer.ts_echo,
+            });
         }
         if o & 2 != 0 {
             let base = self.obs.iss + 1;
@@ -395,7 +425,10 @@ impl Script {
         let o = input.u8();
         let mut options = TcpOptions::default();
         if o & 1 != 0 {
-            options.timestamps = Some(Timestamps { value: input.u32(), echo: input.u32() });
+            options.timestamps = Some(Timestamps {
+                value: input.u32(),
+                echo: input.u32(),
+            });
         }
         if o & 2 != 0 {
             options.mss = Some(input.u16());
@@ -403,7 +436,10 @@ impl Script {
             options.sack_permitted = true;
         }
         if o & 4 != 0 {
-            options.sack.push(SackBlock { left: SeqNum(input.u32()), right: SeqNum(input.u32()) });
+            options.sack.push(SackBlock {
+                left: SeqNum(input.u32()),
+                right: SeqNum(input.u32()),
+            });
         }
         self.deliver(seq, ack, flags, window, options, len, o & 8 != 0);
     }
@@ -419,7 +455,10 @@ impl Script {
         let mut options = TcpOptions::default();
         if self.obs.ts_ok {
             self.peer.ts = self.peer.ts.wrapping_add(1);
-            options.timestamps = Some(Timestamps { value: self.peer.ts, echo: self.peer.ts_echo });
+            options.timestamps = Some(Timestamps {
+                value: self.peer.ts,
+                echo: self.peer.ts_echo,
+            });
         }
         let seq = self.peer.nxt;
         self.peer.nxt = seq + len + usize::from(fin);
@@ -429,7 +468,11 @@ impl Script {
 
     /// A SYN on the established tuple: retransmitted (same IRS) or new.
     fn peer_syn(&mut self, input: &mut Input) {
-        let seq = if input.bit() { self.obs.irs } else { SeqNum(input.u32()) };
+        let seq = if input.bit() {
+            self.obs.irs
+        } else {
+            SeqNum(input.u32())
+        };
         let seg = Segment {
             src_port: LOCAL.remote_port,
             dst_port: LOCAL.local_port,
@@ -475,7 +518,15 @@ impl Script {
         };
         self.obs.on_peer_segment(&seg);
         if self.trace {
-            eprintln!("   in  {:?} seq={} ack={} win={} len={} {:?}", seg.flags, seg.seq, seg.ack, seg.window, seg.payload.len(), seg.options);
+            eprintln!(
+                "   in  {:?} seq={} ack={} win={} len={} {:?}",
+                seg.flags,
+                seg.seq,
+                seg.ack,
+                seg.window,
+                seg.payload.len(),
+                seg.options
+            );
         }
         if through_wire {
             // Through emit_frame and parse_frame, as the worker would see it.
@@ -504,7 +555,10 @@ impl Script {
             2 => u64::from(input.u16()) * 4,
             _ => {
                 // Straight to the next deadline.
-                let next = self.conn.poll_timeout().map_or(0, |t| t.millis().saturating_sub(self.now.millis()));
+                let next = self
+                    .conn
+                    .poll_timeout()
+                    .map_or(0, |t| t.millis().saturating_sub(self.now.millis()));
                 next + u64::from(b & 1)
             }
         };
@@ -578,7 +632,15 @@ impl Script {
             assert!(count < 100_000, "poll_transmit never returns None");
             assert!(!was_closed, "a closed connection sent {seg:?}");
             if self.trace {
-                eprintln!("   out {:?} seq={} ack={} win={} len={} {:?}", seg.flags, seg.seq, seg.ack, seg.window, seg.payload.len(), seg.options);
+                eprintln!(
+                    "   out {:?} seq={} ack={} win={} len={} {:?}",
+                    seg.flags,
+                    seg.seq,
+                    seg.ack,
+                    seg.window,
+                    seg.payload.len(),
+                    seg.options
+                );
             }
             self.obs.on_transmit(&seg, &mut self.frame);
             if let Some(ts) = seg.options.timestamps {
@@ -588,7 +650,11 @@ impl Script {
         assert!(self.conn.poll_transmit(self.now).is_none());
         self.obs.on_state(&self.conn);
         if self.conn.state() == State::Closed {
-            assert_eq!(self.conn.poll_timeout(), None, "a closed connection keeps a timer");
+            assert_eq!(
+                self.conn.poll_timeout(),
+                None,
+                "a closed connection keeps a timer"
+            );
         }
     }
 }
@@ -658,7 +724,10 @@ impl Observer {
     }
 
     fn on_close(&mut self) {
-        if matches!(self.state, State::SynReceived | State::Established | State::CloseWait) {
+        if matches!(
+            self.state,
+            State::SynReceived | State::Established | State::CloseWait
+        ) {
             self.app_closed = true;
         }
     }
@@ -681,7 +750,11 @@ impl Observer {
             }
             Event::Readable => assert!(conn.recv_len() > 0, "Readable with nothing to read"),
             Event::Reset | Event::TimedOut => {
-                assert_eq!(state, State::Closed, "{ev:?} but the connection is {state:?}")
+                assert_eq!(
+                    state,
+                    State::Closed,
+                    "{ev:?} but the connection is {state:?}"
+                )
             }
             Event::Closed => assert!(
                 matches!(state, State::TimeWait | State::Closed),
@@ -693,7 +766,10 @@ impl Observer {
 
     /// Checks one segment we send.
     fn on_transmit(&mut self, seg: &Segment, frame: &mut [u8]) {
-        assert_eq!((seg.src_port, seg.dst_port), (LOCAL.local_port, LOCAL.remote_port));
+        assert_eq!(
+            (seg.src_port, seg.dst_port),
+            (LOCAL.local_port, LOCAL.remote_port)
+        );
         let f = seg.flags;
         assert_eq!(seg.urgent, 0);
         assert!(!f.urg() && !f.contains(TcpFlags::ECE) && !f.contains(TcpFlags::CWR));
@@ -745,15 +821,26 @@ impl Observer {
             assert!(self.synack_seen, "a segment before the SYN-ACK");
             let o = &seg.options;
             assert!(o.mss.is_none() && o.window_scale.is_none() && !o.sack_permitted);
-            assert_eq!(o.timestamps.is_some(), self.ts_ok, "timestamps not as negotiated");
+            assert_eq!(
+                o.timestamps.is_some(),
+                self.ts_ok,
+                "timestamps not as negotiated"
+            );
             if !self.sack_ok {
                 assert!(o.sack.is_empty(), "SACK blocks without SACK-permitted");
             }
             assert!(o.sack.len() <= if self.ts_ok { 3 } else { 4 });
             for b in o.sack.as_slice() {
                 assert!(b.left < b.right, "empty SACK block {b:?}");
-                assert!(b.left > seg.ack, "SACK block {b:?} at or below ACK {:?}", seg.ack);
-                assert!(dist(b.right, self.irs + 1) <= self.peer_high, "SACK beyond data");
+                assert!(
+                    b.left > seg.ack,
+                    "SACK block {b:?} at or below ACK {:?}",
+                    seg.ack
+                );
+                assert!(
+                    dist(b.right, self.irs + 1) <= self.peer_high,
+                    "SACK beyond data"
+                );
             }
             shift = self.rcv_wscale;
         }
@@ -763,14 +850,26 @@ impl Observer {
         let end = start + seg.seq_len() as i64;
         let limit = 1 + self.queued as i64 + i64::from(self.app_closed);
         assert!(start >= 0, "seq {:?} below ISS {:?}", seg.seq, self.iss);
-        assert!(end <= limit, "sent up to ISS+{end}, only ISS+{limit} exists");
+        assert!(
+            end <= limit,
+            "sent up to ISS+{end}, only ISS+{limit} exists"
+        );
         if !seg.payload.is_empty() {
             let mss = usize::from(self.syn_options.mss.unwrap_or(536)).max(64);
             let cap = mss.min(usize::from(self.config.mss));
-            assert!(seg.payload.len() <= cap, "payload {} above MSS {cap}", seg.payload.len());
+            assert!(
+                seg.payload.len() <= cap,
+                "payload {} above MSS {cap}",
+                seg.payload.len()
+            );
             let off = (start - 1) as u32;
             for (i, &b) in seg.payload.iter().enumerate() {
-                assert_eq!(b, app_byte(off + i as u32), "sent a wrong byte at offset {}", off as usize + i);
+                assert_eq!(
+                    b,
+                    app_byte(off + i as u32),
+                    "sent a wrong byte at offset {}",
+                    off as usize + i
+                );
             }
         }
         if f.fin() {
@@ -785,16 +884,29 @@ impl Observer {
         // or past a window we offered, and never behind what the application read.
         let ack_off = dist(seg.ack, self.irs + 1);
         if let Some(prev) = self.last_ack {
-            assert!(seg.ack >= prev, "ACK moved back from {prev:?} to {:?}", seg.ack);
+            assert!(
+                seg.ack >= prev,
+                "ACK moved back from {prev:?} to {:?}",
+                seg.ack
+            );
         }
-        assert!(ack_off <= self.peer_high, "ACKed ahead of what the peer sent");
+        assert!(
+            ack_off <= self.peer_high,
+            "ACKed ahead of what the peer sent"
+        );
         assert!(ack_off >= self.read as i64, "ACK behind what was read");
         if let Some(edge) = self.right_edge {
-            assert!(dist(seg.ack, edge) <= 1, "accepted data beyond the offered window");
+            assert!(
+                dist(seg.ack, edge) <= 1,
+                "accepted data beyond the offered window"
+            );
         }
         let wnd = usize::from(seg.window) << shift;
         let slack = (1usize << self.rcv_wscale) - 1;
-        assert!(wnd <= self.config.recv_buffer + slack, "window {wnd} above the buffer");
+        assert!(
+            wnd <= self.config.recv_buffer + slack,
+            "window {wnd} above the buffer"
+        );
         let mut edge = seg.ack + wnd;
         if let Some(prev) = self.right_edge {
             if f.syn() {
@@ -802,7 +914,10 @@ impl Observer {
                 // section 2.2) and does not take back what a scaled window offered.
                 edge = edge.max(prev);
             }
-            assert!(edge >= prev, "window edge moved left from {prev:?} to {edge:?}");
+            assert!(
+                edge >= prev,
+                "window edge moved left from {prev:?} to {edge:?}"
+            );
         }
         self.last_ack = Some(seg.ack);
         self.right_edge = Some(edge);
@@ -822,7 +937,11 @@ impl Observer {
             State::Established => 1,
             _ => 0,
         };
-        assert!(rank(s) >= rank(self.state), "went back from {:?} to {s:?}", self.state);
+        assert!(
+            rank(s) >= rank(self.state),
+            "went back from {:?} to {s:?}",
+            self.state
+        );
         match s {
             State::FinWait1 | State::FinWait2 | State::Closing | State::TimeWait => {
                 self.active_close = true
@@ -830,7 +949,10 @@ impl Observer {
             State::CloseWait | State::LastAck => self.passive_close = true,
             _ => {}
         }
-        assert!(!(self.active_close && self.passive_close), "both close paths taken");
+        assert!(
+            !(self.active_close && self.passive_close),
+            "both close paths taken"
+        );
         if self.active_close {
             assert!(self.app_closed, "{s:?} without close()");
         }
@@ -859,7 +981,10 @@ pub fn fuzz_table(data: &[u8]) {
     let max = usize::from(input.u8() % 8) + 1;
     let mut table: ConnectionTable<()> = ConnectionTable::new(max, usize::from(input.u8() % 4));
     let mut now = Instant::from_millis(1_000_000);
-    let tuple = |i: u8| FourTuple { remote_port: 40_000 + u16::from(i % 8), ..LOCAL };
+    let tuple = |i: u8| FourTuple {
+        remote_port: 40_000 + u16::from(i % 8),
+        ..LOCAL
+    };
     while !input.is_empty() {
         let op = input.u8();
         if op & 0x80 != 0 {
@@ -875,7 +1000,10 @@ pub fn fuzz_table(data: &[u8]) {
             for id in table.ids().collect::<Vec<_>>() {
                 let conn = &table.get_mut(id).expect("live").conn;
                 if let Some(t) = conn.poll_timeout() {
-                    assert!(t > now, "connection {id} lost its timer: due {t:?}, now {now:?}");
+                    assert!(
+                        t > now,
+                        "connection {id} lost its timer: due {t:?}, now {now:?}"
+                    );
                 }
             }
         } else {

@@ -9,6 +9,8 @@
 //!   the pinned worker loop, and the `xdptcp` command line.
 
 pub mod app;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod metrics;
 pub mod rss;
 pub mod stats;
@@ -16,6 +18,8 @@ pub mod table;
 pub mod tcp;
 pub mod wire;
 
+#[cfg(feature = "datapath")]
+pub mod client;
 #[cfg(feature = "datapath")]
 pub mod daemon;
 #[cfg(feature = "datapath")]

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::app::App;
+use crate::rss::PortChooser;
 use crate::stats::{DropReason, WorkerStats};
 use crate::table::{ConnId, ConnectionTable, Entry};
 use crate::tcp::{
@@ -45,6 +46,18 @@ pub struct WorkerConfig {
     pub cookie_key: [u8; 16],
     /// How long a graceful stop waits for connections to finish before resetting them.
     pub drain_timeout: Duration,
+    /// For apps that open connections: local ports and the next hop's Ethernet address.
+    pub client: Option<ClientSetup>,
+}
+
+/// What a worker needs to open connections itself (active open).
+#[derive(Clone, Debug)]
+pub struct ClientSetup {
+    /// Local ports whose replies come back to this worker's queue.
+    pub ports: PortChooser,
+    /// Ethernet address of the next hop towards the remote (from the kernel's neighbour
+    /// table; see `xdp::neighbour`).
+    pub next_hop: MacAddr,
 }
 
 /// Control-plane requests to the workers (set by the daemon's signal handling).
@@ -74,14 +87,27 @@ struct Shard<A: App> {
 }
 
 /// Runs a worker until told to stop (and, for a drain, until its connections are done);
-/// returns its final counters.
+/// returns its final counters and the application (whose results a client app holds).
 pub fn run<A: App>(
+    port: XskPort,
+    cfg: WorkerConfig,
+    app: A,
+    control: Arc<Control>,
+    publish: impl Fn(&WorkerStats),
+) -> (WorkerStats, A) {
+    run_since(std::time::Instant::now(), port, cfg, app, control, publish)
+}
+
+/// [`run`] with the engine's time measured from `clock` (so several workers and their
+/// caller share one time origin).
+pub fn run_since<A: App>(
+    clock: std::time::Instant,
     mut port: XskPort,
     cfg: WorkerConfig,
     app: A,
     control: Arc<Control>,
     publish: impl Fn(&WorkerStats),
-) -> WorkerStats {
+) -> (WorkerStats, A) {
     let mut served = Box::new([0u64; 1024]);
     for &p in &cfg.ports {
         served[p as usize / 64] |= 1 << (p % 64);
@@ -97,7 +123,6 @@ pub fn run<A: App>(
         cfg,
         accepting: true,
     };
-    let clock = std::time::Instant::now();
     let now = || Instant::from_micros(clock.elapsed().as_micros() as u64);
     let mut idle_spins = 0u32;
     let mut last_publish = now();
@@ -110,6 +135,7 @@ pub fn run<A: App>(
         }
         let finished = shard.table.len() == shard.table.time_wait_count();
         if control.stop.load(Ordering::Relaxed)
+            || (shard.app.finished() && shard.table.is_empty())
             || drain_deadline.is_some_and(|d| finished || t >= d)
         {
             shard.abort_all(t, &mut port.transmitter());
@@ -118,6 +144,7 @@ pub fn run<A: App>(
         }
         let received = port.receive(|frame, tx| shard.on_frame(t, frame, tx));
         shard.run_timers(t, &mut port.transmitter());
+        shard.open_requested(t, &mut port.transmitter());
         port.flush();
         if received > 0 {
             idle_spins = 0;
@@ -143,7 +170,7 @@ pub fn run<A: App>(
     }
     shard.stats.port = port.counters;
     shard.stats.active = shard.table.len() as u64;
-    shard.stats
+    (shard.stats, shard.app)
 }
 
 impl<A: App> Shard<A> {
@@ -294,7 +321,7 @@ impl<A: App> Shard<A> {
                 tcp::Event::TimedOut => self.stats.conns_timed_out += 1,
                 _ => {}
             }
-            self.app.on_event(conn, state, event);
+            self.app.on_event(now, conn, state, event);
         }
         let tuple = conn.tuple();
         let hdr = FrameHeader {
@@ -321,6 +348,40 @@ impl<A: App> Shard<A> {
         self.stats.retransmissions += s.retransmissions;
         self.stats.fast_retransmits += s.fast_retransmits;
         self.stats.out_of_order += s.out_of_order_segments;
+    }
+
+    /// Opens the connections the application asks for (client apps; RFC 9293 3.10.1 OPEN
+    /// call, active): a local port whose replies land on this queue, an ISS, a SYN.
+    fn open_requested(&mut self, now: Instant, tx: &mut Transmitter<'_>) {
+        while let Some((remote_addr, remote_port)) = self.app.poll_open(now) {
+            let Some(client) = self.cfg.client.as_mut() else {
+                self.app.on_open_failed(now);
+                return;
+            };
+            let local_addr = self.cfg.local_addr;
+            let table = &self.table;
+            let port = client.ports.choose(local_addr, remote_addr, remote_port, |t| {
+                table.lookup(t).is_some()
+            });
+            let (Some(local_port), true) = (port, self.table.available() > 0) else {
+                self.app.on_open_failed(now);
+                return;
+            };
+            let tuple = FourTuple { local_addr, local_port, remote_addr, remote_port };
+            let iss = self.isn.isn(now, &tuple);
+            let conn = Connection::connect(now, &self.cfg.tcp, tuple, iss);
+            let mac = client.next_hop.0;
+            match self.table.insert(conn, A::ConnState::default(), mac) {
+                Ok(id) => {
+                    self.stats.conns_opened += 1;
+                    if let Some(entry) = self.table.get_mut(id) {
+                        self.app.on_open(now, &mut entry.app);
+                    }
+                    self.drive(id, now, tx);
+                }
+                Err(_) => self.app.on_open_failed(now),
+            }
+        }
     }
 
     /// Resets every connection still open (not TIME_WAIT) when the worker must exit.

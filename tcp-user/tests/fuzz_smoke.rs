@@ -18,7 +18,9 @@ use tcp_user::fuzzing::{fuzz_connection, fuzz_frame, fuzz_table};
 type Target = fn(&[u8]);
 
 fn corpus_dir(target: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus").join(target)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../fuzz/corpus")
+        .join(target)
 }
 
 fn corpus(target: &str) -> Vec<Vec<u8>> {
@@ -29,7 +31,10 @@ fn corpus(target: &str) -> Vec<Vec<u8>> {
         .filter(|p| p.is_file())
         .collect();
     files.sort();
-    files.iter().map(|p| fs::read(p).expect("read corpus file")).collect()
+    files
+        .iter()
+        .map(|p| fs::read(p).expect("read corpus file"))
+        .collect()
 }
 
 fn hex(data: &[u8]) -> String {
@@ -106,7 +111,11 @@ fn mutate(rng: &mut Rng, input: &[u8], other: &[u8], max_len: usize) -> Vec<u8> 
                 let i = rng.below(v.len() - 1);
                 let x = u16::from_be_bytes([v[i], v[i + 1]]);
                 let d = rng.below(33) as u16;
-                let y = if rng.next() & 1 == 0 { x.wrapping_add(d) } else { x.wrapping_sub(d) };
+                let y = if rng.next() & 1 == 0 {
+                    x.wrapping_add(d)
+                } else {
+                    x.wrapping_sub(d)
+                };
                 v[i..i + 2].copy_from_slice(&y.to_be_bytes());
             }
             _ => {
@@ -126,7 +135,10 @@ fn mutate(rng: &mut Rng, input: &[u8], other: &[u8], max_len: usize) -> Vec<u8> 
 }
 
 fn iterations() -> usize {
-    std::env::var("FUZZ_ITERS").ok().and_then(|s| s.parse().ok()).unwrap_or(20_000)
+    std::env::var("FUZZ_ITERS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(20_000)
 }
 
 /// Replays the corpus, then mutates it `iterations()` times from `seed`.
@@ -144,7 +156,12 @@ fn smoke(name: &str, target: Target, seed: u64, max_len: usize) {
         let a = rng.below(pool.len());
         let b = rng.below(pool.len());
         let input = mutate(&mut rng, &pool[a], &pool[b], max_len);
-        run_one(name, target, &input, &format!("mutation #{i} (seed {seed:#x})"));
+        run_one(
+            name,
+            target,
+            &input,
+            &format!("mutation #{i} (seed {seed:#x})"),
+        );
         if i % 16 == 0 && pool.len() < 4 * seeds.len() {
             pool.push(input);
         }
@@ -169,7 +186,9 @@ fn table_survives_corpus_and_mutations() {
 /// Replays one input given in hex by `FUZZ_REPRO` through `FUZZ_TARGET` (default: all).
 #[test]
 fn repro() {
-    let Ok(hex) = std::env::var("FUZZ_REPRO") else { return };
+    let Ok(hex) = std::env::var("FUZZ_REPRO") else {
+        return;
+    };
     let bytes: Vec<u8> = (0..hex.len() / 2)
         .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).expect("hex"))
         .collect();
@@ -204,7 +223,10 @@ fn regenerate_seed_corpus() {
         fs::create_dir_all(&dir).expect("create corpus dir");
         for entry in fs::read_dir(&dir).expect("read corpus dir") {
             let p = entry.expect("entry").path();
-            if p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("seed-")) {
+            if p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("seed-"))
+            {
                 fs::remove_file(p).expect("remove old seed");
             }
         }

@@ -121,6 +121,10 @@ impl Testbed {
             "gro",
             "off",
         ])?;
+        // Flows stay on one queue, as with a NIC's RSS: Linux re-draws a socket's tx hash after
+        // an RTO (and on some duplicate-SYN/ACK events) when txrehash is on, and on veth the
+        // tx queue is the peer's rx queue, so a flow would move to another worker mid-way.
+        self.cli.run_ok(&["sysctl", "-qw", "net.core.txrehash=0"])?;
         // No XPS on the client: the tx queue (= the server's rx queue) comes from the flow hash.
         for i in 0..self.queues {
             let path = format!("/sys/class/net/{}/queues/tx-{i}/xps_cpus", self.cli_if);

@@ -2,7 +2,7 @@
 //! peer closes.
 
 use super::App;
-use crate::tcp::{Connection, Event, State};
+use crate::tcp::{Connection, Event, Instant, State};
 
 /// The discard application.
 #[derive(Default)]
@@ -11,7 +11,7 @@ pub struct Discard;
 impl App for Discard {
     type ConnState = ();
 
-    fn on_event(&mut self, conn: &mut Connection, _: &mut (), event: Event) {
+    fn on_event(&mut self, _now: Instant, conn: &mut Connection, _: &mut (), event: Event) {
         let (a, b) = conn.recv_slices();
         let n = a.len() + b.len();
         conn.recv_consume(n);

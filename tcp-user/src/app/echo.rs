@@ -2,7 +2,7 @@
 //! peer has closed and everything it sent has been echoed.
 
 use super::App;
-use crate::tcp::{Connection, Event, State};
+use crate::tcp::{Connection, Event, Instant, State};
 
 /// The echo application.
 #[derive(Default)]
@@ -11,7 +11,7 @@ pub struct Echo;
 impl App for Echo {
     type ConnState = ();
 
-    fn on_event(&mut self, conn: &mut Connection, _: &mut (), event: Event) {
+    fn on_event(&mut self, _now: Instant, conn: &mut Connection, _: &mut (), event: Event) {
         match event {
             Event::Readable | Event::Writable | Event::PeerClosed | Event::Established => {
                 pump(conn);

@@ -6,7 +6,7 @@
 //! send buffer and allocates nothing.
 
 use super::App;
-use crate::tcp::{Connection, Event, State};
+use crate::tcp::{Connection, Event, Instant, State};
 
 /// Longest request head (request line + headers) accepted; beyond it: 431 and close.
 pub const MAX_HEAD: usize = 8192;
@@ -70,7 +70,7 @@ impl Http {
 impl App for Http {
     type ConnState = HttpConn;
 
-    fn on_event(&mut self, conn: &mut Connection, st: &mut HttpConn, event: Event) {
+    fn on_event(&mut self, _now: Instant, conn: &mut Connection, st: &mut HttpConn, event: Event) {
         if matches!(event, Event::Closed | Event::Reset | Event::TimedOut) {
             return;
         }

@@ -8,9 +8,11 @@
 
 pub mod discard;
 pub mod echo;
+pub mod fetch;
 pub mod http;
+pub mod loadgen;
 
-use crate::tcp::{Connection, Event};
+use crate::tcp::{Connection, Event, Instant};
 
 /// An application served by the stack.
 pub trait App {
@@ -20,7 +22,32 @@ pub trait App {
     /// Called for each event of a connection. `Event::Established` is the accept.
     /// `Event::Writable` follows a `send` that could not take all it was offered, once room
     /// frees: an app with data waiting must offer it rather than test `send_capacity`.
-    fn on_event(&mut self, conn: &mut Connection, state: &mut Self::ConnState, event: Event);
+    fn on_event(
+        &mut self,
+        now: Instant,
+        conn: &mut Connection,
+        state: &mut Self::ConnState,
+        event: Event,
+    );
+
+    /// Client apps: the next connection to open, as (IPv4 address, port) in host order. The
+    /// worker calls it every loop until it returns `None`.
+    fn poll_open(&mut self, _now: Instant) -> Option<(u32, u16)> {
+        None
+    }
+
+    /// Client apps: a connection asked for by `poll_open` was started (SYN queued).
+    fn on_open(&mut self, _now: Instant, _state: &mut Self::ConnState) {}
+
+    /// Client apps: true when the app has nothing more to do; the worker then exits once its
+    /// connections are gone.
+    fn finished(&self) -> bool {
+        false
+    }
+
+    /// Client apps: a connection asked for by `poll_open` could not be started (no local
+    /// port or table space left).
+    fn on_open_failed(&mut self, _now: Instant) {}
 }
 
 /// The built-in applications (`--app`).

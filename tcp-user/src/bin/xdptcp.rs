@@ -15,6 +15,7 @@ fn main() {
     };
     let result = match cli.command {
         Command::Serve(args) => serve(args),
+        Command::Connect(args) => tcp_user::client::connect(args),
         Command::Stats { iface } => stats(&iface),
     };
     if let Err(e) = result {

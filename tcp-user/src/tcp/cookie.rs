@@ -140,7 +140,13 @@ impl SynCookies {
     /// Linux `check_tcp_syn_cookie`: strips H1 and the peer's ISN, reads the counter from
     /// the top 8 bits, and returns the data (an MSS index) if the counter is recent and
     /// the low bits hash correctly.
-    fn check(&self, tuple: &FourTuple, cookie: SeqNum, peer_isn: SeqNum, now: u32) -> Option<usize> {
+    fn check(
+        &self,
+        tuple: &FourTuple,
+        cookie: SeqNum,
+        peer_isn: SeqNum,
+        now: u32,
+    ) -> Option<usize> {
         let c = cookie
             .0
             .wrapping_sub(self.hash(tuple, 0, 0).wrapping_add(peer_isn.0));

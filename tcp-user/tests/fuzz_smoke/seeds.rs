@@ -42,13 +42,19 @@ fn seg(flags: TcpFlags, seq: u32, ack: u32, options: TcpOptions, payload: &[u8])
 }
 
 fn ts(value: u32, echo: u32) -> TcpOptions {
-    TcpOptions { timestamps: Some(Timestamps { value, echo }), ..TcpOptions::default() }
+    TcpOptions {
+        timestamps: Some(Timestamps { value, echo }),
+        ..TcpOptions::default()
+    }
 }
 
 fn sack(n: u32, with_ts: bool) -> TcpOptions {
     let mut blocks = SackBlocks::default();
     for i in 0..n {
-        blocks.push(SackBlock { left: SeqNum(2000 + 3000 * i), right: SeqNum(3000 + 3000 * i) });
+        blocks.push(SackBlock {
+            left: SeqNum(2000 + 3000 * i),
+            right: SeqNum(3000 + 3000 * i),
+        });
     }
     TcpOptions {
         sack: blocks,
@@ -85,26 +91,101 @@ pub fn frames() -> Seeds {
         mss: Some(1460),
         window_scale: Some(7),
         sack_permitted: true,
-        timestamps: Some(Timestamps { value: 0x4e59_fb72, echo: 0 }),
+        timestamps: Some(Timestamps {
+            value: 0x4e59_fb72,
+            echo: 0,
+        }),
         sack: SackBlocks::default(),
     };
     add("linux-syn", LINUX_SYN.to_vec());
-    add("syn-all-options", frame(&seg(TcpFlags::SYN, 0xeedb_e130, 0, syn_all, &[])));
-    add("syn-mss-only", frame(&seg(TcpFlags::SYN, 1, 0, TcpOptions { mss: Some(536), ..Default::default() }, &[])));
-    add("syn-no-options", frame(&seg(TcpFlags::SYN, u32::MAX, 0, TcpOptions::default(), &[])));
-    add("syn-ack", frame(&seg(TcpFlags::SYN | TcpFlags::ACK, 100, 200, syn_all, &[])));
+    add(
+        "syn-all-options",
+        frame(&seg(TcpFlags::SYN, 0xeedb_e130, 0, syn_all, &[])),
+    );
+    add(
+        "syn-mss-only",
+        frame(&seg(
+            TcpFlags::SYN,
+            1,
+            0,
+            TcpOptions {
+                mss: Some(536),
+                ..Default::default()
+            },
+            &[],
+        )),
+    );
+    add(
+        "syn-no-options",
+        frame(&seg(TcpFlags::SYN, u32::MAX, 0, TcpOptions::default(), &[])),
+    );
+    add(
+        "syn-ack",
+        frame(&seg(TcpFlags::SYN | TcpFlags::ACK, 100, 200, syn_all, &[])),
+    );
     add("ack", frame(&seg(TcpFlags::ACK, 101, 201, ts(1, 2), &[])));
-    add("data-1460", frame(&seg(TcpFlags::ACK | TcpFlags::PSH, 101, 201, TcpOptions::default(), &data)));
-    add("data-ts-1448", frame(&seg(TcpFlags::ACK, 101, 201, ts(3, 4), &data[..1448])));
-    add("data-odd-len", frame(&seg(TcpFlags::ACK | TcpFlags::PSH, 0xffff_fff0, 7, ts(5, 6), b"hello")));
-    add("fin-ack", frame(&seg(TcpFlags::FIN | TcpFlags::ACK, 500, 600, ts(7, 8), &[])));
-    add("fin-data", frame(&seg(TcpFlags::FIN | TcpFlags::ACK | TcpFlags::PSH, 500, 600, TcpOptions::default(), b"bye\n")));
-    add("rst", frame(&seg(TcpFlags::RST, 777, 0, TcpOptions::default(), &[])));
-    add("rst-ack", frame(&seg(TcpFlags::RST | TcpFlags::ACK, 0, 778, TcpOptions::default(), &[])));
+    add(
+        "data-1460",
+        frame(&seg(
+            TcpFlags::ACK | TcpFlags::PSH,
+            101,
+            201,
+            TcpOptions::default(),
+            &data,
+        )),
+    );
+    add(
+        "data-ts-1448",
+        frame(&seg(TcpFlags::ACK, 101, 201, ts(3, 4), &data[..1448])),
+    );
+    add(
+        "data-odd-len",
+        frame(&seg(
+            TcpFlags::ACK | TcpFlags::PSH,
+            0xffff_fff0,
+            7,
+            ts(5, 6),
+            b"hello",
+        )),
+    );
+    add(
+        "fin-ack",
+        frame(&seg(TcpFlags::FIN | TcpFlags::ACK, 500, 600, ts(7, 8), &[])),
+    );
+    add(
+        "fin-data",
+        frame(&seg(
+            TcpFlags::FIN | TcpFlags::ACK | TcpFlags::PSH,
+            500,
+            600,
+            TcpOptions::default(),
+            b"bye\n",
+        )),
+    );
+    add(
+        "rst",
+        frame(&seg(TcpFlags::RST, 777, 0, TcpOptions::default(), &[])),
+    );
+    add(
+        "rst-ack",
+        frame(&seg(
+            TcpFlags::RST | TcpFlags::ACK,
+            0,
+            778,
+            TcpOptions::default(),
+            &[],
+        )),
+    );
     for n in 1..=4 {
-        add(&format!("ack-sack-{n}"), frame(&seg(TcpFlags::ACK, 101, 2000, sack(n, false), &[])));
+        add(
+            &format!("ack-sack-{n}"),
+            frame(&seg(TcpFlags::ACK, 101, 2000, sack(n, false), &[])),
+        );
     }
-    add("ack-sack-3-ts", frame(&seg(TcpFlags::ACK, 101, 2000, sack(3, true), &[])));
+    add(
+        "ack-sack-3-ts",
+        frame(&seg(TcpFlags::ACK, 101, 2000, sack(3, true), &[])),
+    );
 
     // Hand-made option encodings the emitter never writes.
     let mut compact = frame(&seg(TcpFlags::ACK, 101, 201, TcpOptions::default(), &[]));
@@ -128,7 +209,13 @@ pub fn frames() -> Seeds {
     add("ack-option-overrun", overrun);
 
     // IPv4 options (IHL 6), fragments, other protocols, padding, broken checksums.
-    let base = frame(&seg(TcpFlags::ACK | TcpFlags::PSH, 101, 201, ts(1, 2), b"GET / HTTP/1.1\r\n\r\n"));
+    let base = frame(&seg(
+        TcpFlags::ACK | TcpFlags::PSH,
+        101,
+        201,
+        ts(1, 2),
+        b"GET / HTTP/1.1\r\n\r\n",
+    ));
     let mut ip_opts = base.clone();
     ip_opts.splice(ETH + 20..ETH + 20, [1, 1, 1, 0]); // NOP NOP NOP EOL
     ip_opts[ETH] = 0x46;
@@ -160,7 +247,13 @@ pub fn frames() -> Seeds {
     add("arp-ethertype", arp);
 
     // Truncations at every header boundary.
-    for (name, cut) in [("eth", 10), ("ip", ETH + 12), ("tcp", ETH + 20 + 10), ("options", ETH + 20 + 24), ("payload", base.len() - 3)] {
+    for (name, cut) in [
+        ("eth", 10),
+        ("ip", ETH + 12),
+        ("tcp", ETH + 20 + 10),
+        ("options", ETH + 20 + 24),
+        ("payload", base.len() - 3),
+    ] {
         add(&format!("truncated-{name}"), base[..cut].to_vec());
     }
     out
@@ -216,7 +309,12 @@ impl Script {
     }
     /// Op 3: a segment with arbitrary fields.
     fn raw(&mut self, seq: u32, ack: u32, flags: u8, window: u16, len8: u8) -> &mut Self {
-        self.bytes(&[3]).u32(seq).u32(ack).bytes(&[flags]).u16(window).bytes(&[len8, 0])
+        self.bytes(&[3])
+            .u32(seq)
+            .u32(ack)
+            .bytes(&[flags])
+            .u16(window)
+            .bytes(&[len8, 0])
     }
     /// Op 4: a peer acknowledging everything, with `len8 * 8` bytes of data and maybe FIN.
     fn ack_all(&mut self, len8: u8, fin: bool) -> &mut Self {
@@ -261,106 +359,219 @@ pub fn connection_scripts() -> Seeds {
     const SYN_ALL: u8 = 0x0f;
     let mut out: Seeds = Vec::new();
     let mut add = |name: &str, bytes: Vec<u8>| out.push((name.to_string(), bytes));
-    add("handshake", Script::new(ALL, 0, SYN_ALL, 5000, 1000).ack_all(0, false).done());
+    add(
+        "handshake",
+        Script::new(ALL, 0, SYN_ALL, 5000, 1000)
+            .ack_all(0, false)
+            .done(),
+    );
     add(
         "handshake-no-options",
-        Script::new(0, 0, 0, 0xffff_fff0, 0xffff_ff00).ack_all(0, false).ack_all(10, false).recv(100).done(),
+        Script::new(0, 0, 0, 0xffff_fff0, 0xffff_ff00)
+            .ack_all(0, false)
+            .ack_all(10, false)
+            .recv(100)
+            .done(),
     );
     add(
         "receive-and-read",
         Script::new(ALL, 0, SYN_ALL, 5000, 1000)
-            .ack_all(0, false).ack_all(182, false).ack_all(182, false).recv(4000).wait_ms(50).done(),
+            .ack_all(0, false)
+            .ack_all(182, false)
+            .ack_all(182, false)
+            .recv(4000)
+            .wait_ms(50)
+            .done(),
     );
     add(
         "send-and-acked",
         Script::new(ALL, 0, SYN_ALL, 5000, 1000)
-            .ack_all(0, false).send(4000).wait_ms(5).ack_all(0, false).send(4000).ack_all(0, false).done(),
+            .ack_all(0, false)
+            .send(4000)
+            .wait_ms(5)
+            .ack_all(0, false)
+            .send(4000)
+            .ack_all(0, false)
+            .done(),
     );
     add(
         "send-retransmit-timeout",
         Script::new(ALL, 0x04, SYN_ALL, 5000, 1000)
-            .ack_all(0, false).send(3000).to_deadline().to_deadline().to_deadline().to_deadline().to_deadline()
+            .ack_all(0, false)
+            .send(3000)
+            .to_deadline()
+            .to_deadline()
+            .to_deadline()
+            .to_deadline()
+            .to_deadline()
             .done(),
     );
     add(
         "synack-lost",
-        Script::new(ALL, 0x08, SYN_ALL, 5000, 1000).to_deadline().syn_again().to_deadline().to_deadline().done(),
+        Script::new(ALL, 0x08, SYN_ALL, 5000, 1000)
+            .to_deadline()
+            .syn_again()
+            .to_deadline()
+            .to_deadline()
+            .done(),
     );
     add(
         "out-of-order-then-fill",
         Script::new(ALL, 0, SYN_ALL, 5000, 1000)
-            .ack_all(0, false).peer_at(100, 50).peer_at(30, 50).peer_at(0, 60).recv(300).done(),
+            .ack_all(0, false)
+            .peer_at(100, 50)
+            .peer_at(30, 50)
+            .peer_at(0, 60)
+            .recv(300)
+            .done(),
     );
     add(
         "zero-window-probe",
         Script::new(ALL, 0, SYN_ALL, 5000, 1000)
-            .ack_all(0, false).peer_window(0).send(3000).to_deadline().to_deadline().peer_window(65535).done(),
+            .ack_all(0, false)
+            .peer_window(0)
+            .send(3000)
+            .to_deadline()
+            .to_deadline()
+            .peer_window(65535)
+            .done(),
     );
     add(
         "small-receive-buffer",
         Script::new(0x20, 0, 0x01, 5000, 1000)
-            .ack_all(0, false).ack_all(200, false).ack_all(200, false).recv(500).recv(1000).ack_all(50, false)
+            .ack_all(0, false)
+            .ack_all(200, false)
+            .ack_all(200, false)
+            .recv(500)
+            .recv(1000)
+            .ack_all(50, false)
             .done(),
     );
     add(
         "active-close-time-wait",
         Script::new(ALL, 0x10, SYN_ALL, 5000, 1000)
-            .ack_all(0, false).send(10).close().ack_all(0, false).ack_all(0, true).wait_long(1000).to_deadline()
+            .ack_all(0, false)
+            .send(10)
+            .close()
+            .ack_all(0, false)
+            .ack_all(0, true)
+            .wait_long(1000)
+            .to_deadline()
             .done(),
     );
     add(
         "passive-close",
         Script::new(ALL, 0, SYN_ALL, 5000, 1000)
-            .ack_all(0, false).ack_all(5, true).recv(100).send(20).close().ack_all(0, false).done(),
+            .ack_all(0, false)
+            .ack_all(5, true)
+            .recv(100)
+            .send(20)
+            .close()
+            .ack_all(0, false)
+            .done(),
     );
     add(
         "simultaneous-close",
-        Script::new(ALL, 0, SYN_ALL, 5000, 1000).ack_all(0, false).close().peer(0x06, 0, 0).ack_all(0, false).done(),
+        Script::new(ALL, 0, SYN_ALL, 5000, 1000)
+            .ack_all(0, false)
+            .close()
+            .peer(0x06, 0, 0)
+            .ack_all(0, false)
+            .done(),
     );
     add(
         "fin-wait-2-timeout",
-        Script::new(ALL, 0x40, SYN_ALL, 5000, 1000).ack_all(0, false).close().ack_all(0, false).to_deadline().done(),
+        Script::new(ALL, 0x40, SYN_ALL, 5000, 1000)
+            .ack_all(0, false)
+            .close()
+            .ack_all(0, false)
+            .to_deadline()
+            .done(),
     );
     add(
         "peer-rst",
-        Script::new(ALL, 0, SYN_ALL, 5000, 1000).ack_all(0, false).peer(0x38, 0, 0).send(10).done(),
+        Script::new(ALL, 0, SYN_ALL, 5000, 1000)
+            .ack_all(0, false)
+            .peer(0x38, 0, 0)
+            .send(10)
+            .done(),
     );
-    add("abort", Script::new(ALL, 0, SYN_ALL, 5000, 1000).ack_all(0, false).send(100).abort().ack_all(0, false).done());
+    add(
+        "abort",
+        Script::new(ALL, 0, SYN_ALL, 5000, 1000)
+            .ack_all(0, false)
+            .send(100)
+            .abort()
+            .ack_all(0, false)
+            .done(),
+    );
     add(
         "bad-ack-in-syn-received",
-        Script::new(ALL, 0, SYN_ALL, 5000, 1000).raw(5001, 999_999, 0x10, 1000, 0).ack_all(0, false).done(),
+        Script::new(ALL, 0, SYN_ALL, 5000, 1000)
+            .raw(5001, 999_999, 0x10, 1000, 0)
+            .ack_all(0, false)
+            .done(),
     );
     add(
         "blind-rst-and-syn",
         Script::new(ALL, 0, SYN_ALL, 5000, 1000)
-            .ack_all(0, false).raw(5100, 0, 0x04, 0, 0).raw(77, 0, 0x02, 0, 0).syn_again().done(),
+            .ack_all(0, false)
+            .raw(5100, 0, 0x04, 0, 0)
+            .raw(77, 0, 0x02, 0, 0)
+            .syn_again()
+            .done(),
     );
     add(
         "paws-old-timestamp",
-        Script::new(ALL, 0, SYN_ALL, 5000, 1000).ack_all(0, false).bytes(&[0, 0, 0, 0, 0, 10, 1, 0xff]).done(),
+        Script::new(ALL, 0, SYN_ALL, 5000, 1000)
+            .ack_all(0, false)
+            .bytes(&[0, 0, 0, 0, 0, 10, 1, 0xff])
+            .done(),
     );
     add(
         "sack-blocks-from-peer",
         Script::new(ALL, 0xc0, SYN_ALL, 5000, 1000)
-            .ack_all(0, false).send(1000).bytes(&[0, 0, 0, 0, 0, 0, 0x0a, 0, 100, 4, 0, 200, 4]).done(),
+            .ack_all(0, false)
+            .send(1000)
+            .bytes(&[0, 0, 0, 0, 0, 0, 0x0a, 0, 100, 4, 0, 200, 4])
+            .done(),
     );
     add(
         "idle-timeout",
-        Script::new(ALL, 0x20, SYN_ALL, 5000, 1000).ack_all(0, false).wait_long(30000).to_deadline().done(),
+        Script::new(ALL, 0x20, SYN_ALL, 5000, 1000)
+            .ack_all(0, false)
+            .wait_long(30000)
+            .to_deadline()
+            .done(),
     );
     add(
         "nagle-small-writes",
         Script::new(ALL | 0x08, 0x01, SYN_ALL, 5000, 1000)
-            .ack_all(0, false).send(10).send(10).send(10).wait_ms(40).ack_all(0, false).done(),
+            .ack_all(0, false)
+            .send(10)
+            .send(10)
+            .send(10)
+            .wait_ms(40)
+            .ack_all(0, false)
+            .done(),
     );
     add(
         "wraparound-seq",
         Script::new(ALL, 0, SYN_ALL, u32::MAX - 10, u32::MAX - 5)
-            .ack_all(0, false).ack_all(10, false).send(100).ack_all(0, false).recv(200).done(),
+            .ack_all(0, false)
+            .ack_all(10, false)
+            .send(100)
+            .ack_all(0, false)
+            .recv(200)
+            .done(),
     );
     add(
         "through-the-wire",
-        Script::new(ALL, 0, SYN_ALL, 5000, 1000).ack_all(0, false).peer(0, 20, 0x81).recv(20).done(),
+        Script::new(ALL, 0, SYN_ALL, 5000, 1000)
+            .ack_all(0, false)
+            .peer(0, 20, 0x81)
+            .recv(20)
+            .done(),
     );
     out
 }

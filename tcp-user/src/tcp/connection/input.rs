@@ -31,6 +31,15 @@ impl Connection {
             && !seg.flags.rst()
             && seg.seq == self.irs
         {
+            // RFC 7323 section 4.3: SEG.SEQ =< Last.ACK.sent, so a newer TSval becomes
+            // TS.Recent and the new SYN-ACK echoes it: the peer, which cannot time its
+            // repeated SYN (Karn), then gets an exact RTT from the timestamps.
+            if let (true, Some(ts)) = (self.ts_ok, seg.options.timestamps) {
+                if ts.value.wrapping_sub(self.ts_recent) as i32 > 0 {
+                    self.ts_recent = ts.value;
+                    self.ts_recent_at = now;
+                }
+            }
             self.syn_pending = true;
             return Ok(());
         }

@@ -13,8 +13,7 @@ use crate::tcp::rtt::RttEstimator;
 use crate::tcp::send_buffer::SendBuffer;
 use crate::tcp::state::EventSet;
 use crate::tcp::{
-    Config, ConnectError, Event, FourTuple, Instant, Segment, SeqNum, State, TcpFlags,
-    TcpOptions,
+    Config, ConnectError, Event, FourTuple, Instant, Segment, SeqNum, State, TcpFlags, TcpOptions,
 };
 
 impl Connection {
@@ -31,7 +30,8 @@ impl Connection {
         iss: SeqNum,
     ) -> Connection {
         let ws = config.window_scaling && syn.options.window_scale.is_some();
-        let mut conn = Connection::new_tcb(now, config, tuple, State::SynReceived, iss, syn.seq, ws);
+        let mut conn =
+            Connection::new_tcb(now, config, tuple, State::SynReceived, iss, syn.seq, ws);
         conn.stats.segments_in = 1;
         conn.negotiate(now, &syn.options);
         conn.take_syn_window(syn);
@@ -77,7 +77,7 @@ impl Connection {
         // low bits to the options, so TSecr would overstate the RTT by up to 63 ms).
         conn.snd_una = iss + 1;
         conn.snd_wl1 = irs; // so step five takes the ACK's (scaled) window
-        // The SYN-ACK promised this much, unscaled (see `SynCookies::syn_ack`).
+                            // The SYN-ACK promised this much, unscaled (see `SynCookies::syn_ack`).
         conn.rcv_adv = conn.rcv_nxt + conn.window_space().min(usize::from(u16::MAX));
         conn.events.insert(Event::Established);
         // Errors here concern only the payload (e.g. beyond the window); the connection
@@ -87,7 +87,11 @@ impl Connection {
     }
 
     /// SYN-SENT (RFC 9293 section 3.10.7.3), step by step.
-    pub(super) fn handle_syn_sent(&mut self, now: Instant, seg: &Segment) -> Result<(), DropReason> {
+    pub(super) fn handle_syn_sent(
+        &mut self,
+        now: Instant,
+        seg: &Segment,
+    ) -> Result<(), DropReason> {
         let f = seg.flags;
         // first, check the ACK bit: "If SEG.ACK =< ISS or SEG.ACK > SND.NXT, send a reset
         // (unless the RST bit is set, if so drop the segment and return) <SEQ=SEG.ACK>
@@ -226,10 +230,7 @@ impl Connection {
         self.ts_ok = c.timestamps && opts.timestamps.is_some();
         self.ts_recent = opts.timestamps.map_or(0, |t| t.value);
         self.ts_recent_at = now;
-        self.peer_mss = opts
-            .mss
-            .map_or(DEFAULT_PEER_MSS, usize::from)
-            .max(64);
+        self.peer_mss = opts.mss.map_or(DEFAULT_PEER_MSS, usize::from).max(64);
         self.cc = Congestion::Reno(Reno::new(initial_window(self.send_mss())));
     }
 

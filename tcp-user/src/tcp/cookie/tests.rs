@@ -114,7 +114,10 @@ fn syn_ack_is_stateless_and_carries_the_cookie_as_iss() {
     let a = cookies.syn_ack(T0, &cfg, &tuple(), &syn(Offer::default()));
     let b = cookies.syn_ack(T0, &cfg, &tuple(), &syn(Offer::default()));
     assert_eq!(a, b, "same input, same answer: nothing was stored");
-    assert_eq!((a.ack, a.flags), (SeqNum(PEER_ISN + 1), TcpFlags::SYN | TcpFlags::ACK));
+    assert_eq!(
+        (a.ack, a.flags),
+        (SeqNum(PEER_ISN + 1), TcpFlags::SYN | TcpFlags::ACK)
+    );
     assert_eq!((a.src_port, a.dst_port), (80, 40000));
     assert_eq!(a.options.mss, Some(1460));
     let other = SynCookies::new([1; 16]).syn_ack(T0, &cfg, &tuple(), &syn(Offer::default()));
@@ -154,11 +157,17 @@ fn altered_ack_other_tuple_or_other_key_is_rejected() {
     for delta in [1u32, 1 << 12, 1 << 20, 1 << 24, 1 << 31] {
         let mut bad = good;
         bad.ack = SeqNum(good.ack.0.wrapping_add(delta));
-        assert!(cookies.accept_ack(T0, &cfg, &tuple(), &bad).is_none(), "ack + {delta}");
+        assert!(
+            cookies.accept_ack(T0, &cfg, &tuple(), &bad).is_none(),
+            "ack + {delta}"
+        );
     }
     let mut bad = good;
     bad.seq = good.seq + 1000;
-    assert!(cookies.accept_ack(T0, &cfg, &tuple(), &bad).is_none(), "another peer ISN");
+    assert!(
+        cookies.accept_ack(T0, &cfg, &tuple(), &bad).is_none(),
+        "another peer ISN"
+    );
 
     let mut other = tuple();
     other.remote_port += 1;
@@ -177,7 +186,10 @@ fn only_a_plain_ack_can_carry_a_cookie() {
     let synack = cookies.syn_ack(T0, &cfg, &tuple(), &syn(Offer::default()));
     for flags in [TcpFlags::SYN, TcpFlags::RST] {
         let seg = ack_for(&synack, flags, &[]);
-        assert!(cookies.accept_ack(T0, &cfg, &tuple(), &seg).is_none(), "{flags:?}");
+        assert!(
+            cookies.accept_ack(T0, &cfg, &tuple(), &seg).is_none(),
+            "{flags:?}"
+        );
     }
     let mut no_ack = ack_for(&synack, TcpFlags::NONE, &[]);
     no_ack.flags = TcpFlags::NONE;
@@ -219,7 +231,9 @@ fn options_decoded_from_tsecr_are_in_force_on_the_connection() {
     let synack = cookies.syn_ack(T0, &cfg, &tuple(), &syn(o));
     let mut ack = ack_for(&synack, TcpFlags::NONE, &[]);
     ack.window = 100; // 12800 bytes at the peer's shift of 7
-    let mut conn = cookies.accept_ack(T0, &cfg, &tuple(), &ack).expect("valid cookie");
+    let mut conn = cookies
+        .accept_ack(T0, &cfg, &tuple(), &ack)
+        .expect("valid cookie");
     // Out-of-order data makes us ACK at once, with SACK (permitted), a scaled window
     // (shift 3) and timestamps echoing the peer's TSval.
     let later = Segment {
@@ -230,7 +244,11 @@ fn options_decoded_from_tsecr_are_in_force_on_the_connection() {
     assert_eq!(conn.handle_segment(T0, &later), Ok(()));
     let out = conn.poll_transmit(T0).expect("immediate ACK");
     assert_eq!(out.options.sack.len(), 1, "SACK was negotiated");
-    assert_eq!(out.window, (256 * 1024 >> 3) as u16, "our window is scaled by 3");
+    assert_eq!(
+        out.window,
+        ((256 * 1024) >> 3) as u16,
+        "our window is scaled by 3"
+    );
     let ts = out.options.timestamps.expect("timestamps negotiated");
     assert_eq!(ts.echo, 200);
     assert!(ts.value >= synack.options.timestamps.map_or(0, |t| t.value));
@@ -259,7 +277,9 @@ fn without_timestamps_neither_window_scale_nor_sack_is_offered_or_used() {
     assert!(!synack.options.sack_permitted);
     assert_eq!(synack.options.timestamps, None);
     let ack = ack_for(&synack, TcpFlags::NONE, &[]);
-    let mut conn = cookies.accept_ack(T0, &cfg, &tuple(), &ack).expect("valid cookie");
+    let mut conn = cookies
+        .accept_ack(T0, &cfg, &tuple(), &ack)
+        .expect("valid cookie");
     let later = Segment {
         seq: ack.seq + 100,
         payload: b"later",
@@ -298,7 +318,9 @@ fn cookie_ack_establishes_and_its_data_is_delivered() {
     let cookies = SynCookies::new(KEY);
     let synack = cookies.syn_ack(T0, &cfg, &tuple(), &syn(Offer::default()));
     let ack = ack_for(&synack, TcpFlags::PSH, b"GET / HTTP/1.1\r\n\r\n");
-    let mut conn = cookies.accept_ack(T0, &cfg, &tuple(), &ack).expect("valid cookie");
+    let mut conn = cookies
+        .accept_ack(T0, &cfg, &tuple(), &ack)
+        .expect("valid cookie");
     assert_eq!(conn.state(), State::Established);
     let events: Vec<Event> = std::iter::from_fn(|| conn.poll_event()).collect();
     assert_eq!(events, vec![Event::Established, Event::Readable]);
@@ -320,7 +342,9 @@ fn fin_on_the_cookie_ack_goes_to_close_wait() {
     let cookies = SynCookies::new(KEY);
     let synack = cookies.syn_ack(T0, &cfg, &tuple(), &syn(Offer::default()));
     let ack = ack_for(&synack, TcpFlags::FIN, b"bye");
-    let mut conn = cookies.accept_ack(T0, &cfg, &tuple(), &ack).expect("valid cookie");
+    let mut conn = cookies
+        .accept_ack(T0, &cfg, &tuple(), &ack)
+        .expect("valid cookie");
     assert_eq!(conn.state(), State::CloseWait);
     let events: Vec<Event> = std::iter::from_fn(|| conn.poll_event()).collect();
     assert_eq!(

@@ -41,7 +41,10 @@ fn connect_sends_syn_offering_every_option_config_allows() {
     assert!(s.options.sack_permitted);
     let ts = s.options.timestamps.expect("timestamps offered");
     assert_eq!((ts.value, ts.echo), (h.conn.ts_now(T0), 0));
-    assert_eq!(s.window, 65535, "RFC 7323 2.2: a SYN's window is not scaled");
+    assert_eq!(
+        s.window, 65535,
+        "RFC 7323 2.2: a SYN's window is not scaled"
+    );
     assert_eq!(h.conn.poll_timeout(), Some(T0 + Duration::from_secs(1)));
     assert!(h.transmit().is_empty(), "one SYN per (re)transmission");
 }
@@ -180,7 +183,10 @@ fn syn_ack_completes_the_handshake_and_is_acknowledged() {
     // <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>
     let out = h.transmit();
     assert_eq!(out.len(), 1);
-    assert_eq!((out[0].seq, out[0].ack, out[0].flags), (ISS + 1, IRS + 1, ACK));
+    assert_eq!(
+        (out[0].seq, out[0].ack, out[0].flags),
+        (ISS + 1, IRS + 1, ACK)
+    );
     assert!(out[0].payload.is_empty());
     assert_eq!(h.conn.poll_timeout(), None, "SYN timer stopped");
     assert_eq!(h.conn.connect_error(), None);
@@ -204,7 +210,11 @@ fn syn_ack_options_are_negotiated_from_both_sides() {
     let ack = &h.transmit()[0];
     let ts = ack.options.timestamps.expect("timestamps in use");
     assert_eq!(ts.echo, 555);
-    assert_eq!(ack.window, (256 * 1024 >> 3) as u16, "our shift 3 in force");
+    assert_eq!(
+        ack.window,
+        ((256 * 1024) >> 3) as u16,
+        "our shift 3 in force"
+    );
     // The SYN-ACK's window is not scaled (RFC 7323 2.2): 1000 bytes, not 1000 << 7. The
     // peer's MSS (1200, minus 12 for timestamps) would allow more.
     h.conn.send(&pattern(5000));
@@ -326,7 +336,10 @@ fn syn_in_syn_sent_is_a_simultaneous_open_answered_with_syn_ack() {
     let out = h.transmit();
     assert_eq!(out.len(), 1);
     // <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>, same ISS as our SYN.
-    assert_eq!((out[0].seq, out[0].ack, out[0].flags), (ISS, IRS + 1, SYN | ACK));
+    assert_eq!(
+        (out[0].seq, out[0].ack, out[0].flags),
+        (ISS, IRS + 1, SYN | ACK)
+    );
     assert_eq!(out[0].options.timestamps.map(|t| t.echo), Some(77));
     // The peer's ACK of our SYN completes it.
     h.peer_seq = IRS + 1;

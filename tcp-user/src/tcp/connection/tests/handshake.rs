@@ -164,6 +164,27 @@ fn retransmitted_syn_in_syn_received_gets_the_syn_ack_again() {
 }
 
 #[test]
+fn retransmitted_syn_with_newer_tsval_is_echoed_in_the_repeated_syn_ack() {
+    // RFC 7323 4.3: SEG.SEQ =< Last.ACK.sent, so its TSval becomes TS.Recent; the peer can
+    // then time the handshake from TSecr although Karn forbids timing the SYN itself.
+    let p = PeerSyn {
+        ts: Some(100),
+        ..PeerSyn::default()
+    };
+    let mut h = Harness::syn_received(config(), p);
+    h.transmit();
+    h.advance(Duration::from_secs(1));
+    let mut syn = syn_segment(p);
+    syn.options.timestamps = Some(Timestamps {
+        value: 1100,
+        echo: 0,
+    });
+    assert_eq!(h.deliver(&syn), Ok(()));
+    let out = h.transmit();
+    assert_eq!(out[0].options.timestamps.map(|t| t.echo), Some(1100));
+}
+
+#[test]
 fn fin_with_the_final_ack_goes_to_close_wait() {
     let mut h = Harness::syn_received(config(), PeerSyn::default());
     h.transmit();
