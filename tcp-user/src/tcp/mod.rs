@@ -9,6 +9,7 @@
 //! - buffers (`send_buffer`, `recv_buffer`, `reassembly`), `rtt` (RFC 6298) and
 //!   `congestion` (RFC 5681/6582), each allocation-free on the packet path.
 
+pub mod buffer_pool;
 pub mod config;
 pub mod congestion;
 pub mod conn_stats;

@@ -35,7 +35,7 @@ impl ReceiveBuffer {
     /// A ring of `capacity` bytes whose first in-order byte will have sequence number `next`.
     pub fn new(capacity: usize, next: SeqNum) -> ReceiveBuffer {
         ReceiveBuffer {
-            buf: vec![0; capacity.max(1)].into_boxed_slice(),
+            buf: super::buffer_pool::take(capacity.max(1)),
             head: 0,
             len: 0,
             next,
@@ -194,5 +194,11 @@ mod tests {
         assert_eq!((w.readable, w.dropped), (7, 2));
         let (x, y) = b.slices();
         assert_eq!([x, y].concat(), b"fghijklm");
+    }
+}
+
+impl Drop for ReceiveBuffer {
+    fn drop(&mut self) {
+        super::buffer_pool::give(std::mem::take(&mut self.buf));
     }
 }

@@ -100,11 +100,20 @@ pub struct SackBlock {
 }
 
 /// A fixed-capacity list of SACK blocks (no allocation on the packet path).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Copy, Debug, Default)]
 pub struct SackBlocks {
     len: u8,
     blocks: [SackBlock; MAX_SACK_BLOCKS],
 }
+
+/// Two lists are equal when they hold the same blocks (slots past `len` are not compared).
+impl PartialEq for SackBlocks {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_slice() == other.as_slice()
+    }
+}
+
+impl Eq for SackBlocks {}
 
 impl SackBlocks {
     /// Appends a block; returns false (and drops it) when full.

@@ -21,7 +21,7 @@ impl SendBuffer {
         let capacity = capacity.max(1);
         let mirror = max_read.min(capacity);
         SendBuffer {
-            buf: vec![0; capacity + mirror].into_boxed_slice(),
+            buf: super::buffer_pool::take(capacity + mirror),
             capacity,
             mirror,
             head: 0,
@@ -102,5 +102,11 @@ mod tests {
         assert_eq!(b.read(4, 10), b"lmno", "reads are capped at max_read");
         assert_eq!(b.read(8, 4), b"pq");
         assert_eq!(b.read(10, 4), b"");
+    }
+}
+
+impl Drop for SendBuffer {
+    fn drop(&mut self) {
+        super::buffer_pool::give(std::mem::take(&mut self.buf));
     }
 }
