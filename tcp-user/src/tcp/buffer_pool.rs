@@ -15,8 +15,11 @@ use std::cell::RefCell;
 /// Buffers kept per thread and size.
 const MAX_CACHED: usize = 256;
 
+/// Free buffers grouped by length.
+type Cache = Vec<(usize, Vec<Box<[u8]>>)>;
+
 thread_local! {
-    static CACHE: RefCell<Vec<(usize, Vec<Box<[u8]>>)>> = const { RefCell::new(Vec::new()) };
+    static CACHE: RefCell<Cache> = const { RefCell::new(Vec::new()) };
 }
 
 /// A buffer of exactly `len` bytes: a recycled one if the cache has it, else a new zeroed one.

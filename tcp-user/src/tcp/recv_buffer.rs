@@ -166,6 +166,12 @@ impl ReceiveBuffer {
     }
 }
 
+impl Drop for ReceiveBuffer {
+    fn drop(&mut self) {
+        super::buffer_pool::give(std::mem::take(&mut self.buf));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -194,11 +200,5 @@ mod tests {
         assert_eq!((w.readable, w.dropped), (7, 2));
         let (x, y) = b.slices();
         assert_eq!([x, y].concat(), b"fghijklm");
-    }
-}
-
-impl Drop for ReceiveBuffer {
-    fn drop(&mut self) {
-        super::buffer_pool::give(std::mem::take(&mut self.buf));
     }
 }

@@ -87,6 +87,12 @@ impl SendBuffer {
     }
 }
 
+impl Drop for SendBuffer {
+    fn drop(&mut self) {
+        super::buffer_pool::give(std::mem::take(&mut self.buf));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -102,11 +108,5 @@ mod tests {
         assert_eq!(b.read(4, 10), b"lmno", "reads are capped at max_read");
         assert_eq!(b.read(8, 4), b"pq");
         assert_eq!(b.read(10, 4), b"");
-    }
-}
-
-impl Drop for SendBuffer {
-    fn drop(&mut self) {
-        super::buffer_pool::give(std::mem::take(&mut self.buf));
     }
 }

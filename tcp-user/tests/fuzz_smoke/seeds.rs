@@ -327,7 +327,7 @@ impl Script {
     fn wait_long(&mut self, quarter_ms: u16) -> &mut Self {
         self.bytes(&[5, 0x80]).u16(quarter_ms)
     }
-    fn to_deadline(&mut self) -> &mut Self {
+    fn advance_to_deadline(&mut self) -> &mut Self {
         self.bytes(&[5, 0xc1])
     }
     /// Op 7: the application reads up to `n` bytes.
@@ -399,20 +399,20 @@ pub fn connection_scripts() -> Seeds {
         Script::new(ALL, 0x04, SYN_ALL, 5000, 1000)
             .ack_all(0, false)
             .send(3000)
-            .to_deadline()
-            .to_deadline()
-            .to_deadline()
-            .to_deadline()
-            .to_deadline()
+            .advance_to_deadline()
+            .advance_to_deadline()
+            .advance_to_deadline()
+            .advance_to_deadline()
+            .advance_to_deadline()
             .done(),
     );
     add(
         "synack-lost",
         Script::new(ALL, 0x08, SYN_ALL, 5000, 1000)
-            .to_deadline()
+            .advance_to_deadline()
             .syn_again()
-            .to_deadline()
-            .to_deadline()
+            .advance_to_deadline()
+            .advance_to_deadline()
             .done(),
     );
     add(
@@ -431,8 +431,8 @@ pub fn connection_scripts() -> Seeds {
             .ack_all(0, false)
             .peer_window(0)
             .send(3000)
-            .to_deadline()
-            .to_deadline()
+            .advance_to_deadline()
+            .advance_to_deadline()
             .peer_window(65535)
             .done(),
     );
@@ -456,7 +456,7 @@ pub fn connection_scripts() -> Seeds {
             .ack_all(0, false)
             .ack_all(0, true)
             .wait_long(1000)
-            .to_deadline()
+            .advance_to_deadline()
             .done(),
     );
     add(
@@ -485,7 +485,7 @@ pub fn connection_scripts() -> Seeds {
             .ack_all(0, false)
             .close()
             .ack_all(0, false)
-            .to_deadline()
+            .advance_to_deadline()
             .done(),
     );
     add(
@@ -541,7 +541,7 @@ pub fn connection_scripts() -> Seeds {
         Script::new(ALL, 0x20, SYN_ALL, 5000, 1000)
             .ack_all(0, false)
             .wait_long(30000)
-            .to_deadline()
+            .advance_to_deadline()
             .done(),
     );
     add(
