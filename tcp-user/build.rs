@@ -9,7 +9,9 @@ fn main() {
     println!("cargo:rerun-if-env-changed=XDPTCP_EBPF_OBJ");
     let manifest = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap());
     let default = manifest.join("../target/bpf/bpfel-unknown-none/release/tcp-ebpf");
-    let src = env::var_os("XDPTCP_EBPF_OBJ").map(PathBuf::from).unwrap_or(default);
+    let src = env::var_os("XDPTCP_EBPF_OBJ")
+        .map(PathBuf::from)
+        .unwrap_or(default);
     println!("cargo:rerun-if-changed={}", src.display());
     let out = PathBuf::from(env::var("OUT_DIR").unwrap()).join("tcp-ebpf.o");
     match fs::read(&src) {

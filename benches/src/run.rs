@@ -1,6 +1,9 @@
 //! `xdptcp-bench run`: for each mode, the same client against each server in turn, on the
 //! same veth pair between two fresh namespaces (or on a given interface), then tables,
 //! histogram logs, plots and the JSON summary.
+//!
+//! The client is kernel sockets (`client.rs`) or, with `--client xdptcp`, the stack itself
+//! (`xdptcp connect` in the client namespace, rr and crr only; `stack_client.rs`).
 
 use std::{
     net::{Ipv4Addr, SocketAddrV4},
@@ -19,6 +22,7 @@ use crate::{
     client::{run_client, ClientConfig, ClientResult, Mode, Schedule},
     hist::{write_hlog, Percentiles},
     report::{Figures, ModeResult, RunConfig, ServerResult, Summary},
+    stack_client::{ClientKind, StackClient, StackClientConfig},
     svg,
     sys::{self, MachineInfo},
 };
@@ -70,6 +74,8 @@ pub struct RunOptions {
     pub port: u16,
     /// HTTP body of the `download` mode.
     pub download_body: usize,
+    /// Who generates the load.
+    pub client: ClientKind,
 }
 
 /// Where the servers and the client run.
@@ -140,13 +146,17 @@ pub fn run(opts: &RunOptions) -> Result<Summary> {
     std::fs::create_dir_all(&opts.results)
         .with_context(|| format!("cannot create {}", opts.results.display()))?;
     let self_exe = std::env::current_exe().context("cannot find our own executable")?;
-    let xdptcp_bin = if opts.servers.contains(&ServerKind::Xdptcp) {
+    let xdptcp_bin = if opts.servers.contains(&ServerKind::Xdptcp) || opts.client == ClientKind::Xdptcp
+    {
         Some(find_xdptcp(opts.xdptcp_bin.as_deref())?)
     } else {
         None
     };
 
     let net = match &opts.iface {
+        Some(_) if opts.client == ClientKind::Xdptcp => {
+            bail!("--client xdptcp needs the namespace testbed (its own veth end), not --iface")
+        }
         Some((iface, addr)) => Net::Host {
             iface: iface.clone(),
             addr: *addr,
@@ -169,6 +179,14 @@ pub fn run(opts: &RunOptions) -> Result<Summary> {
             ] {
                 tb.cli.run_ok(&["sysctl", "-qw", kv])?;
             }
+            if opts.client == ClientKind::Xdptcp {
+                // The kernel server's segments now go to the stack: no partial checksums from
+                // the server end either (the stack computes its own, so only kernel senders
+                // matter), and a flow keeps its tx queue as on the client end.
+                tb.srv
+                    .run_ok(&["ethtool", "-K", &tb.srv_if, "tx", "off"])?;
+                tb.srv.run_ok(&["sysctl", "-qw", "net.core.txrehash=0"])?;
+            }
             Net::Testbed(tb)
         }
     };
@@ -185,8 +203,27 @@ pub fn run(opts: &RunOptions) -> Result<Summary> {
         );
     }
 
+    progress(
+        "setup",
+        &format!("client: {}", describe_client(opts.client, opts.client_core)),
+    );
     let mut modes = Vec::new();
     for &mode in &opts.modes {
+        if !opts.client.supports(mode) {
+            progress(
+                mode.name(),
+                &format!(
+                    "skipped: the {} client runs rr and crr only",
+                    opts.client.name()
+                ),
+            );
+            println!(
+                "== {} skipped: --client {} runs rr and crr only ==\n",
+                mode.name(),
+                opts.client.name()
+            );
+            continue;
+        }
         let body_size = match mode {
             Mode::Http => Some(opts.size),
             Mode::Download => Some(opts.download_body),
@@ -215,7 +252,16 @@ pub fn run(opts: &RunOptions) -> Result<Summary> {
                 xdptcp_bin.as_deref(),
             );
             let tag = format!("{}/{label}", mode.name());
-            match measure(&net, opts, mode, kind, &tag, &argv) {
+            let client = match opts.client {
+                ClientKind::Kernel => Client::Kernel,
+                ClientKind::Xdptcp => Client::Stack {
+                    bin: xdptcp_bin.clone().expect("found before the run"),
+                    hlog: opts
+                        .results
+                        .join(format!("{}-{label}.client.hlog", mode.name())),
+                },
+            };
+            match measure(&net, opts, mode, kind, &tag, &argv, &client) {
                 Ok((figures, hist, window_start)) => {
                     progress(
                         &tag,
@@ -295,7 +341,11 @@ pub fn run(opts: &RunOptions) -> Result<Summary> {
             warmup_s: opts.warmup.as_secs_f64(),
             server_core: opts.server_core,
             client_core: opts.client_core,
-            network: net.describe(),
+            network: format!(
+                "{}; client: {}",
+                net.describe(),
+                describe_client(opts.client, opts.client_core)
+            ),
             xdptcp_bin: xdptcp_bin.map(|p| p.display().to_string()),
         },
         modes,
@@ -308,6 +358,15 @@ pub fn run(opts: &RunOptions) -> Result<Summary> {
     std::fs::write(opts.results.join("summary.md"), summary.markdown(bulk))?;
     progress("done", &format!("results in {}", opts.results.display()));
     Ok(summary)
+}
+
+/// The load generator, for the log and the summary.
+fn describe_client(kind: ClientKind, core: Option<usize>) -> String {
+    let core = core.map_or("any core".into(), |c| format!("core {c}"));
+    match kind {
+        ClientKind::Kernel => format!("kernel sockets, one thread per connection, {core}"),
+        ClientKind::Xdptcp => format!("xdptcp connect (the stack's active open), {core}"),
+    }
 }
 
 /// One progress line on stderr.
@@ -395,6 +454,29 @@ fn server_argv(
     argv
 }
 
+/// The client of one measurement.
+enum Client {
+    /// Kernel sockets, on threads in the client namespace.
+    Kernel,
+    /// `xdptcp connect` in the client namespace, writing its histogram to `hlog`.
+    Stack { bin: PathBuf, hlog: PathBuf },
+}
+
+/// A client under way.
+enum Running {
+    Kernel(JoinHandle<Result<ClientResult>>),
+    Stack(Box<StackClient>),
+}
+
+impl Running {
+    fn is_finished(&mut self) -> bool {
+        match self {
+            Running::Kernel(t) => t.is_finished(),
+            Running::Stack(c) => c.is_finished(),
+        }
+    }
+}
+
 /// Starts the server, runs the client through warm-up and measurement, reads the server's
 /// CPU time and the client's retransmissions at both edges of the window, stops the server.
 fn measure(
@@ -404,6 +486,7 @@ fn measure(
     kind: ServerKind,
     tag: &str,
     argv: &[String],
+    client: &Client,
 ) -> Result<(Figures, Histogram<u64>, SystemTime)> {
     progress(tag, &format!("starting: {}", argv.join(" ")));
     let argv_ref: Vec<&str> = argv.iter().map(String::as_str).collect();
@@ -429,19 +512,51 @@ fn measure(
             opts.duration.as_secs_f64()
         ),
     );
-    let sched = Schedule::timed(opts.warmup, opts.duration);
-    let client = net.start_client(cfg, sched);
-    let early_exit = |client: &JoinHandle<_>| client.is_finished();
-    wait_until_instant(sched.measure_from, || early_exit(&client));
+    let (mut running, sched) = match client {
+        Client::Kernel => {
+            let sched = Schedule::timed(opts.warmup, opts.duration);
+            (Running::Kernel(net.start_client(cfg, sched)), sched)
+        }
+        Client::Stack { bin, hlog } => {
+            let Net::Testbed(tb) = net else {
+                bail!("the xdptcp client needs the namespace testbed");
+            };
+            let scfg = StackClientConfig {
+                bin,
+                iface: &tb.cli_if,
+                remote: cfg.addr,
+                mode,
+                size: opts.size,
+                conns: opts.conns,
+                warmup: opts.warmup,
+                duration: opts.duration,
+                core: opts.client_core,
+                hlog: hlog.clone(),
+            };
+            progress(tag, &format!("client: {}", scfg.argv().join(" ")));
+            let c = StackClient::start(&tb.cli, tag, &scfg)?;
+            // Its warm-up starts about when it prints `ready`.
+            let sched = Schedule::timed(opts.warmup, opts.duration);
+            (Running::Stack(Box::new(c)), sched)
+        }
+    };
+    wait_until_instant(sched.measure_from, || running.is_finished());
     let window_start = SystemTime::now();
     let cpu0 = sys::process_cpu_seconds(pid).ok();
     let rt0 = net.client_retrans();
-    wait_until_instant(sched.until, || early_exit(&client));
+    wait_until_instant(sched.until, || running.is_finished());
     let cpu1 = sys::process_cpu_seconds(pid).ok();
     let rt1 = net.client_retrans();
-    let result = client
-        .join()
-        .map_err(|_| anyhow!("client thread panicked"))?;
+    let (result, stack_retrans) = match running {
+        Running::Kernel(t) => (
+            t.join().map_err(|_| anyhow!("client thread panicked"))?,
+            None,
+        ),
+        Running::Stack(c) => match c.finish() {
+            Ok((r, retrans)) => (Ok(r), retrans),
+            Err(e) => (Err(e), None),
+        },
+    };
     let stop = server.signal_and_wait(libc::SIGTERM, netns_tests::daemon::EXIT_TIMEOUT);
     if let Ok((status, _)) = &stop {
         if !status.success() && status.code() != Some(143) && kind == ServerKind::Xdptcp {
@@ -482,8 +597,11 @@ fn measure(
         latency_us: Percentiles::of(&result.hist),
         server_cpu_s,
         server_cpu_us_per_txn: server_cpu_s.map(|c| c * 1e6 / result.txns as f64),
-        client_retrans_segs: match (rt0, rt1) {
-            (Some(a), Some(b)) => Some(b.saturating_sub(a)),
+        // The stack's own count (warm-up included) when it is the client: the kernel's
+        // RetransSegs of the client namespace sees none of its segments.
+        client_retrans_segs: match (client, rt0, rt1) {
+            (Client::Stack { .. }, ..) => stack_retrans,
+            (Client::Kernel, Some(a), Some(b)) => Some(b.saturating_sub(a)),
             _ => None,
         },
         errors: result.errors,
@@ -492,7 +610,7 @@ fn measure(
 }
 
 /// Sleeps until `deadline`, waking early if `stop()` turns true.
-fn wait_until_instant(deadline: Instant, stop: impl Fn() -> bool) {
+fn wait_until_instant(deadline: Instant, mut stop: impl FnMut() -> bool) {
     loop {
         let now = Instant::now();
         if now >= deadline || stop() {

@@ -35,7 +35,11 @@ pub struct ServedKey {
 impl ServedKey {
     /// Builds a key from host-order values.
     pub fn new(addr_host: u32, port_host: u16) -> Self {
-        ServedKey { addr: addr_host.to_be(), port: port_host.to_be(), _pad: 0 }
+        ServedKey {
+            addr: addr_host.to_be(),
+            port: port_host.to_be(),
+            _pad: 0,
+        }
     }
 }
 

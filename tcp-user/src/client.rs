@@ -19,8 +19,8 @@ use crate::daemon::{self, Datapath, DatapathArgs};
 use crate::rss::{PortChooser, MICROSOFT_KEY};
 use crate::tcp;
 use crate::worker::{self, ClientSetup, Control};
-use crate::xdp::XskPort;
 use crate::xdp::neighbour;
+use crate::xdp::XskPort;
 
 /// Options of `xdptcp connect`.
 #[derive(Args, Debug, Clone)]
@@ -82,7 +82,10 @@ impl std::str::FromStr for ConnectMode {
     fn from_str(s: &str) -> Result<Self, String> {
         match s {
             "fetch" => Ok(ConnectMode::Fetch),
-            _ => s.parse().map(ConnectMode::Load).map_err(|_| format!("unknown mode '{s}' (expected rr, crr or fetch)")),
+            _ => s
+                .parse()
+                .map(ConnectMode::Load)
+                .map_err(|_| format!("unknown mode '{s}' (expected rr, crr or fetch)")),
         }
     }
 }
@@ -92,7 +95,11 @@ fn parse_range(s: &str) -> Result<(u16, u16), String> {
     let (a, b) = s.split_once('-').ok_or_else(bad)?;
     let (a, b): (u16, u16) = (a.parse().map_err(|_| bad())?, b.parse().map_err(|_| bad())?);
     if a == 0 || a > b || (b - a) as u32 + 1 > tcp_common::MAX_SERVED - 16 {
-        return Err(format!("{}; at most {} ports", bad(), tcp_common::MAX_SERVED - 16));
+        return Err(format!(
+            "{}; at most {} ports",
+            bad(),
+            tcp_common::MAX_SERVED - 16
+        ));
     }
     Ok((a, b))
 }
@@ -102,7 +109,7 @@ fn parse_key(s: &str) -> Result<Vec<u8>> {
         return Ok(MICROSOFT_KEY.to_vec());
     }
     let hex: String = s.chars().filter(|c| c.is_ascii_hexdigit()).collect();
-    if hex.len() < 24 || hex.len() % 2 != 0 {
+    if hex.len() < 24 || !hex.len().is_multiple_of(2) {
         bail!("--rss-key: expected an even number of hex digits (at least 12 bytes)");
     }
     (0..hex.len())
@@ -158,17 +165,25 @@ pub fn connect(args: ConnectArgs) -> Result<()> {
         // We close first in crr: TIME_WAIT would pin ports; Linux clients under benchmark
         // run with tcp_max_tw_buckets=0 too.
         cfg.max_time_wait = 0;
-        cfg.client = Some(ClientSetup { ports: chooser, next_hop });
+        cfg.client = Some(ClientSetup {
+            ports: chooser,
+            next_hop,
+        });
         let core = dp.core_for(i);
         let control = control.clone();
-        handles.push(std::thread::Builder::new().name(format!("xdptcp-c{i}")).spawn(
-            move || {
-                daemon::pin(core);
-                worker::run_since(clock, port, cfg, LoadGen::new(load), control, |_| {})
-            },
-        )?);
+        handles.push(
+            std::thread::Builder::new()
+                .name(format!("xdptcp-c{i}"))
+                .spawn(move || {
+                    daemon::pin(core);
+                    worker::run_since(clock, port, cfg, LoadGen::new(load), control, |_| {})
+                })?,
+        );
     }
-    println!("ready connect remote={} mode={mode:?} conns={} size={}", args.remote, args.conns, args.size);
+    println!(
+        "ready connect remote={} mode={mode:?} conns={} size={}",
+        args.remote, args.conns, args.size
+    );
     while clock.elapsed() < end + Duration::from_millis(50) && !daemon::signalled() {
         std::thread::sleep(Duration::from_millis(10));
     }
@@ -177,7 +192,9 @@ pub fn connect(args: ConnectArgs) -> Result<()> {
     let (mut transactions, mut errors, mut connects) = (0u64, 0u64, 0u64);
     let mut stats = Vec::new();
     for h in handles {
-        let (s, gen) = h.join().map_err(|_| anyhow::anyhow!("a client worker panicked"))?;
+        let (s, gen) = h
+            .join()
+            .map_err(|_| anyhow::anyhow!("a client worker panicked"))?;
         hist.add(&gen.histogram)?;
         transactions += gen.transactions;
         errors += gen.errors;
@@ -186,7 +203,12 @@ pub fn connect(args: ConnectArgs) -> Result<()> {
     }
     daemon::report(&stats, &dp.program);
     if let Some(path) = &args.hlog {
-        write_hlog(path, &hist, started + warmup, Duration::from_secs_f64(args.duration))?;
+        write_hlog(
+            path,
+            &hist,
+            started + warmup,
+            Duration::from_secs_f64(args.duration),
+        )?;
     }
     let q = |p: f64| hist.value_at_quantile(p);
     println!(
@@ -210,7 +232,10 @@ pub fn connect(args: ConnectArgs) -> Result<()> {
 }
 
 fn engine_config(args: &ConnectArgs) -> tcp::Config {
-    tcp::Config { connect_retries: args.connect_retries, ..tcp::Config::default() }
+    tcp::Config {
+        connect_retries: args.connect_retries,
+        ..tcp::Config::default()
+    }
 }
 
 /// `--mode fetch`: one connection on worker 0, run until it has ended.
@@ -223,8 +248,15 @@ fn fetch(args: &ConnectArgs) -> Result<()> {
     let port = dp.ports.remove(0);
     let mut cfg = dp.worker_config(engine_config(args));
     cfg.max_time_wait = 0; // do not linger in TIME_WAIT: the result is known
-    cfg.client = Some(ClientSetup { ports: PortChooser::fallback(first, last), next_hop });
-    let request = args.request.replace("\\r", "\r").replace("\\n", "\n").into_bytes();
+    cfg.client = Some(ClientSetup {
+        ports: PortChooser::fallback(first, last),
+        next_hop,
+    });
+    let request = args
+        .request
+        .replace("\\r", "\r")
+        .replace("\\n", "\n")
+        .into_bytes();
     let app = Fetch::new(remote, args.remote.port(), request, args.half_close);
     let control = Arc::new(Control::default());
     let stopper = control.clone();
@@ -239,7 +271,8 @@ fn fetch(args: &ConnectArgs) -> Result<()> {
     let (stats, app) = worker::run(port, cfg, app, control, |_| {});
     daemon::report(&[stats], &dp.program);
     if let Some(path) = &args.output {
-        std::fs::write(path, &app.received).with_context(|| format!("writing {}", path.display()))?;
+        std::fs::write(path, &app.received)
+            .with_context(|| format!("writing {}", path.display()))?;
     }
     let us = |t: Option<tcp::Instant>| t.map(|t| t.micros() as i64).unwrap_or(-1);
     let connect_us = match (app.opened_at, app.established_at) {
@@ -272,4 +305,3 @@ fn write_hlog(path: &PathBuf, h: &Histogram<u64>, start: SystemTime, len: Durati
         .map_err(|e| anyhow::anyhow!("writing {}: {e:?}", path.display()))?;
     Ok(())
 }
-

@@ -10,11 +10,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::app::{discard::Discard, echo::Echo, http::Http, AppKind};
-use crate::stats::DropReason;
-use crate::tcp;
-use crate::stats::WorkerStats;
-use crate::worker::{self, Control, WorkerConfig};
 use crate::metrics;
+use crate::stats::DropReason;
+use crate::stats::WorkerStats;
+use crate::tcp;
+use crate::worker::{self, Control, WorkerConfig};
 use crate::xdp::iface::Interface;
 use crate::xdp::socket::PortConfig;
 use crate::xdp::{BindMode, XdpMode, XdpProgram, XskPort};
@@ -126,7 +126,9 @@ impl std::str::FromStr for QueueCount {
         }
         match s.parse::<u32>() {
             Ok(n) if n > 0 => Ok(QueueCount::Count(n)),
-            _ => Err(format!("'{s}' is not a queue count (a positive number or 'all')")),
+            _ => Err(format!(
+                "'{s}' is not a queue count (a positive number or 'all')"
+            )),
         }
     }
 }
@@ -238,7 +240,11 @@ impl Datapath {
             QueueCount::All => iface.rx_queues,
             QueueCount::Count(n) if n <= iface.rx_queues => n,
             QueueCount::Count(n) => {
-                bail!("--queues {n}: interface {} has only {} receive queues", iface.name, iface.rx_queues)
+                bail!(
+                    "--queues {n}: interface {} has only {} receive queues",
+                    iface.name,
+                    iface.rx_queues
+                )
             }
         };
         if args.max_connections == 0 || args.buffer_size < 4096 {
@@ -262,9 +268,22 @@ impl Datapath {
         })?;
         let cores = match &args.cores {
             Some(list) if !list.0.is_empty() => list.0.clone(),
-            _ => core_affinity::get_core_ids().unwrap_or_default().iter().map(|c| c.id).collect(),
+            _ => core_affinity::get_core_ids()
+                .unwrap_or_default()
+                .iter()
+                .map(|c| c.id)
+                .collect(),
         };
-        Ok(Datapath { iface, addr, program, ports, args: args.clone(), served: served.to_vec(), keys, cores })
+        Ok(Datapath {
+            iface,
+            addr,
+            program,
+            ports,
+            args: args.clone(),
+            served: served.to_vec(),
+            keys,
+            cores,
+        })
     }
 
     /// The core of worker `i` (queue i), if pinning is possible.
@@ -354,8 +373,12 @@ pub fn serve(args: ServeArgs) -> Result<()> {
         metrics::serve_http(addr, shared.clone())
             .with_context(|| format!("serving metrics on {addr}"))?;
     }
-    let mut latest: Vec<WorkerStats> =
-        (0..queues).map(|q| WorkerStats { queue: q, ..Default::default() }).collect();
+    let mut latest: Vec<WorkerStats> = (0..queues)
+        .map(|q| WorkerStats {
+            queue: q,
+            ..Default::default()
+        })
+        .collect();
     let mut failed = false;
     let mut ticks = 0u64;
     let mut was_up = true;
@@ -367,7 +390,7 @@ pub fn serve(args: ServeArgs) -> Result<()> {
             failed = true;
             break;
         }
-        if ticks % 25 == 0 {
+        if ticks.is_multiple_of(25) {
             collect_snapshots(&snap_rx, &mut latest);
             let text = metrics::render(&latest, &dp.program.counters());
             let _ = metrics::write_file(&dp.iface.name, &text);
@@ -376,7 +399,11 @@ pub fn serve(args: ServeArgs) -> Result<()> {
             }
             let up = dp.iface.is_up();
             if up != was_up {
-                eprintln!("xdptcp: interface {} is {}", dp.iface.name, if up { "up again" } else { "DOWN" });
+                eprintln!(
+                    "xdptcp: interface {} is {}",
+                    dp.iface.name,
+                    if up { "up again" } else { "DOWN" }
+                );
                 was_up = up;
             }
         }
@@ -387,7 +414,10 @@ pub fn serve(args: ServeArgs) -> Result<()> {
     if failed {
         control.stop.store(true, Ordering::SeqCst);
     } else {
-        eprintln!("xdptcp: draining connections (up to {} ms)", args.datapath.drain_ms);
+        eprintln!(
+            "xdptcp: draining connections (up to {} ms)",
+            args.datapath.drain_ms
+        );
     }
     while !handles.iter().all(|h| h.is_finished()) {
         if SIGNALLED.load(Ordering::SeqCst) > 1 {
@@ -428,8 +458,12 @@ fn collect_snapshots(rx: &Receiver<WorkerStats>, latest: &mut [WorkerStats]) {
 /// `xdptcp stats --iface IF`: prints the running daemon's counters.
 pub fn stats(iface: &str) -> Result<()> {
     let path = metrics::stats_path(iface);
-    let text = std::fs::read_to_string(&path)
-        .with_context(|| format!("no running xdptcp on {iface} ({} not found)", path.display()))?;
+    let text = std::fs::read_to_string(&path).with_context(|| {
+        format!(
+            "no running xdptcp on {iface} ({} not found)",
+            path.display()
+        )
+    })?;
     print!("{text}");
     Ok(())
 }
@@ -464,6 +498,10 @@ pub fn report(workers: &[WorkerStats], program: &XdpProgram) {
             eprintln!("queue {} drops: {}", s.queue, reasons.join(" "));
         }
     }
-    let xdp: Vec<String> = program.counters().iter().map(|(n, v)| format!("{n}={v}")).collect();
+    let xdp: Vec<String> = program
+        .counters()
+        .iter()
+        .map(|(n, v)| format!("{n}={v}"))
+        .collect();
     eprintln!("xdp: {}", xdp.join(" "));
 }

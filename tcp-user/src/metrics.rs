@@ -23,30 +23,106 @@ pub fn stats_path(iface: &str) -> PathBuf {
 /// Renders worker and XDP counters as Prometheus text.
 pub fn render(workers: &[WorkerStats], xdp: &[(&'static str, u64)]) -> String {
     let mut out = String::with_capacity(4096);
-    let mut metric = |name: &str, help: &str, kind: &str, rows: &mut dyn Iterator<Item = (String, u64)>| {
-        let _ = writeln!(out, "# HELP xdptcp_{name} {help}\n# TYPE xdptcp_{name} {kind}");
-        for (labels, v) in rows {
-            let _ = writeln!(out, "xdptcp_{name}{{{labels}}} {v}");
-        }
-    };
+    let mut metric =
+        |name: &str, help: &str, kind: &str, rows: &mut dyn Iterator<Item = (String, u64)>| {
+            let _ = writeln!(
+                out,
+                "# HELP xdptcp_{name} {help}\n# TYPE xdptcp_{name} {kind}"
+            );
+            for (labels, v) in rows {
+                let _ = writeln!(out, "xdptcp_{name}{{{labels}}} {v}");
+            }
+        };
     type Field = fn(&WorkerStats) -> u64;
     let per_queue: [(&str, &str, &str, Field); 13] = [
-        ("rx_frames_total", "Frames received on the AF_XDP socket.", "counter", |s| s.port.rx_frames),
-        ("tx_frames_total", "Frames sent on the AF_XDP socket.", "counter", |s| s.port.tx_frames),
-        ("tx_dropped_total", "Outgoing frames dropped for lack of a TX frame.", "counter", |s| s.port.tx_dropped),
-        ("connections_opened_total", "Connections accepted.", "counter", |s| s.conns_opened),
-        ("connections_closed_total", "Connections freed.", "counter", |s| s.conns_closed),
-        ("connections_reset_total", "Connections reset by the peer.", "counter", |s| s.conns_reset),
-        ("connections_timed_out_total", "Connections aborted after retries.", "counter", |s| s.conns_timed_out),
-        ("rsts_sent_total", "RSTs sent for segments to no connection.", "counter", |s| s.rsts_sent),
-        ("retransmissions_total", "Segments retransmitted.", "counter", |s| s.retransmissions),
-        ("fast_retransmits_total", "Fast retransmissions.", "counter", |s| s.fast_retransmits),
-        ("out_of_order_total", "Out-of-order segments received.", "counter", |s| s.out_of_order),
-        ("connections_active", "Connections in the table.", "gauge", |s| s.active),
-        ("syn_cookies_sent_total", "SYN-ACKs carrying a SYN cookie.", "counter", |s| s.syn_cookies_sent),
+        (
+            "rx_frames_total",
+            "Frames received on the AF_XDP socket.",
+            "counter",
+            |s| s.port.rx_frames,
+        ),
+        (
+            "tx_frames_total",
+            "Frames sent on the AF_XDP socket.",
+            "counter",
+            |s| s.port.tx_frames,
+        ),
+        (
+            "tx_dropped_total",
+            "Outgoing frames dropped for lack of a TX frame.",
+            "counter",
+            |s| s.port.tx_dropped,
+        ),
+        (
+            "connections_opened_total",
+            "Connections accepted.",
+            "counter",
+            |s| s.conns_opened,
+        ),
+        (
+            "connections_closed_total",
+            "Connections freed.",
+            "counter",
+            |s| s.conns_closed,
+        ),
+        (
+            "connections_reset_total",
+            "Connections reset by the peer.",
+            "counter",
+            |s| s.conns_reset,
+        ),
+        (
+            "connections_timed_out_total",
+            "Connections aborted after retries.",
+            "counter",
+            |s| s.conns_timed_out,
+        ),
+        (
+            "rsts_sent_total",
+            "RSTs sent for segments to no connection.",
+            "counter",
+            |s| s.rsts_sent,
+        ),
+        (
+            "retransmissions_total",
+            "Segments retransmitted.",
+            "counter",
+            |s| s.retransmissions,
+        ),
+        (
+            "fast_retransmits_total",
+            "Fast retransmissions.",
+            "counter",
+            |s| s.fast_retransmits,
+        ),
+        (
+            "out_of_order_total",
+            "Out-of-order segments received.",
+            "counter",
+            |s| s.out_of_order,
+        ),
+        (
+            "connections_active",
+            "Connections in the table.",
+            "gauge",
+            |s| s.active,
+        ),
+        (
+            "syn_cookies_sent_total",
+            "SYN-ACKs carrying a SYN cookie.",
+            "counter",
+            |s| s.syn_cookies_sent,
+        ),
     ];
     for (name, help, kind, f) in per_queue {
-        metric(name, help, kind, &mut workers.iter().map(|s| (format!("queue=\"{}\"", s.queue), f(s))));
+        metric(
+            name,
+            help,
+            kind,
+            &mut workers
+                .iter()
+                .map(|s| (format!("queue=\"{}\"", s.queue), f(s))),
+        );
     }
     metric(
         "drops_total",
@@ -54,7 +130,10 @@ pub fn render(workers: &[WorkerStats], xdp: &[(&'static str, u64)]) -> String {
         "counter",
         &mut workers.iter().flat_map(|s| {
             DropReason::ALL.iter().map(move |r| {
-                (format!("queue=\"{}\",reason=\"{}\"", s.queue, r.name()), s.drops[*r as usize])
+                (
+                    format!("queue=\"{}\",reason=\"{}\"", s.queue, r.name()),
+                    s.drops[*r as usize],
+                )
             })
         }),
     );
@@ -106,9 +185,16 @@ mod tests {
 
     #[test]
     fn render_labels_every_queue_and_drop_reason() {
-        let mut a = WorkerStats { queue: 0, conns_opened: 3, ..Default::default() };
+        let mut a = WorkerStats {
+            queue: 0,
+            conns_opened: 3,
+            ..Default::default()
+        };
         a.drops[DropReason::BadTcpChecksum as usize] = 2;
-        let b = WorkerStats { queue: 1, ..Default::default() };
+        let b = WorkerStats {
+            queue: 1,
+            ..Default::default()
+        };
         let text = render(&[a, b], &[("steered", 9)]);
         assert!(text.contains("xdptcp_connections_opened_total{queue=\"0\"} 3"));
         assert!(text.contains("xdptcp_connections_opened_total{queue=\"1\"} 0"));

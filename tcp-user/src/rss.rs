@@ -60,12 +60,26 @@ pub struct PortChooser {
 impl PortChooser {
     /// Ports in `first..=last` whose replies hash to `queue` of `queues` under `key`.
     pub fn toeplitz(key: &[u8], queue: u32, queues: u32, first: u16, last: u16) -> Self {
-        PortChooser { key: Some(key.to_vec()), queue, queues: queues.max(1), first, last, next: first }
+        PortChooser {
+            key: Some(key.to_vec()),
+            queue,
+            queues: queues.max(1),
+            first,
+            last,
+            next: first,
+        }
     }
 
     /// Any port in `first..=last` (devices that do not steer by Toeplitz hash, or one queue).
     pub fn fallback(first: u16, last: u16) -> Self {
-        PortChooser { key: None, queue: 0, queues: 1, first, last, next: first }
+        PortChooser {
+            key: None,
+            queue: 0,
+            queues: 1,
+            first,
+            last,
+            next: first,
+        }
     }
 
     /// True when replies to `tuple` would arrive on this chooser's queue.
@@ -97,8 +111,17 @@ impl PortChooser {
         let span = (self.last - self.first) as u32 + 1;
         for _ in 0..span {
             let port = self.next;
-            self.next = if self.next >= self.last { self.first } else { self.next + 1 };
-            let tuple = FourTuple { local_addr, local_port: port, remote_addr, remote_port };
+            self.next = if self.next >= self.last {
+                self.first
+            } else {
+                self.next + 1
+            };
+            let tuple = FourTuple {
+                local_addr,
+                local_port: port,
+                remote_addr,
+                remote_port,
+            };
             if self.lands_here(&tuple) && !in_use(&tuple) {
                 return Some(port);
             }

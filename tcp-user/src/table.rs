@@ -136,7 +136,12 @@ impl<S> ConnectionTable<S> {
     }
 
     /// Inserts a new connection; the caller then calls [`Self::after_io`] for it.
-    pub fn insert(&mut self, conn: Connection, app: S, peer_mac: [u8; 6]) -> Result<ConnId, InsertError> {
+    pub fn insert(
+        &mut self,
+        conn: Connection,
+        app: S,
+        peer_mac: [u8; 6],
+    ) -> Result<ConnId, InsertError> {
         let id = self.free.pop().ok_or(InsertError::Full)?;
         let generation = self.generations[id as usize].wrapping_add(1);
         self.generations[id as usize] = generation;

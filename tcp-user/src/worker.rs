@@ -119,7 +119,10 @@ pub fn run_since<A: App>(
         table: ConnectionTable::new(cfg.max_connections, cfg.max_time_wait),
         served,
         app,
-        stats: WorkerStats { queue: port.queue, ..Default::default() },
+        stats: WorkerStats {
+            queue: port.queue,
+            ..Default::default()
+        },
         cfg,
         accepting: true,
     };
@@ -313,8 +316,15 @@ impl<A: App> Shard<A> {
     /// Runs a connection after an input: application events, then everything it has to send,
     /// then table book-keeping (timer re-arm, removal when closed).
     fn drive(&mut self, id: ConnId, now: Instant, tx: &mut Transmitter<'_>) {
-        let Some(entry) = self.table.get_mut(id) else { return };
-        let Entry { conn, app: state, peer_mac, .. } = entry;
+        let Some(entry) = self.table.get_mut(id) else {
+            return;
+        };
+        let Entry {
+            conn,
+            app: state,
+            peer_mac,
+            ..
+        } = entry;
         while let Some(event) = conn.poll_event() {
             match event {
                 tcp::Event::Reset => self.stats.conns_reset += 1,
@@ -360,14 +370,21 @@ impl<A: App> Shard<A> {
             };
             let local_addr = self.cfg.local_addr;
             let table = &self.table;
-            let port = client.ports.choose(local_addr, remote_addr, remote_port, |t| {
-                table.lookup(t).is_some()
-            });
+            let port = client
+                .ports
+                .choose(local_addr, remote_addr, remote_port, |t| {
+                    table.lookup(t).is_some()
+                });
             let (Some(local_port), true) = (port, self.table.available() > 0) else {
                 self.app.on_open_failed(now);
                 return;
             };
-            let tuple = FourTuple { local_addr, local_port, remote_addr, remote_port };
+            let tuple = FourTuple {
+                local_addr,
+                local_port,
+                remote_addr,
+                remote_port,
+            };
             let iss = self.isn.isn(now, &tuple);
             let conn = Connection::connect(now, &self.cfg.tcp, tuple, iss);
             let mac = client.next_hop.0;

@@ -46,9 +46,7 @@ impl ClientBed {
             .unwrap();
         let offloads = tb.srv.run_ok(&["ethtool", "-k", &tb.srv_if]).unwrap();
         assert!(
-            offloads
-                .lines()
-                .any(|l| l.trim() == "tx-checksumming: off"),
+            offloads.lines().any(|l| l.trim() == "tx-checksumming: off"),
             "tx checksumming still on on {}:\n{offloads}",
             tb.srv_if
         );
@@ -163,10 +161,8 @@ struct TempFile(PathBuf);
 impl TempFile {
     fn new(tag: &str) -> TempFile {
         let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        let path = std::env::temp_dir().join(format!(
-            "xdptcp-client-{}-{tag}-{n}",
-            std::process::id()
-        ));
+        let path =
+            std::env::temp_dir().join(format!("xdptcp-client-{}-{tag}-{n}", std::process::id()));
         TempFile(path)
     }
 
@@ -203,11 +199,7 @@ struct EchoServer {
 impl EchoServer {
     fn start(bed: &ClientBed, port: u16) -> EchoServer {
         let addr = SocketAddr::V4(bed.tb.srv_addr(port));
-        let listener = bed
-            .tb
-            .srv
-            .exec_in(move || TcpListener::bind(addr))
-            .unwrap();
+        let listener = bed.tb.srv.exec_in(move || TcpListener::bind(addr)).unwrap();
         let listener_fd = listener.as_raw_fd();
         let accepted = Arc::new(AtomicU64::new(0));
         let echoed = Arc::new(AtomicU64::new(0));
@@ -303,9 +295,7 @@ fn fetch_from_echo(len: usize) {
         got == request.as_bytes(),
         "echoed bytes differ: {} bytes back, first difference at {:?}",
         got.len(),
-        got.iter()
-            .zip(request.as_bytes())
-            .position(|(a, b)| a != b)
+        got.iter().zip(request.as_bytes()).position(|(a, b)| a != b)
     );
     assert_eq!(echo.accepted(), 1);
     assert_eq!(echo.echoed(), len as u64);
@@ -491,7 +481,11 @@ fn a_silent_port_times_out_after_the_configured_syn_retries() {
         took >= Duration::from_secs(6) && took <= Duration::from_secs(10),
         "gave up after {took:?}"
     );
-    let dropped = bed.tb.srv.iptables_packets("INPUT", "--dport 7998").unwrap();
+    let dropped = bed
+        .tb
+        .srv
+        .iptables_packets("INPUT", "--dport 7998")
+        .unwrap();
     assert_eq!(dropped, 3, "SYNs dropped (1 + 2 retries)");
     assert_eq!(echo.accepted(), 0);
     println!("connect_timed_out {took:?} after ready");
@@ -551,7 +545,9 @@ fn stack_closes_first_the_kernel_server_closes_without_time_wait() {
         "the kernel server holds TIME_WAIT although the stack closed first:\n{tw}"
     );
     assert!(
-        !seen.iter().any(|s| s == "TIME-WAIT" || s.starts_with("FIN-WAIT")),
+        !seen
+            .iter()
+            .any(|s| s == "TIME-WAIT" || s.starts_with("FIN-WAIT")),
         "kernel server states {seen:?}"
     );
     assert_eq!(echo.accepted(), 1);

@@ -13,7 +13,14 @@ pub fn run(args: &[String]) -> Result<()> {
     let daemon = build::run(true)?;
     println!("build: xdptcp-bench (release)");
     let mut cargo = build::user_cargo(&build::ebpf_object());
-    cargo.args(["build", "--release", "-p", "benches", "--bin", "xdptcp-bench"]);
+    cargo.args([
+        "build",
+        "--release",
+        "-p",
+        "benches",
+        "--bin",
+        "xdptcp-bench",
+    ]);
     run_status(&mut cargo, "benchmark build")?;
     crate::setup::mount_bpffs(false)?;
     let tool = target_dir().join("release/xdptcp-bench");

@@ -38,21 +38,48 @@ const SCENARIOS: &[Scenario] = &[
         title: "echo on port 7: the stack serves it, the kernel keeps everything else",
         daemon_args: &["--port", "7", "--app", "echo"],
         steps: &[
-            Step { name: "XDP program attached to the server veth", run: xdp_attached },
-            Step { name: "ping the server address (kernel)", run: ping },
-            Step { name: "curl a kernel http.server on :8000 of the same address", run: kernel_http },
-            Step { name: "TcpStream echoes 16 MiB through the stack, byte for byte", run: echo_bulk },
-            Step { name: "64 concurrent connections, 64 KiB each, echoed", run: echo_concurrent },
-            Step { name: "1000 request/response round trips of 64 B", run: echo_rr },
+            Step {
+                name: "XDP program attached to the server veth",
+                run: xdp_attached,
+            },
+            Step {
+                name: "ping the server address (kernel)",
+                run: ping,
+            },
+            Step {
+                name: "curl a kernel http.server on :8000 of the same address",
+                run: kernel_http,
+            },
+            Step {
+                name: "TcpStream echoes 16 MiB through the stack, byte for byte",
+                run: echo_bulk,
+            },
+            Step {
+                name: "64 concurrent connections, 64 KiB each, echoed",
+                run: echo_concurrent,
+            },
+            Step {
+                name: "1000 request/response round trips of 64 B",
+                run: echo_rr,
+            },
         ],
     },
     Scenario {
         title: "http on port 80: curl and ab against the stack",
         daemon_args: &["--port", "80", "--app", "http", "--body-size", "1024"],
         steps: &[
-            Step { name: "curl GET / (two requests, one keep-alive connection)", run: curl_http },
-            Step { name: "ab -k: 20000 keep-alive requests, 8 concurrent", run: ab_keepalive },
-            Step { name: "ab: 2000 requests, a new connection each", run: ab_close },
+            Step {
+                name: "curl GET / (two requests, one keep-alive connection)",
+                run: curl_http,
+            },
+            Step {
+                name: "ab -k: 20000 keep-alive requests, 8 concurrent",
+                run: ab_keepalive,
+            },
+            Step {
+                name: "ab: 2000 requests, a new connection each",
+                run: ab_close,
+            },
         ],
     },
 ];
@@ -193,7 +220,9 @@ fn kernel_http(ctx: &Ctx) -> Result<String> {
 
 /// Deterministic test pattern of `len` bytes.
 fn pattern(len: usize, seed: u8) -> Vec<u8> {
-    (0..len).map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed)).collect()
+    (0..len)
+        .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
+        .collect()
 }
 
 /// Writes `data` on one thread and reads the echo on another; returns the elapsed time.
@@ -224,7 +253,11 @@ fn echo_bulk(ctx: &Ctx) -> Result<String> {
         echo_through(s, pattern(len, 7))
     })?;
     let mbps = (2 * len) as f64 / took.as_secs_f64() / 1e6;
-    Ok(format!("{} MiB each way in {:.0} ms ({mbps:.0} MB/s both directions)", len >> 20, took.as_secs_f64() * 1e3))
+    Ok(format!(
+        "{} MiB each way in {:.0} ms ({mbps:.0} MB/s both directions)",
+        len >> 20,
+        took.as_secs_f64() * 1e3
+    ))
 }
 
 fn echo_concurrent(ctx: &Ctx) -> Result<String> {
@@ -240,11 +273,15 @@ fn echo_concurrent(ctx: &Ctx) -> Result<String> {
             .map(|(i, s)| std::thread::spawn(move || echo_through(s, pattern(64 << 10, i as u8))))
             .collect();
         for w in workers {
-            w.join().map_err(|_| anyhow::anyhow!("client thread panicked"))??;
+            w.join()
+                .map_err(|_| anyhow::anyhow!("client thread panicked"))??;
         }
         Ok(start.elapsed())
     })?;
-    Ok(format!("64/64 identical in {:.0} ms", took.as_secs_f64() * 1e3))
+    Ok(format!(
+        "64/64 identical in {:.0} ms",
+        took.as_secs_f64() * 1e3
+    ))
 }
 
 fn echo_rr(ctx: &Ctx) -> Result<String> {
@@ -268,7 +305,12 @@ fn echo_rr(ctx: &Ctx) -> Result<String> {
     })?;
     lat.sort();
     let us = |d: Duration| d.as_secs_f64() * 1e6;
-    Ok(format!("p50 {:.1} us, p99 {:.1} us, max {:.1} us", us(lat[499]), us(lat[989]), us(lat[999])))
+    Ok(format!(
+        "p50 {:.1} us, p99 {:.1} us, max {:.1} us",
+        us(lat[499]),
+        us(lat[989]),
+        us(lat[999])
+    ))
 }
 
 fn curl_http(ctx: &Ctx) -> Result<String> {
@@ -276,13 +318,27 @@ fn curl_http(ctx: &Ctx) -> Result<String> {
     let out = ctx
         .tb
         .cli
-        .run(&["curl", "-sS", "-v", "-o", "/dev/null", "-o", "/dev/null", "-w", "%{http_code} %{size_download}\n", &url, &url])?
+        .run(&[
+            "curl",
+            "-sS",
+            "-v",
+            "-o",
+            "/dev/null",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code} %{size_download}\n",
+            &url,
+            &url,
+        ])?
         .check()?;
     let lines: Vec<&str> = out.stdout.lines().collect();
     if lines != ["200 1024", "200 1024"] {
         bail!("unexpected responses: {lines:?}");
     }
-    if !out.stderr.contains("Re-using existing connection") && !out.stderr.contains("Reusing existing") {
+    if !out.stderr.contains("Re-using existing connection")
+        && !out.stderr.contains("Reusing existing")
+    {
         bail!("curl opened a second connection");
     }
     Ok("2 x HTTP 200, 1024-byte bodies, connection re-used".into())
@@ -293,7 +349,11 @@ fn ab(ctx: &Ctx, args: &[&str]) -> Result<String> {
     let mut argv = vec!["ab", "-q"];
     argv.extend_from_slice(args);
     argv.push(&url);
-    let out = ctx.tb.cli.run_timeout(&argv, Duration::from_secs(120))?.check()?;
+    let out = ctx
+        .tb
+        .cli
+        .run_timeout(&argv, Duration::from_secs(120))?
+        .check()?;
     let field = |name: &str| {
         out.stdout
             .lines()
@@ -306,7 +366,12 @@ fn ab(ctx: &Ctx, args: &[&str]) -> Result<String> {
     if failed != "0" {
         bail!("{failed} failed requests");
     }
-    Ok(format!("{} complete, 0 failed, {} req/s, mean {} ms", field("Complete requests"), field("Requests per second"), field("Time per request")))
+    Ok(format!(
+        "{} complete, 0 failed, {} req/s, mean {} ms",
+        field("Complete requests"),
+        field("Requests per second"),
+        field("Time per request")
+    ))
 }
 
 fn ab_keepalive(ctx: &Ctx) -> Result<String> {

@@ -72,7 +72,8 @@ impl Fetch {
         if self.sent < self.request.len() {
             self.sent += conn.send(&self.request[self.sent..]);
         }
-        if self.sent == self.request.len() && self.half_close && conn.state() == State::Established {
+        if self.sent == self.request.len() && self.half_close && conn.state() == State::Established
+        {
             conn.close();
         }
     }

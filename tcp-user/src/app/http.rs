@@ -55,7 +55,14 @@ impl Http {
         let (keep_alive, keep_alive_head) = build("Connection: keep-alive\r\n");
         let (close, close_head) = build("Connection: close\r\n");
         let too_large = b"HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_vec();
-        Http { keep_alive, keep_alive_head, close, close_head, too_large, scratch: Box::new([0; MAX_HEAD]) }
+        Http {
+            keep_alive,
+            keep_alive_head,
+            close,
+            close_head,
+            too_large,
+            scratch: Box::new([0; MAX_HEAD]),
+        }
     }
 
     fn bytes(&self, which: Which) -> &[u8] {
@@ -115,7 +122,11 @@ impl App for Http {
                 return;
             }
             conn.recv_consume(total);
-            let which = if req.keep_alive { Which::KeepAlive } else { Which::Close };
+            let which = if req.keep_alive {
+                Which::KeepAlive
+            } else {
+                Which::Close
+            };
             st.response = Some(which);
             st.sent = 0;
             st.len = match (req.head_only, which) {
@@ -141,14 +152,18 @@ struct Request {
 /// Reads what the responder needs from a request head: HTTP/1.1 is keep-alive unless
 /// `Connection: close`; HTTP/1.0 is close unless `Connection: keep-alive` (RFC 9112 9.3).
 fn parse_head(head: &[u8]) -> Request {
-    let mut lines = head.split(|&c| c == b'\n').map(|l| l.strip_suffix(b"\r").unwrap_or(l));
+    let mut lines = head
+        .split(|&c| c == b'\n')
+        .map(|l| l.strip_suffix(b"\r").unwrap_or(l));
     let request_line = lines.next().unwrap_or_default();
     let head_only = request_line.starts_with(b"HEAD ");
     let http10 = request_line.ends_with(b"HTTP/1.0");
     let mut keep_alive = !http10;
     let mut content_length = 0;
     for line in lines {
-        let Some(colon) = line.iter().position(|&c| c == b':') else { continue };
+        let Some(colon) = line.iter().position(|&c| c == b':') else {
+            continue;
+        };
         let (name, value) = (&line[..colon], trim(&line[colon + 1..]));
         if name.eq_ignore_ascii_case(b"connection") {
             if value.eq_ignore_ascii_case(b"close") {
@@ -164,12 +179,22 @@ fn parse_head(head: &[u8]) -> Request {
                 .min(1 << 20);
         }
     }
-    Request { keep_alive, head_only, content_length }
+    Request {
+        keep_alive,
+        head_only,
+        content_length,
+    }
 }
 
 fn trim(v: &[u8]) -> &[u8] {
-    let start = v.iter().position(|c| !c.is_ascii_whitespace()).unwrap_or(v.len());
-    let end = v.iter().rposition(|c| !c.is_ascii_whitespace()).map_or(start, |e| e + 1);
+    let start = v
+        .iter()
+        .position(|c| !c.is_ascii_whitespace())
+        .unwrap_or(v.len());
+    let end = v
+        .iter()
+        .rposition(|c| !c.is_ascii_whitespace())
+        .map_or(start, |e| e + 1);
     &v[start..end]
 }
 

@@ -65,7 +65,9 @@ impl std::str::FromStr for AppKind {
             "echo" => Ok(AppKind::Echo),
             "discard" => Ok(AppKind::Discard),
             "http" => Ok(AppKind::Http),
-            _ => Err(format!("unknown app '{s}' (expected echo, discard or http)")),
+            _ => Err(format!(
+                "unknown app '{s}' (expected echo, discard or http)"
+            )),
         }
     }
 }

@@ -25,7 +25,10 @@ thread_local! {
 /// A buffer of exactly `len` bytes: a recycled one if the cache has it, else a new zeroed one.
 pub fn take(len: usize) -> Box<[u8]> {
     let cached = CACHE.with(|c| {
-        c.borrow_mut().iter_mut().find(|(l, _)| *l == len).and_then(|(_, list)| list.pop())
+        c.borrow_mut()
+            .iter_mut()
+            .find(|(l, _)| *l == len)
+            .and_then(|(_, list)| list.pop())
     });
     cached.unwrap_or_else(|| vec![0; len].into_boxed_slice())
 }

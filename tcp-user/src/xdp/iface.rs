@@ -44,7 +44,13 @@ impl Interface {
             })
             .unwrap_or(1)
             .max(1);
-        Ok(Interface { name: name.to_string(), index, mac, mtu, rx_queues })
+        Ok(Interface {
+            name: name.to_string(),
+            index,
+            mac,
+            mtu,
+            rx_queues,
+        })
     }
 
     /// True when the interface is administratively up with a carrier (`operstate` up, or

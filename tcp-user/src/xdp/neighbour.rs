@@ -40,12 +40,19 @@ impl Netlink {
     fn open() -> Result<Netlink> {
         // Safety: plain socket(2) call; the fd is owned by the returned value and closed on drop.
         let fd = unsafe {
-            libc::socket(libc::AF_NETLINK, libc::SOCK_RAW | libc::SOCK_CLOEXEC, libc::NETLINK_ROUTE)
+            libc::socket(
+                libc::AF_NETLINK,
+                libc::SOCK_RAW | libc::SOCK_CLOEXEC,
+                libc::NETLINK_ROUTE,
+            )
         };
         if fd < 0 {
             return Err(std::io::Error::last_os_error()).context("opening a netlink socket");
         }
-        let tv = libc::timeval { tv_sec: 1, tv_usec: 0 };
+        let tv = libc::timeval {
+            tv_sec: 1,
+            tv_usec: 0,
+        };
         // Safety: setsockopt with a valid timeval of the right size.
         unsafe {
             libc::setsockopt(
@@ -147,7 +154,9 @@ pub fn next_hop(dst: u32) -> Result<(u32, u32)> {
     body.extend_from_slice(&RTA_DST.to_ne_bytes());
     body.extend_from_slice(&dst.to_be_bytes());
     let replies = nl.request(RTM_GETROUTE, 0, &body, RTM_NEWROUTE)?;
-    let reply = replies.first().with_context(|| format!("no route to {}", Ipv4Addr::from(dst)))?;
+    let reply = replies
+        .first()
+        .with_context(|| format!("no route to {}", Ipv4Addr::from(dst)))?;
     let (mut hop, mut oif) = (dst, 0);
     for (kind, value) in attrs(reply, 12) {
         match (kind, value.len()) {
@@ -208,5 +217,9 @@ pub fn resolve(dst: u32, timeout: Duration) -> Result<MacAddr> {
             return Ok(mac);
         }
     }
-    bail!("next hop {} of {} did not resolve (ARP)", Ipv4Addr::from(hop), Ipv4Addr::from(dst))
+    bail!(
+        "next hop {} of {} did not resolve (ARP)",
+        Ipv4Addr::from(hop),
+        Ipv4Addr::from(dst)
+    )
 }

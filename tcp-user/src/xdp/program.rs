@@ -32,7 +32,9 @@ impl std::str::FromStr for XdpMode {
             "auto" => Ok(XdpMode::Auto),
             "driver" | "drv" | "native" => Ok(XdpMode::Driver),
             "skb" | "generic" => Ok(XdpMode::Skb),
-            _ => Err(format!("unknown XDP mode '{s}' (expected auto, driver or skb)")),
+            _ => Err(format!(
+                "unknown XDP mode '{s}' (expected auto, driver or skb)"
+            )),
         }
     }
 }
@@ -52,7 +54,9 @@ impl XdpProgram {
     /// Loads the embedded program and attaches it to `ifname`.
     pub fn attach(ifname: &str, mode: XdpMode) -> Result<XdpProgram> {
         if PROGRAM_OBJECT.is_empty() {
-            bail!("this xdptcp was built without its XDP program; build it with `cargo xtask build`");
+            bail!(
+                "this xdptcp was built without its XDP program; build it with `cargo xtask build`"
+            );
         }
         let mut ebpf = Ebpf::load(PROGRAM_OBJECT).context("loading the XDP program object")?;
         let program: &mut Xdp = ebpf
@@ -60,14 +64,24 @@ impl XdpProgram {
             .ok_or_else(|| anyhow!("program {PROGRAM_NAME} missing from the object"))?
             .try_into()
             .context("program is not an XDP program")?;
-        program.load().context("loading the XDP program into the kernel (verifier)")?;
+        program
+            .load()
+            .context("loading the XDP program into the kernel (verifier)")?;
         let attached = match mode {
-            XdpMode::Driver => program.attach(ifname, AyaXdpMode::Driver).map(|_| XdpMode::Driver),
-            XdpMode::Skb => program.attach(ifname, AyaXdpMode::Skb).map(|_| XdpMode::Skb),
+            XdpMode::Driver => program
+                .attach(ifname, AyaXdpMode::Driver)
+                .map(|_| XdpMode::Driver),
+            XdpMode::Skb => program
+                .attach(ifname, AyaXdpMode::Skb)
+                .map(|_| XdpMode::Skb),
             XdpMode::Auto => program
                 .attach(ifname, AyaXdpMode::Driver)
                 .map(|_| XdpMode::Driver)
-                .or_else(|_| program.attach(ifname, AyaXdpMode::Skb).map(|_| XdpMode::Skb)),
+                .or_else(|_| {
+                    program
+                        .attach(ifname, AyaXdpMode::Skb)
+                        .map(|_| XdpMode::Skb)
+                }),
         };
         let mode = attached.with_context(|| {
             format!("attaching XDP to {ifname} (another XDP program attached? MTU too large?)")
@@ -75,7 +89,13 @@ impl XdpProgram {
         let xsks = XskMap::try_from(take(&mut ebpf, XSK_MAP)?)?;
         let served = HashMap::try_from(take(&mut ebpf, SERVED_MAP)?)?;
         let counters = PerCpuArray::try_from(take(&mut ebpf, COUNTERS_MAP)?)?;
-        Ok(XdpProgram { _ebpf: ebpf, xsks, served, counters, mode })
+        Ok(XdpProgram {
+            _ebpf: ebpf,
+            xsks,
+            served,
+            counters,
+            mode,
+        })
     }
 
     /// Adds a served (address, port) pair, both host order.
@@ -109,5 +129,6 @@ impl XdpProgram {
 }
 
 fn take(ebpf: &mut Ebpf, name: &str) -> Result<aya::maps::Map> {
-    ebpf.take_map(name).ok_or_else(|| anyhow!("map {name} missing from the XDP object"))
+    ebpf.take_map(name)
+        .ok_or_else(|| anyhow!("map {name} missing from the XDP object"))
 }

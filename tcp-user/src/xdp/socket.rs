@@ -4,13 +4,13 @@
 //! rings (receive), half in a free list used for transmission and returned by the completion
 //! ring. Nothing is allocated after setup: the descriptor vectors are sized once.
 
+pub use crate::stats::PortCounters;
 use anyhow::{anyhow, Context, Result};
 use std::num::NonZeroU32;
 use xsk_rs::config::{
     BindFlags, FrameSize, Interface as XskInterface, LibxdpFlags, QueueSize, SocketConfig,
     UmemConfig,
 };
-pub use crate::stats::PortCounters;
 use xsk_rs::{CompQueue, FillQueue, FrameDesc, RxQueue, Socket, TxQueue, Umem};
 
 /// How to bind the socket (`--bind-mode`).
@@ -31,7 +31,9 @@ impl std::str::FromStr for BindMode {
             "auto" => Ok(BindMode::Auto),
             "copy" => Ok(BindMode::Copy),
             "zerocopy" | "zero-copy" => Ok(BindMode::ZeroCopy),
-            _ => Err(format!("unknown bind mode '{s}' (expected auto, copy or zerocopy)")),
+            _ => Err(format!(
+                "unknown bind mode '{s}' (expected auto, copy or zerocopy)"
+            )),
         }
     }
 }
@@ -49,7 +51,11 @@ pub struct PortConfig {
 
 impl Default for PortConfig {
     fn default() -> Self {
-        PortConfig { frames: 8192, ring_size: 4096, batch: 64 }
+        PortConfig {
+            frames: 8192,
+            ring_size: 4096,
+            batch: 64,
+        }
     }
 }
 
@@ -97,8 +103,11 @@ impl XskPort {
         let frames = NonZeroU32::new(cfg.frames).ok_or_else(|| anyhow!("zero UMEM frames"))?;
         let (umem, mut descs) =
             Umem::new(umem_cfg, frames, false).map_err(|e| anyhow!("creating UMEM: {e}"))?;
-        let bind = if zero_copy { BindFlags::XDP_ZEROCOPY } else { BindFlags::XDP_COPY }
-            | BindFlags::XDP_USE_NEED_WAKEUP;
+        let bind = if zero_copy {
+            BindFlags::XDP_ZEROCOPY
+        } else {
+            BindFlags::XDP_COPY
+        } | BindFlags::XDP_USE_NEED_WAKEUP;
         let sock_cfg = SocketConfig::builder()
             .rx_queue_size(ring)
             .tx_queue_size(ring)
@@ -106,8 +115,9 @@ impl XskPort {
             .libxdp_flags(LibxdpFlags::XSK_LIBXDP_FLAGS_INHIBIT_PROG_LOAD)
             .bind_flags(bind)
             .build();
-        let iface: XskInterface =
-            ifname.parse().map_err(|_| anyhow!("bad interface name {ifname}"))?;
+        let iface: XskInterface = ifname
+            .parse()
+            .map_err(|_| anyhow!("bad interface name {ifname}"))?;
         // Safety: this UMEM is not shared with any other socket, so the shared-UMEM
         // double-free hazard documented by xsk-rs cannot arise.
         let (tx, rx, fq_cq) = unsafe { Socket::new(sock_cfg, &umem, &iface, queue) }
