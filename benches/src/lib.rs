@@ -7,6 +7,7 @@ pub mod hist;
 pub mod kernel_server;
 pub mod report;
 pub mod run;
+pub mod stack_client;
 pub mod svg;
 pub mod sys;
 

@@ -146,12 +146,12 @@ pub fn run(opts: &RunOptions) -> Result<Summary> {
     std::fs::create_dir_all(&opts.results)
         .with_context(|| format!("cannot create {}", opts.results.display()))?;
     let self_exe = std::env::current_exe().context("cannot find our own executable")?;
-    let xdptcp_bin = if opts.servers.contains(&ServerKind::Xdptcp) || opts.client == ClientKind::Xdptcp
-    {
-        Some(find_xdptcp(opts.xdptcp_bin.as_deref())?)
-    } else {
-        None
-    };
+    let xdptcp_bin =
+        if opts.servers.contains(&ServerKind::Xdptcp) || opts.client == ClientKind::Xdptcp {
+            Some(find_xdptcp(opts.xdptcp_bin.as_deref())?)
+        } else {
+            None
+        };
 
     let net = match &opts.iface {
         Some(_) if opts.client == ClientKind::Xdptcp => {
@@ -183,8 +183,7 @@ pub fn run(opts: &RunOptions) -> Result<Summary> {
                 // The kernel server's segments now go to the stack: no partial checksums from
                 // the server end either (the stack computes its own, so only kernel senders
                 // matter), and a flow keeps its tx queue as on the client end.
-                tb.srv
-                    .run_ok(&["ethtool", "-K", &tb.srv_if, "tx", "off"])?;
+                tb.srv.run_ok(&["ethtool", "-K", &tb.srv_if, "tx", "off"])?;
                 tb.srv.run_ok(&["sysctl", "-qw", "net.core.txrehash=0"])?;
             }
             Net::Testbed(tb)

@@ -101,7 +101,8 @@ pub struct StackClientConfig<'a> {
     pub warmup: Duration,
     pub duration: Duration,
     pub core: Option<usize>,
-    /// Where it writes its histogram (read back, then left for inspection).
+    /// Where it writes its histogram (read back, then left for inspection); its output
+    /// (ready line, exit counters, JSON) goes next to it with the extension `log`.
     pub hlog: PathBuf,
 }
 
@@ -138,7 +139,10 @@ impl StackClient {
     /// Starts `xdptcp connect` in `ns` and waits for its `ready` line.
     pub fn start(ns: &Netns, tag: &str, cfg: &StackClientConfig) -> Result<StackClient> {
         if !matches!(cfg.mode, Mode::Rr | Mode::Crr) {
-            bail!("xdptcp connect measures rr and crr only, not {}", cfg.mode.name());
+            bail!(
+                "xdptcp connect measures rr and crr only, not {}",
+                cfg.mode.name()
+            );
         }
         let argv = cfg.argv();
         let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
@@ -163,15 +167,18 @@ impl StackClient {
     }
 
     /// Waits for the result line and the exit; the figures as the kernel client gives them,
-    /// and the stack's retransmissions (from its exit counters).
+    /// and the stack's retransmissions (from its exit counters). Saves its output first.
     pub fn finish(mut self) -> Result<(ClientResult, Option<u64>)> {
-        let line =
-            self.process
-                .wait_for_line("the client's JSON result", self.timeout, |l| {
-                    l.starts_with('{')
-                })?;
-        let status = self.process.wait_exit(GRACE)?;
+        let line = self
+            .process
+            .wait_for_line("the client's JSON result", self.timeout, |l| {
+                l.starts_with('{')
+            });
+        let status = line.as_ref().ok().map(|_| self.process.wait_exit(GRACE));
         let output = self.process.output();
+        let log = self.hlog.with_extension("log");
+        std::fs::write(&log, &output).with_context(|| format!("cannot write {}", log.display()))?;
+        let (line, status) = (line?, status.expect("set when the line came")?);
         if !status.success() {
             bail!("xdptcp connect exited with {status}; output:\n{output}");
         }

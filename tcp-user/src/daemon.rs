@@ -472,12 +472,14 @@ pub fn stats(iface: &str) -> Result<()> {
 pub fn report(workers: &[WorkerStats], program: &XdpProgram) {
     for s in workers {
         eprintln!(
-            "queue {}: rx_frames={} tx_frames={} drops={} tx_dropped={} opened={} closed={} reset={} timed_out={} rsts_sent={} syn_cookies={} retransmissions={} fast_retransmits={} out_of_order={} active={}",
+            "queue {}: rx_frames={} tx_frames={} drops={} tx_dropped={} rx_ring_full={} rx_dropped={} opened={} closed={} reset={} timed_out={} rsts_sent={} syn_cookies={} retransmissions={} fast_retransmits={} out_of_order={} active={}",
             s.queue,
             s.port.rx_frames,
             s.port.tx_frames,
             s.total_drops(),
             s.port.tx_dropped,
+            s.port.rx_ring_full,
+            s.port.rx_dropped,
             s.conns_opened,
             s.conns_closed,
             s.conns_reset,

@@ -34,7 +34,19 @@ pub fn render(workers: &[WorkerStats], xdp: &[(&'static str, u64)]) -> String {
             }
         };
     type Field = fn(&WorkerStats) -> u64;
-    let per_queue: [(&str, &str, &str, Field); 13] = [
+    let per_queue: [(&str, &str, &str, Field); 15] = [
+        (
+            "rx_ring_full_total",
+            "Frames the kernel dropped because our RX ring was full.",
+            "counter",
+            |s| s.port.rx_ring_full,
+        ),
+        (
+            "rx_dropped_total",
+            "Frames the kernel dropped for want of a fill-ring frame.",
+            "counter",
+            |s| s.port.rx_dropped,
+        ),
         (
             "rx_frames_total",
             "Frames received on the AF_XDP socket.",

@@ -155,6 +155,12 @@ pub struct PortCounters {
     pub tx_dropped: u64,
     /// `sendto` wakeups issued.
     pub tx_wakeups: u64,
+    /// Kernel's count of frames it could not give us because the RX ring was full.
+    pub rx_ring_full: u64,
+    /// Kernel's count of frames dropped for want of a fill-ring frame (or other reasons).
+    pub rx_dropped: u64,
+    /// Kernel's count of times the fill ring was empty.
+    pub rx_fill_empty: u64,
 }
 
 /// Counters of one worker (plain integers, published as snapshots).
@@ -178,7 +184,7 @@ pub struct WorkerStats {
 impl WorkerStats {
     /// Total frames dropped for any reason.
     pub fn total_drops(&self) -> u64 {
-        self.drops.iter().sum::<u64>() + self.port.tx_dropped
+        self.drops.iter().sum::<u64>()
     }
 }
 

@@ -84,6 +84,10 @@ struct Shard<A: App> {
     stats: WorkerStats,
     /// False while draining: new SYNs are refused with RST.
     accepting: bool,
+    /// Connections that had more to send when the TX frames ran out (and a flag per slot so
+    /// each is listed once): driven again after the next flush.
+    blocked: Vec<ConnId>,
+    blocked_flag: Vec<bool>,
 }
 
 /// Runs a worker until told to stop (and, for a drain, until its connections are done);
@@ -123,8 +127,10 @@ pub fn run_since<A: App>(
             queue: port.queue,
             ..Default::default()
         },
-        cfg,
         accepting: true,
+        blocked: Vec::with_capacity(cfg.max_connections),
+        blocked_flag: vec![false; cfg.max_connections],
+        cfg,
     };
     let now = || Instant::from_micros(clock.elapsed().as_micros() as u64);
     let mut idle_spins = 0u32;
@@ -149,6 +155,10 @@ pub fn run_since<A: App>(
         shard.run_timers(t, &mut port.transmitter());
         shard.open_requested(t, &mut port.transmitter());
         port.flush();
+        if !shard.blocked.is_empty() {
+            shard.retry_blocked(t, &mut port.transmitter());
+            port.flush();
+        }
         if received > 0 {
             idle_spins = 0;
         } else if !shard.cfg.busy_poll {
@@ -166,17 +176,24 @@ pub fn run_since<A: App>(
         }
         if t.saturating_since(last_publish) >= Duration::from_millis(200) {
             last_publish = t;
-            shard.stats.port = port.counters;
-            shard.stats.active = shard.table.len() as u64;
+            shard.sync_port(&mut port);
             publish(&shard.stats);
         }
     }
-    shard.stats.port = port.counters;
-    shard.stats.active = shard.table.len() as u64;
+    shard.sync_port(&mut port);
     (shard.stats, shard.app)
 }
 
 impl<A: App> Shard<A> {
+    /// Copies the port's counters into the published statistics (TX frames dropped for a
+    /// full ring are counted once, by the port, under `tx_ring_full`).
+    fn sync_port(&mut self, port: &mut XskPort) {
+        port.read_kernel_stats();
+        self.stats.port = port.counters;
+        self.stats.drops[DropReason::TxRingFull as usize] = port.counters.tx_dropped;
+        self.stats.active = self.table.len() as u64;
+    }
+
     #[inline]
     fn drop_frame(&mut self, reason: DropReason) {
         self.stats.drops[reason as usize] += 1;
@@ -342,10 +359,22 @@ impl<A: App> Shard<A> {
             ttl: 64,
             ip_id: 0,
         };
-        while let Some(seg) = conn.poll_transmit(now) {
-            if !tx.send(|buf| emit_frame(buf, &hdr, &seg)) {
-                self.stats.drops[DropReason::TxRingFull as usize] += 1;
+        // Ask the engine for a segment only when a TX frame is free: a segment taken from
+        // it and then dropped would cost a retransmission timeout.
+        let mut blocked = false;
+        loop {
+            if !tx.has_room() {
+                blocked = true;
+                break;
             }
+            let Some(seg) = conn.poll_transmit(now) else {
+                break;
+            };
+            tx.send(|buf| emit_frame(buf, &hdr, &seg));
+        }
+        if blocked && !self.blocked_flag[id as usize] {
+            self.blocked_flag[id as usize] = true;
+            self.blocked.push(id);
         }
         if let Some(gone) = self.table.after_io(id) {
             self.account_closed(&gone);
@@ -399,6 +428,25 @@ impl<A: App> Shard<A> {
                 Err(_) => self.app.on_open_failed(now),
             }
         }
+    }
+
+    /// Drives again the connections that ran out of TX frames, oldest first, while frames
+    /// are free.
+    fn retry_blocked(&mut self, now: Instant, tx: &mut Transmitter<'_>) {
+        let mut list = std::mem::take(&mut self.blocked);
+        let mut done = 0;
+        for &id in &list {
+            if !tx.has_room() {
+                break;
+            }
+            self.blocked_flag[id as usize] = false;
+            self.drive(id, now, tx);
+            done += 1;
+        }
+        list.drain(..done);
+        // Whatever `drive` re-listed meanwhile goes after the ones still waiting.
+        list.append(&mut self.blocked);
+        self.blocked = list;
     }
 
     /// Resets every connection still open (not TIME_WAIT) when the worker must exit.

@@ -15,7 +15,7 @@ use std::{
     path::PathBuf,
     sync::{
         atomic::{AtomicU64, Ordering},
-        Arc,
+        Arc, Mutex,
     },
     thread::{self, JoinHandle},
     time::{Duration, Instant},
@@ -193,7 +193,32 @@ struct EchoServer {
     listener_fd: i32,
     accepted: Arc<AtomicU64>,
     echoed: Arc<AtomicU64>,
+    /// Per connection, the kernel's TCP state when `read` returned EOF and right after our
+    /// FIN was queued (`TCP_INFO`'s `tcpi_state`).
+    close_states: Arc<Mutex<Vec<(u8, u8)>>>,
     acceptor: Option<JoinHandle<()>>,
+}
+
+/// Linux's `tcpi_state` values (include/net/tcp_states.h).
+const TCP_CLOSE_WAIT: u8 = 8;
+const TCP_LAST_ACK: u8 = 9;
+
+/// The socket's state as the kernel reports it in `TCP_INFO`.
+fn tcp_state(s: &TcpStream) -> u8 {
+    let mut info = [0u8; 256];
+    let mut len = info.len() as libc::socklen_t;
+    // Safety: getsockopt writes at most `len` bytes into `info`, a live local buffer.
+    let r = unsafe {
+        libc::getsockopt(
+            s.as_raw_fd(),
+            libc::IPPROTO_TCP,
+            libc::TCP_INFO,
+            info.as_mut_ptr() as *mut libc::c_void,
+            &mut len,
+        )
+    };
+    assert_eq!(r, 0, "TCP_INFO: {}", std::io::Error::last_os_error());
+    info[0]
 }
 
 impl EchoServer {
@@ -203,13 +228,18 @@ impl EchoServer {
         let listener_fd = listener.as_raw_fd();
         let accepted = Arc::new(AtomicU64::new(0));
         let echoed = Arc::new(AtomicU64::new(0));
-        let (a, e) = (Arc::clone(&accepted), Arc::clone(&echoed));
+        let close_states = Arc::new(Mutex::new(Vec::new()));
+        let (a, e, cs) = (
+            Arc::clone(&accepted),
+            Arc::clone(&echoed),
+            Arc::clone(&close_states),
+        );
         let acceptor = thread::spawn(move || {
             // `accept` fails once `Drop` shuts the listener down.
             while let Ok((s, _)) = listener.accept() {
                 a.fetch_add(1, Ordering::Relaxed);
-                let e = Arc::clone(&e);
-                thread::spawn(move || echo_until_eof(s, &e));
+                let (e, cs) = (Arc::clone(&e), Arc::clone(&cs));
+                thread::spawn(move || echo_until_eof(s, &e, &cs));
             }
         });
         EchoServer {
@@ -217,6 +247,7 @@ impl EchoServer {
             listener_fd,
             accepted,
             echoed,
+            close_states,
             acceptor: Some(acceptor),
         }
     }
@@ -228,15 +259,27 @@ impl EchoServer {
     fn echoed(&self) -> u64 {
         self.echoed.load(Ordering::Relaxed)
     }
+
+    fn close_states(&self) -> Vec<(u8, u8)> {
+        self.close_states.lock().unwrap().clone()
+    }
 }
 
-fn echo_until_eof(mut s: TcpStream, echoed: &AtomicU64) {
+fn echo_until_eof(mut s: TcpStream, echoed: &AtomicU64, close_states: &Mutex<Vec<(u8, u8)>>) {
     let _ = s.set_nodelay(true);
     let _ = s.set_read_timeout(Some(Duration::from_secs(30)));
     let mut buf = vec![0u8; 64 * 1024];
     loop {
         match s.read(&mut buf) {
-            Ok(0) | Err(_) => break,
+            Ok(0) => {
+                let at_eof = tcp_state(&s);
+                // The client's FIN arrived: ours follows (CLOSE_WAIT -> LAST_ACK).
+                let _ = s.shutdown(Shutdown::Write);
+                let after_fin = tcp_state(&s);
+                close_states.lock().unwrap().push((at_eof, after_fin));
+                return;
+            }
+            Err(_) => break,
             Ok(n) => {
                 if s.write_all(&buf[..n]).is_err() {
                     break;
@@ -245,8 +288,6 @@ fn echo_until_eof(mut s: TcpStream, echoed: &AtomicU64) {
             }
         }
     }
-    // The client's FIN arrived: ours follows (CLOSE_WAIT -> LAST_ACK).
-    let _ = s.shutdown(Shutdown::Write);
 }
 
 impl Drop for EchoServer {
@@ -316,7 +357,8 @@ fn fetch_of_2000_bytes_from_a_kernel_echo_server_returns_them_byte_for_byte() {
 
 /// `python3 -m http.server` in the server namespace, serving `dir`.
 struct HttpServer {
-    process: Process,
+    /// Kept for its guard: stopped on drop, its output shown if the test fails.
+    _process: Process,
     port: u16,
 }
 
@@ -345,7 +387,10 @@ impl HttpServer {
             bed.tb.srv.is_listening(port).ok()?.then_some(())
         })
         .unwrap();
-        HttpServer { process, port }
+        HttpServer {
+            _process: process,
+            port,
+        }
     }
 }
 
@@ -551,7 +596,16 @@ fn stack_closes_first_the_kernel_server_closes_without_time_wait() {
         "kernel server states {seen:?}"
     );
     assert_eq!(echo.accepted(), 1);
-    println!("kernel server states seen: {seen:?}");
+    // The stack's FIN came first (CLOSE_WAIT at EOF), the kernel's FIN second (LAST_ACK)
+    // unless the stack's ACK of it already arrived (then the socket is CLOSE, 7).
+    let states = echo.close_states();
+    assert_eq!(states.len(), 1, "{states:?}");
+    assert_eq!(states[0].0, TCP_CLOSE_WAIT, "state at EOF: {states:?}");
+    assert!(
+        states[0].1 == TCP_LAST_ACK || states[0].1 == 7,
+        "state after our FIN: {states:?}"
+    );
+    println!("kernel server: (state at EOF, after its FIN) = {states:?}; ss saw {seen:?}");
 }
 
 #[test]

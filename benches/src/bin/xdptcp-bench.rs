@@ -18,6 +18,7 @@ use benches::{
     kernel_server::{self, App},
     report::{Figures, ModeResult, ServerResult},
     run::{run, RunOptions, ServerKind},
+    stack_client::ClientKind,
     sys,
 };
 use clap::{Args, Parser, Subcommand};
@@ -87,6 +88,10 @@ struct RunArgs {
     /// HTTP body size of the download mode.
     #[arg(long, default_value_t = 1 << 20)]
     download_body: usize,
+    /// The load generator: kernel sockets, or the stack itself (`xdptcp connect` in the
+    /// client namespace, pinned to --client-core; rr and crr only, other modes are skipped).
+    #[arg(long, default_value = "kernel")]
+    client: ClientKind,
 }
 
 #[derive(Args)]
@@ -170,6 +175,7 @@ fn real_main() -> Result<()> {
                 iface: a.iface.zip(a.addr),
                 port: a.port,
                 download_body: a.download_body,
+                client: a.client,
             };
             if opts.servers.is_empty() || opts.modes.is_empty() {
                 bail!("nothing to run");

@@ -206,33 +206,58 @@ impl XskPort {
     /// Hands the frames written since the last flush to the TX ring and kicks the kernel
     /// (copy mode sends only on `sendto`), then reclaims completed frames.
     pub fn flush(&mut self) {
-        let mut produced = 0;
-        if !self.pending_tx.is_empty() {
-            // Safety: pending frames were written by Transmitter::send and are owned by us.
-            produced = unsafe { self.tx.produce(&self.pending_tx) };
-            if produced == self.pending_tx.len() {
-                self.counters.tx_frames += produced as u64;
-                self.pending_tx.clear();
+        // Copy mode sends at most a small budget of frames per `sendto` (32 on Linux), and
+        // the frames come back on the completion ring within the call: keep kicking while
+        // that makes progress, so a burst larger than the budget leaves in one flush
+        // instead of starving the free list. In zero-copy mode completions come later and
+        // the loop stops after one kick.
+        for _ in 0..MAX_KICKS {
+            let produced = self.produce_pending();
+            // Kick only when something was handed over: on some kernels the need-wakeup
+            // flag always reads as set, and a sendto per idle loop would cost a syscall per
+            // iteration. A failed wakeup (EAGAIN/ENOBUFS) is retried on the next pass.
+            if (produced > 0 || self.in_flight()) && self.tx.needs_wakeup() {
+                let _ = self.tx.wakeup();
+                self.counters.tx_wakeups += 1;
             }
-            // All-or-nothing: when the TX ring is full the frames stay pending for next time.
+            let reclaimed = reclaim(&mut self.comp, &mut self.comp_descs, &mut self.free_tx);
+            if self.pending_tx.is_empty() && (!self.in_flight() || reclaimed == 0) {
+                break;
+            }
         }
-        // Kick the kernel only when something was handed over: on some kernels the
-        // need-wakeup flag always reads as set, and a sendto per idle loop would cost a
-        // syscall per iteration. A failed wakeup (EAGAIN/ENOBUFS) is retried next flush.
-        if (produced > 0 || self.in_flight()) && self.tx.needs_wakeup() {
-            let _ = self.tx.wakeup();
-            self.counters.tx_wakeups += 1;
-        }
-        reclaim(&mut self.comp, &mut self.comp_descs, &mut self.free_tx);
         if self.refilled && self.fill.needs_wakeup() {
             let _ = self.fill.wakeup(self.rx.fd_mut(), 0);
         }
         self.refilled = false;
     }
 
+    /// Hands pending frames to the TX ring (all or nothing, as the ring allows).
+    fn produce_pending(&mut self) -> usize {
+        if self.pending_tx.is_empty() {
+            return 0;
+        }
+        // Safety: pending frames were written by Transmitter::send and are owned by us.
+        let produced = unsafe { self.tx.produce(&self.pending_tx) };
+        if produced == self.pending_tx.len() {
+            self.counters.tx_frames += produced as u64;
+            self.pending_tx.clear();
+        }
+        produced
+    }
+
     /// True while frames handed to the TX ring have not come back on the completion ring.
     fn in_flight(&self) -> bool {
         self.free_tx.len() + self.pending_tx.len() < self.tx_frames
+    }
+
+    /// Reads the kernel's drop counters of this socket into `counters` (a getsockopt: call it
+    /// from the periodic statistics path, not per packet).
+    pub fn read_kernel_stats(&mut self) {
+        if let Ok(s) = self.rx.fd().xdp_statistics() {
+            self.counters.rx_ring_full = s.rx_ring_full();
+            self.counters.rx_dropped = s.rx_dropped();
+            self.counters.rx_fill_empty = s.rx_fill_ring_empty_descs();
+        }
     }
 
     /// True when frames are waiting to be handed to the kernel.
@@ -246,14 +271,20 @@ impl XskPort {
     }
 }
 
-fn reclaim(comp: &mut CompQueue, scratch: &mut [FrameDesc], free: &mut Vec<FrameDesc>) {
+/// Most `sendto` kicks per flush.
+const MAX_KICKS: usize = 64;
+
+/// Moves completed TX frames back to the free list; returns how many.
+fn reclaim(comp: &mut CompQueue, scratch: &mut [FrameDesc], free: &mut Vec<FrameDesc>) -> usize {
+    let mut total = 0;
     loop {
         // Safety: completed descriptors are frames of this UMEM the kernel has finished
         // sending; they become ours again.
         let n = unsafe { comp.consume(scratch) };
         free.extend_from_slice(&scratch[..n]);
+        total += n;
         if n < scratch.len() {
-            break;
+            return total;
         }
     }
 }
@@ -269,6 +300,16 @@ pub struct Transmitter<'a> {
 }
 
 impl Transmitter<'_> {
+    /// True when a frame is free for [`Self::send`] (reclaiming completed ones if needed).
+    /// Callers check it before asking the engine for a segment, so a full TX ring delays
+    /// segments instead of dropping them.
+    pub fn has_room(&mut self) -> bool {
+        if self.free.is_empty() {
+            reclaim(self.comp, self.comp_descs, self.free);
+        }
+        !self.free.is_empty()
+    }
+
     /// Takes a free frame and lets `write` fill it; `write` returns the frame length, or
     /// `None` to abandon it. Returns false when no frame was free (the frame is dropped and
     /// counted, as a NIC drops on a full queue; TCP retransmits).
