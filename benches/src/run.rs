@@ -557,6 +557,11 @@ fn measure(
         },
     };
     let stop = server.signal_and_wait(libc::SIGTERM, netns_tests::daemon::EXIT_TIMEOUT);
+    // The server's output (the daemon's exit counters: retransmissions, drops) for later.
+    let server_log = opts
+        .results
+        .join(format!("{}.server.log", tag.replace('/', "-")));
+    let _ = std::fs::write(server_log, server.output());
     if let Ok((status, _)) = &stop {
         if !status.success() && status.code() != Some(143) && kind == ServerKind::Xdptcp {
             progress(tag, &format!("warning: server exited with {status}"));

@@ -14,7 +14,7 @@ use std::{
 use anyhow::{bail, Context, Result};
 use netns_tests::{wait_until, Daemon, ExitCounters, Testbed};
 
-use crate::build;
+use crate::{build, util::workspace_root};
 
 /// What a step can use.
 struct Ctx<'a> {
@@ -29,14 +29,15 @@ struct Step {
 
 struct Scenario {
     title: &'static str,
-    daemon_args: &'static [&'static str],
+    /// `xdptcp serve` arguments, or `None` when the stack is the client (kernel servers).
+    daemon_args: Option<&'static [&'static str]>,
     steps: &'static [Step],
 }
 
 const SCENARIOS: &[Scenario] = &[
     Scenario {
         title: "echo on port 7: the stack serves it, the kernel keeps everything else",
-        daemon_args: &["--port", "7", "--app", "echo"],
+        daemon_args: Some(&["--port", "7", "--app", "echo"]),
         steps: &[
             Step {
                 name: "XDP program attached to the server veth",
@@ -66,7 +67,7 @@ const SCENARIOS: &[Scenario] = &[
     },
     Scenario {
         title: "http on port 80: curl and ab against the stack",
-        daemon_args: &["--port", "80", "--app", "http", "--body-size", "1024"],
+        daemon_args: Some(&["--port", "80", "--app", "http", "--body-size", "1024"]),
         steps: &[
             Step {
                 name: "curl GET / (two requests, one keep-alive connection)",
@@ -79,6 +80,24 @@ const SCENARIOS: &[Scenario] = &[
             Step {
                 name: "ab: 2000 requests, a new connection each",
                 run: ab_close,
+            },
+        ],
+    },
+    Scenario {
+        title: "the stack as a client: xdptcp connect against kernel servers",
+        daemon_args: None,
+        steps: &[
+            Step {
+                name: "fetch README.md from python http.server, byte for byte",
+                run: fetch_http,
+            },
+            Step {
+                name: "connect to a closed kernel port: refused at once",
+                run: fetch_refused,
+            },
+            Step {
+                name: "rr load (64 B, 1 connection, 2 s) against a kernel echo server",
+                run: connect_rr,
             },
         ],
     },
@@ -119,7 +138,10 @@ fn run_scenario(s: &Scenario) -> Result<usize> {
         tb.cli_if,
         tb.cli_ip
     );
-    let mut daemon = Daemon::start(&tb, s.daemon_args).context("starting xdptcp")?;
+    let Some(args) = s.daemon_args else {
+        return run_client_scenario(s, &tb);
+    };
+    let mut daemon = Daemon::start(&tb, args).context("starting xdptcp")?;
     println!("daemon: {}", daemon.ready_line());
     let ctx = Ctx { tb: &tb };
     let mut failed = 0;
@@ -145,6 +167,161 @@ fn run_scenario(s: &Scenario) -> Result<usize> {
         println!("  (no counters printed)");
     }
     Ok(failed)
+}
+
+/// Runs the steps of a scenario in which the stack is the client: kernel servers in the
+/// server namespace (an echo listener and python's http.server), `xdptcp connect` in the
+/// client namespace, started by each step.
+fn run_client_scenario(s: &Scenario, tb: &Testbed) -> Result<usize> {
+    // The kernel is the sender now: its segments must carry full checksums.
+    tb.srv.run_ok(&["ethtool", "-K", &tb.srv_if, "tx", "off"])?;
+    let ip = tb.srv_ip.to_string();
+    let _http = tb.srv.spawn(
+        "python3 http.server",
+        &[
+            "python3",
+            "-m",
+            "http.server",
+            "8000",
+            "--bind",
+            &ip,
+            "-d",
+            &workspace_root().to_string_lossy(),
+        ],
+    )?;
+    let listener = tb.srv.exec_in({
+        let addr = tb.srv_addr(7);
+        move || std::net::TcpListener::bind(addr)
+    })?;
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            std::thread::spawn(move || {
+                let mut reader = &stream;
+                let _ = std::io::copy(&mut reader, &mut &stream);
+            });
+        }
+    });
+    wait_until("http.server listening", Duration::from_secs(10), || {
+        tb.srv.is_listening(8000).ok()?.then_some(())
+    })?;
+    let ctx = Ctx { tb };
+    let mut failed = 0;
+    for step in s.steps {
+        match (step.run)(&ctx) {
+            Ok(figure) => println!("PASS {}: {figure}", step.name),
+            Err(e) => {
+                failed += 1;
+                println!("FAIL {}: {e:#}", step.name);
+            }
+        }
+    }
+    Ok(failed)
+}
+
+/// Runs `xdptcp connect --iface <client veth> ARGS` in the client namespace; returns the JSON
+/// line it printed last.
+fn xdptcp_connect(ctx: &Ctx, args: &[&str]) -> Result<String> {
+    let bin = std::env::var("XDPTCP_BIN")?;
+    let mut argv = vec![bin.as_str(), "connect", "--iface", &ctx.tb.cli_if];
+    argv.extend_from_slice(args);
+    let out = ctx
+        .tb
+        .cli
+        .run_timeout(&argv, Duration::from_secs(60))?
+        .check()?;
+    out.stdout
+        .lines()
+        .rev()
+        .find(|l| l.starts_with('{'))
+        .map(str::to_string)
+        .context("xdptcp connect printed no result")
+}
+
+/// The value of `"key":value` in a flat JSON line.
+fn json_field<'a>(line: &'a str, key: &str) -> &'a str {
+    let pat = format!("\"{key}\":");
+    line.split(&pat)
+        .nth(1)
+        .map(|v| v.split([',', '}']).next().unwrap_or("").trim_matches('"'))
+        .unwrap_or("")
+}
+
+fn fetch_http(ctx: &Ctx) -> Result<String> {
+    let remote = format!("{}:8000", ctx.tb.srv_ip);
+    let out_path = std::env::temp_dir().join(format!("xdptcp-demo-{}.body", std::process::id()));
+    let out = out_path.to_string_lossy().to_string();
+    let line = xdptcp_connect(
+        ctx,
+        &[
+            "--mode",
+            "fetch",
+            "--remote",
+            &remote,
+            "--request",
+            "GET /README.md HTTP/1.0\\r\\n\\r\\n",
+            "--output",
+            &out,
+        ],
+    )?;
+    let got = std::fs::read(&out_path)?;
+    let _ = std::fs::remove_file(&out_path);
+    let want = std::fs::read(workspace_root().join("README.md"))?;
+    let body = got
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map(|p| &got[p + 4..])
+        .unwrap_or(&[]);
+    if json_field(&line, "outcome") != "completed" || body != want.as_slice() {
+        bail!(
+            "{line}: body of {} bytes, README has {}",
+            body.len(),
+            want.len()
+        );
+    }
+    Ok(format!(
+        "{} bytes identical, connected in {} us",
+        body.len(),
+        json_field(&line, "connect_us")
+    ))
+}
+
+fn fetch_refused(ctx: &Ctx) -> Result<String> {
+    let remote = format!("{}:81", ctx.tb.srv_ip);
+    let start = Instant::now();
+    let line = xdptcp_connect(ctx, &["--mode", "fetch", "--remote", &remote])?;
+    if json_field(&line, "outcome") != "refused" {
+        bail!("{line}");
+    }
+    Ok(format!(
+        "refused (whole run incl. attach {:.0} ms)",
+        start.elapsed().as_secs_f64() * 1e3
+    ))
+}
+
+fn connect_rr(ctx: &Ctx) -> Result<String> {
+    let remote = format!("{}:7", ctx.tb.srv_ip);
+    let line = xdptcp_connect(
+        ctx,
+        &[
+            "--mode",
+            "rr",
+            "--remote",
+            &remote,
+            "--duration",
+            "2",
+            "--warmup",
+            "0.5",
+        ],
+    )?;
+    if json_field(&line, "errors") != "0" || json_field(&line, "transactions") == "0" {
+        bail!("{line}");
+    }
+    Ok(format!(
+        "{} txn/s, p50 {} us, p99 {} us, 0 errors",
+        json_field(&line, "tps"),
+        json_field(&line, "p50_us"),
+        json_field(&line, "p99_us")
+    ))
 }
 
 fn xdp_attached(ctx: &Ctx) -> Result<String> {
