@@ -16,6 +16,7 @@ use crate::stats::WorkerStats;
 use crate::tcp;
 use crate::worker::{self, Control, WorkerConfig};
 use crate::xdp::iface::Interface;
+use crate::xdp::netlink;
 use crate::xdp::socket::PortConfig;
 use crate::xdp::{BindMode, XdpMode, XdpProgram, XskPort};
 
@@ -382,6 +383,8 @@ pub fn serve(args: ServeArgs) -> Result<()> {
     let mut failed = false;
     let mut ticks = 0u64;
     let mut was_up = true;
+    let our_id = dp.program.id();
+    let mut last_seen = our_id;
     while SIGNALLED.load(Ordering::SeqCst) == 0 {
         std::thread::sleep(Duration::from_millis(20));
         ticks += 1;
@@ -397,6 +400,15 @@ pub fn serve(args: ServeArgs) -> Result<()> {
             if let Ok(mut s) = shared.lock() {
                 *s = text;
             }
+            let attached = netlink::attached_xdp_program(dp.iface.index).ok().flatten();
+            if attached != our_id && attached != last_seen {
+                eprintln!(
+                    "xdptcp: the XDP program on {} is no longer ours (attached: {}); traffic is not steered to the stack",
+                    dp.iface.name,
+                    attached.map_or("none".to_string(), |id| format!("id {id}"))
+                );
+            }
+            last_seen = attached;
             let up = dp.iface.is_up();
             if up != was_up {
                 eprintln!(

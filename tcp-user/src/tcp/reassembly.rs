@@ -1,5 +1,6 @@
 //! Out-of-order bookkeeping for the receive side: which ranges beyond RCV.NXT have
 //! arrived, and the SACK blocks that report them (RFC 2018). Fixed capacity, no allocation.
+//! The sender's SACK scoreboard (`scoreboard.rs`) keeps its ranges in the same structure.
 
 use super::{SackBlock, SackBlocks, SeqNum};
 
@@ -32,6 +33,17 @@ impl Reassembly {
     /// Number of disjoint ranges held.
     pub fn len(&self) -> usize {
         self.len
+    }
+
+    /// The `i`th range `[left, right)` in sequence order (`i < len()`).
+    pub fn range(&self, i: usize) -> (SeqNum, SeqNum) {
+        let r = &self.ranges[i];
+        (r.left, r.right)
+    }
+
+    /// Forgets every range.
+    pub fn clear(&mut self) {
+        self.len = 0;
     }
 
     /// Records `[left, right)` as received. Returns false (recording nothing) when it would

@@ -4,6 +4,7 @@
 
 pub mod iface;
 pub mod neighbour;
+pub mod netlink;
 pub mod program;
 pub mod socket;
 

@@ -112,6 +112,12 @@ impl XdpProgram {
             .with_context(|| format!("registering the AF_XDP socket of queue {queue}"))
     }
 
+    /// The kernel's id of our program.
+    pub fn id(&self) -> Option<u32> {
+        let program: &Xdp = self._ebpf.program(PROGRAM_NAME)?.try_into().ok()?;
+        program.info().ok().map(|info| info.id())
+    }
+
     /// Sums the per-CPU counters: (name, value) in index order.
     pub fn counters(&self) -> Vec<(&'static str, u64)> {
         XdpCounter::ALL

@@ -1,0 +1,172 @@
+//! SACK-based loss recovery (RFC 6675, conservative), used when SACK-permitted was
+//! negotiated; NewReno (RFC 6582, `ack.rs`) stays for peers without SACK.
+//!
+//! Where this follows Linux rather than the letter of RFC 6675:
+//! - any ACK whose SACK blocks leave SND.UNA lost (IsLost) starts recovery, also when it
+//!   carries data: in a bidirectional transfer every ACK is piggybacked and none is a
+//!   "duplicate" by RFC 5681's definition, so waiting for three of them means waiting for
+//!   the RTO;
+//! - a partial ACK during recovery marks the new first segment lost (it was sent before
+//!   the retransmission that was just acknowledged), as NewReno and RACK would;
+//! - after a retransmission timeout the scoreboard is kept (RFC 6675 section 5.1 leaves
+//!   this open; RFC 2018 suggested clearing it): every unSACKed byte below RecoveryPoint
+//!   is lost and resent in order in slow start, SACKed data is not resent. Reneging is
+//!   caught instead: a cumulative ACK that stops at or inside SACKed data clears the
+//!   scoreboard (`Scoreboard::acknowledge`), and so does a timeout that finds SND.UNA
+//!   itself SACKed.
+
+use super::{Connection, Segment};
+use crate::tcp::congestion::CongestionControl;
+use crate::tcp::scoreboard::{FlightView, DUP_THRESH};
+use crate::tcp::SeqNum;
+
+impl Connection {
+    /// RFC 6675 Update(): records the segment's valid SACK blocks; returns the bytes newly
+    /// SACKed. A block must lie within [SND.UNA, SND.MAX] (Linux `tcp_is_sackblock_valid`);
+    /// anything else, D-SACKs below SND.UNA included, is ignored.
+    pub(super) fn update_scoreboard(&mut self, seg: &Segment) -> usize {
+        if !self.sack_ok {
+            return 0;
+        }
+        let mut newly = 0;
+        for b in seg.options.sack.as_slice() {
+            if b.left < b.right && b.left >= self.snd_una && b.right <= self.snd_max {
+                newly += self.scoreboard.insert(b.left, b.right);
+            }
+        }
+        newly
+    }
+
+    /// What the scoreboard needs to know about the sender.
+    pub(super) fn flight_view(&self) -> FlightView {
+        let mss = self.send_mss();
+        let mut lost_below = self.snd_una;
+        if self.in_recovery && self.rto_recovery {
+            lost_below = self.recover;
+        }
+        if self.in_recovery && self.head_lost {
+            lost_below = lost_below.max((self.snd_una + mss).min(self.snd_max));
+        }
+        FlightView {
+            una: self.snd_una,
+            max: self.snd_max,
+            high_rxt: self.high_rxt.max(self.snd_una),
+            lost_below,
+            mss,
+        }
+    }
+
+    /// RFC 6675 SetPipe(): bytes in the network, in place of FlightSize when the peer SACKs.
+    pub(super) fn pipe(&self) -> usize {
+        if self.scoreboard.is_empty() && !self.in_recovery {
+            return self.flight_size();
+        }
+        self.scoreboard.pipe(&self.flight_view())
+    }
+
+    /// RFC 6675 section 5 (after Update()): "(1) If DupAcks >= DupThresh, go to step (4)
+    /// ... (2) If DupAcks < DupThresh but IsLost (HighACK + 1) returns true ... go to step
+    /// (4)." Section 5.1: no new recovery "until HighACK is greater than or equal to the new
+    /// value of RecoveryPoint".
+    pub(super) fn detect_sack_loss(&mut self) {
+        if !self.sack_ok || self.in_recovery || self.snd_una >= self.snd_max {
+            return;
+        }
+        if self.snd_una < self.recover {
+            return;
+        }
+        let lost = self.dup_acks as usize >= DUP_THRESH
+            || self.scoreboard.is_lost(self.snd_una, self.send_mss());
+        if lost {
+            self.enter_sack_recovery();
+        }
+    }
+
+    /// RFC 6675 section 5 step (4): "(4.1) RecoveryPoint = HighData ... (4.2) ssthresh =
+    /// cwnd = (FlightSize / 2) ... (4.3) Retransmit the first data segment presumed
+    /// dropped ... set both HighRxt and RescueRxt to the highest sequence number in the
+    /// retransmitted segment."
+    fn enter_sack_recovery(&mut self) {
+        let mss = self.send_mss();
+        self.recover = self.snd_max;
+        self.in_recovery = true;
+        self.rto_recovery = false;
+        self.head_lost = true;
+        self.high_rxt = self.snd_una;
+        self.rescue_rxt = Some((self.snd_una + mss).min(self.snd_max).minus(1));
+        self.cc.on_enter_sack_recovery(self.flight_size(), mss);
+        // (4.3) goes out whatever pipe says; `data_segment` moves HighRxt past it.
+        self.rtx_una = true;
+        self.stats.fast_retransmits += 1;
+    }
+
+    /// A cumulative ACK moved SND.UNA while SACK recovery runs: leave it at RecoveryPoint
+    /// ("When the TCP sender receives a cumulative ACK for this data octet, the loss
+    /// recovery phase is terminated"), else treat it as a partial ACK.
+    pub(super) fn sack_recovery_ack(&mut self, data_acked: usize) {
+        let mss = self.send_mss();
+        if self.snd_una >= self.recover {
+            self.in_recovery = false;
+            self.head_lost = false;
+            self.rescue_rxt = None;
+            if self.rto_recovery {
+                // Slow start continues from the timeout's cwnd.
+                self.rto_recovery = false;
+                self.cc.on_ack(data_acked, mss);
+            } else {
+                self.cc.on_exit_recovery(self.flight_size(), mss);
+            }
+        } else if self.rto_recovery {
+            // Retransmitting after a timeout is slow start (RFC 5681 section 3.1).
+            self.cc.on_ack(data_acked, mss);
+        } else {
+            // The ACK covers a retransmission sent after the segment now at SND.UNA: that
+            // one was lost too.
+            self.head_lost = true;
+        }
+    }
+
+    /// RFC 6675 section 5.1 on a retransmission timeout: "RecoveryPoint MUST be set to
+    /// HighData ... the loss recovery algorithm outlined in this document MUST be
+    /// terminated". Recovery restarts as Linux's Loss state: everything unSACKed below
+    /// RecoveryPoint is lost and resent from SND.UNA in slow start.
+    pub(super) fn sack_timeout(&mut self) {
+        if self.scoreboard.is_sacked(self.snd_una) {
+            // SND.UNA itself SACKed yet never acknowledged: the receiver reneged.
+            self.scoreboard.clear();
+        }
+        self.recover = self.snd_max;
+        self.in_recovery = true;
+        self.rto_recovery = true;
+        self.head_lost = false;
+        self.high_rxt = self.snd_una;
+        self.rescue_rxt = None;
+        // The segment at SND.UNA goes at once whatever the windows say (it doubles as the
+        // probe of a closed window).
+        self.rtx_una = true;
+    }
+
+    /// RFC 6675 NextSeg() rules 1, 3 and 4 as `(seq, end)`, with rule 2 (new data) tried by
+    /// the caller between 1 and 3: `rule_1_only` asks for rule 1 alone. Rule 4 updates
+    /// RescueRxt here ("RescueRxt set to RecoveryPoint").
+    pub(super) fn next_retransmission(&mut self, rule_1_only: bool) -> Option<(SeqNum, SeqNum)> {
+        let view = self.flight_view();
+        if let Some(seg) = self.scoreboard.next_lost(&view) {
+            return Some(seg);
+        }
+        if rule_1_only || self.rto_recovery {
+            return None;
+        }
+        if let Some(seg) = self.scoreboard.next_unsacked(&view) {
+            return Some(seg);
+        }
+        // "If HighACK is greater than RescueRxt (or RescueRxt is undefined)".
+        if self.rescue_rxt.is_none_or(|r| self.snd_una > r) {
+            let seg = self.scoreboard.rescue(&view)?;
+            self.rescue_rxt = Some(self.recover);
+            self.rescue_pending = true;
+            return Some(seg);
+        }
+        None
+    }
+}
