@@ -380,7 +380,7 @@ pub fn serve(args: ServeArgs) -> Result<()> {
             ..Default::default()
         })
         .collect();
-    let mut failed = false;
+    let mut failure: Option<String> = None;
     let mut ticks = 0u64;
     let mut was_up = true;
     let our_id = dp.program.id();
@@ -389,8 +389,7 @@ pub fn serve(args: ServeArgs) -> Result<()> {
         std::thread::sleep(Duration::from_millis(20));
         ticks += 1;
         if handles.iter().any(|h| h.is_finished()) {
-            eprintln!("xdptcp: a worker stopped unexpectedly");
-            failed = true;
+            failure = Some("a worker stopped unexpectedly".to_string());
             break;
         }
         if ticks.is_multiple_of(25) {
@@ -409,6 +408,10 @@ pub fn serve(args: ServeArgs) -> Result<()> {
                 );
             }
             last_seen = attached;
+            if !dp.iface.exists() {
+                failure = Some(format!("interface {} is gone", dp.iface.name));
+                break;
+            }
             let up = dp.iface.is_up();
             if up != was_up {
                 eprintln!(
@@ -423,7 +426,8 @@ pub fn serve(args: ServeArgs) -> Result<()> {
     // First signal: drain (stop accepting, let connections finish); a second one, or a
     // worker failure, stops at once.
     control.drain.store(true, Ordering::SeqCst);
-    if failed {
+    if let Some(why) = &failure {
+        eprintln!("xdptcp: {why}; stopping");
         control.stop.store(true, Ordering::SeqCst);
     } else {
         eprintln!(
@@ -442,8 +446,7 @@ pub fn serve(args: ServeArgs) -> Result<()> {
         match h.join() {
             Ok((s, ())) => finals.push(s),
             Err(_) => {
-                eprintln!("xdptcp: worker of queue {q} panicked");
-                failed = true;
+                failure = Some(format!("the worker of queue {q} panicked"));
             }
         }
     }
@@ -452,8 +455,8 @@ pub fn serve(args: ServeArgs) -> Result<()> {
     let name = dp.iface.name.clone();
     drop(dp); // detaches the XDP program
     eprintln!("xdptcp: XDP program detached from {name}");
-    if failed {
-        bail!("stopped after a worker failure");
+    if let Some(why) = failure {
+        bail!("stopped: {why}");
     }
     Ok(())
 }

@@ -53,6 +53,13 @@ impl Interface {
         })
     }
 
+    /// True while an interface of this name and index still exists.
+    pub fn exists(&self) -> bool {
+        let Ok(cname) = CString::new(self.name.as_str()) else { return false };
+        // Safety: if_nametoindex reads a NUL-terminated string we own.
+        unsafe { libc::if_nametoindex(cname.as_ptr()) == self.index }
+    }
+
     /// True when the interface is administratively up with a carrier (`operstate` up, or
     /// unknown as some virtual devices report).
     pub fn is_up(&self) -> bool {

@@ -11,8 +11,23 @@ struct DataPlan {
     seq: SeqNum,
     len: usize,
     fin: bool,
-    /// Sent from SND.UNA without moving SND.NXT (fast retransmit, partial ACK).
-    at_una: bool,
+    /// A retransmission below SND.NXT: SND.NXT stays (fast retransmit, partial ACK, SACK
+    /// recovery).
+    retransmit: bool,
+    /// RFC 6675 rescue retransmission: HighRxt stays too.
+    rescue: bool,
+}
+
+impl DataPlan {
+    fn new_data(seq: SeqNum, len: usize, fin: bool) -> DataPlan {
+        DataPlan {
+            seq,
+            len,
+            fin,
+            retransmit: false,
+            rescue: false,
+        }
+    }
 }
 
 impl Connection {
@@ -62,54 +77,71 @@ impl Connection {
         ) {
             return None;
         }
-        let end = self.send_end();
-        let fin_seq = self.fin_seq();
         let max_len = self.segment_payload_limit();
         if self.rtx_una {
             self.rtx_una = false;
-            let seq = self.snd_una;
-            let len = (end - seq).min(max_len);
-            let fin = fin_seq == Some(seq + len) && self.snd_max > seq + len;
-            if len > 0 || fin {
-                return Some(DataPlan {
-                    seq,
-                    len,
-                    fin,
-                    at_una: true,
-                });
+            // With SACK the segment stops where the peer's SACKed data starts.
+            let limit = if self.sack_ok {
+                let next = self.scoreboard.next_sacked(self.snd_una);
+                next.unwrap_or(self.snd_max).min(self.snd_max)
+            } else {
+                self.send_end()
+            };
+            if let Some(plan) = self.retransmission_plan(self.snd_una, limit, max_len) {
+                return Some(plan);
+            }
+        }
+        // RFC 6675 section 5 (C): "If cwnd - pipe >= 1 SMSS, the sender SHOULD transmit one
+        // or more segments" chosen by NextSeg(); outside recovery pipe also replaces
+        // FlightSize, which lets SACKed segments make room for new data (limited transmit).
+        let sack_room = self
+            .sack_ok
+            .then(|| self.cc.cwnd().saturating_sub(self.pipe()));
+        let sack_recovery = self.sack_ok && self.in_recovery;
+        if let (Some(room), true) = (sack_room, sack_recovery) {
+            if let Some(r) = self.next_retransmission(true) {
+                return self.sack_plan(r, room, max_len);
             }
         }
         let seq = self.snd_nxt;
-        let available = end - seq;
-        let wanted = available.min(max_len);
         if self.rto_send {
             // The first segment after a timeout goes whatever the window says (Linux
             // `tcp_retransmit_timer`: into a closed window it doubles as the probe).
             self.rto_send = false;
-            let fin = fin_seq == Some(seq + wanted);
+            let wanted = (self.send_end() - seq).min(max_len);
+            let fin = self.fin_seq() == Some(seq + wanted);
             if wanted > 0 || fin {
-                return Some(DataPlan {
-                    seq,
-                    len: wanted,
-                    fin,
-                    at_una: false,
-                });
+                return Some(DataPlan::new_data(seq, wanted, fin));
             }
         }
+        let cwnd_room = sack_room.unwrap_or(self.cc.cwnd().saturating_sub(self.flight_size()));
+        if let Some(plan) = self.next_new_data(cwnd_room, max_len) {
+            return Some(plan);
+        }
+        if let (Some(room), true) = (sack_room, sack_recovery) {
+            // NextSeg() rules 3 and 4: nothing lost and no new data to send.
+            if let Some(r) = self.next_retransmission(false) {
+                return self.sack_plan(r, room, max_len);
+            }
+        }
+        None
+    }
+
+    /// New data (or a FIN) from SND.NXT: RFC 9293 section 3.7.4 and 3.8.6.2.1 (sender SWS
+    /// avoidance, Nagle), the peer's window, and `cwnd_room`.
+    fn next_new_data(&self, cwnd_room: usize, max_len: usize) -> Option<DataPlan> {
+        let end = self.send_end();
+        let fin_seq = self.fin_seq();
+        let seq = self.snd_nxt;
+        let wanted = (end - seq).min(max_len);
         // FIN goes out once all data is sent; it needs no window (Linux queues it behind the
         // data; a pure FIN is let through like smoltcp does).
         let fin_pending = fin_seq.is_some_and(|f| self.snd_nxt <= f);
         if wanted == 0 {
-            return (fin_pending && fin_seq == Some(seq)).then_some(DataPlan {
-                seq,
-                len: 0,
-                fin: true,
-                at_una: false,
-            });
+            return (fin_pending && fin_seq == Some(seq)).then(|| DataPlan::new_data(seq, 0, true));
         }
         let flight = self.flight_size();
         let wnd_room = (self.snd_una + self.snd_wnd) - seq;
-        let cwnd_room = self.cc.cwnd().saturating_sub(flight);
         let len = wanted.min(wnd_room).min(cwnd_room);
         if len < wanted {
             // Limited by cwnd: wait for ACKs (they will come, data is in flight).
@@ -126,14 +158,34 @@ impl Connection {
             // Nagle (RFC 9293 3.7.4): no small segment while data is unacknowledged.
             return None;
         }
-        let _ = now;
         let fin = fin_pending && fin_seq == Some(seq + len);
-        Some(DataPlan {
+        Some(DataPlan::new_data(seq, len, fin))
+    }
+
+    /// A retransmission from `seq`, at most `max_len` bytes and never reaching `limit`;
+    /// carries the FIN again if it ends where the FIN was sent.
+    fn retransmission_plan(&self, seq: SeqNum, limit: SeqNum, max_len: usize) -> Option<DataPlan> {
+        let len = (self.send_end().min(limit) - seq).min(max_len);
+        let fin = self.fin_seq() == Some(seq + len) && self.snd_max > seq + len;
+        (len > 0 || fin).then_some(DataPlan {
             seq,
             len,
             fin,
-            at_una: false,
+            retransmit: true,
+            rescue: false,
         })
+    }
+
+    /// The plan for a NextSeg() retransmission, if `room` (cwnd - pipe) lets it go.
+    fn sack_plan(
+        &self,
+        r: super::sack::Retransmission,
+        room: usize,
+        max_len: usize,
+    ) -> Option<DataPlan> {
+        let mut plan = self.retransmission_plan(r.seq, r.end, max_len)?;
+        plan.rescue = r.rescue;
+        (room >= plan.len.max(1)).then_some(plan)
     }
 
     /// Builds and accounts for a data/FIN segment.
@@ -152,8 +204,12 @@ impl Connection {
                 self.rtt_probe = Some((end, now));
             }
         }
-        if !plan.at_una {
+        if !plan.retransmit {
             self.snd_nxt = end;
+        } else if !plan.rescue {
+            // RFC 6675 (C.2): "HighRxt MUST be set to the highest sequence number of the
+            // retransmitted segment unless NextSeg () rule (4) was invoked".
+            self.high_rxt = self.high_rxt.max(end);
         }
         self.snd_max = self.snd_max.max(end);
         self.force_send = false;

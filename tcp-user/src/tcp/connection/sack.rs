@@ -146,27 +146,44 @@ impl Connection {
         self.rtx_una = true;
     }
 
-    /// RFC 6675 NextSeg() rules 1, 3 and 4 as `(seq, end)`, with rule 2 (new data) tried by
-    /// the caller between 1 and 3: `rule_1_only` asks for rule 1 alone. Rule 4 updates
-    /// RescueRxt here ("RescueRxt set to RecoveryPoint").
-    pub(super) fn next_retransmission(&mut self, rule_1_only: bool) -> Option<(SeqNum, SeqNum)> {
+    /// RFC 6675 NextSeg() rules 1, 3 and 4, with rule 2 (new data) tried by the caller
+    /// between 1 and 3: `rule_1_only` asks for rule 1 alone. Rule 4 updates RescueRxt here
+    /// ("RescueRxt set to RecoveryPoint").
+    pub(super) fn next_retransmission(&mut self, rule_1_only: bool) -> Option<Retransmission> {
         let view = self.flight_view();
+        let plain = |(seq, end)| Retransmission {
+            seq,
+            end,
+            rescue: false,
+        };
         if let Some(seg) = self.scoreboard.next_lost(&view) {
-            return Some(seg);
+            return Some(plain(seg));
         }
         if rule_1_only || self.rto_recovery {
             return None;
         }
         if let Some(seg) = self.scoreboard.next_unsacked(&view) {
-            return Some(seg);
+            return Some(plain(seg));
         }
         // "If HighACK is greater than RescueRxt (or RescueRxt is undefined)".
         if self.rescue_rxt.is_none_or(|r| self.snd_una > r) {
-            let seg = self.scoreboard.rescue(&view)?;
+            let (seq, end) = self.scoreboard.rescue(&view)?;
             self.rescue_rxt = Some(self.recover);
-            self.rescue_pending = true;
-            return Some(seg);
+            return Some(Retransmission {
+                seq,
+                end,
+                rescue: true,
+            });
         }
         None
     }
+}
+
+/// A retransmission chosen by NextSeg(): `[seq, end)`, at most one segment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Retransmission {
+    pub seq: SeqNum,
+    pub end: SeqNum,
+    /// Rule 4: "HighRxt MUST NOT be updated".
+    pub rescue: bool,
 }
