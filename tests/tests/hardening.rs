@@ -627,9 +627,9 @@ fn rfc_5961_blind_rst_syn_and_ack_get_challenge_acks_and_the_connection_survives
 
 // ---- 3. malformed frames during a transfer ---------------------------------------------------
 
-/// The corpus of malformed (and a few odd but valid) frames aimed at the served port: from the
-/// raw peer's own port, and with bad checksums on the transfer's 4-tuple `(kport -> ECHO)`.
-/// Entries with `true` may be refused by sendto (shorter than an Ethernet header).
+/// The corpus of malformed (and a few odd but valid) frames aimed at the served port, from the
+/// client's address: each from its own source port, and with bad checksums on the transfer's
+/// 4-tuple `(kport -> ECHO)`. The truncated Ethernet frame is refused by sendto.
 fn malformed_corpus(
     tb: &Testbed,
     peer: &RawPeer,
@@ -638,13 +638,16 @@ fn malformed_corpus(
 ) -> Vec<(&'static str, Vec<u8>)> {
     let mut c: Vec<(&'static str, Vec<u8>)> = Vec::new();
     let (cli_mac, srv_mac) = (peer.local_mac, peer.remote_mac);
-    // A fresh source port each round, below the kernel's ephemeral range: whatever a frame
+    // A fresh source port for every frame, below the kernel's ephemeral range: whatever a frame
     // starts (a SYN-ACK to a tolerated SYN) the client kernel resets, and no frame meets a
     // connection an earlier one opened.
-    let sport = 20_000 + rng.below(10_000) as u16;
+    let sport = std::cell::Cell::new(20_000 + rng.below(10_000) as u16);
     let frame = |seg: &TcpSeg| build_frame(cli_mac, srv_mac, tb.cli_ip, tb.srv_ip, 9, seg);
     let base_seg = |f: u8| TcpSeg {
-        src_port: sport,
+        src_port: {
+            sport.set(sport.get() + 1);
+            sport.get()
+        },
         dst_port: ECHO,
         seq: 0x1234_5678,
         flags: f,
@@ -1308,6 +1311,7 @@ fn sigterm_drains_ongoing_echo_exchanges_and_refuses_new_connections() {
     })
     .unwrap();
     let signalled = Instant::now();
+    let progress_at_signal = progress.load(Ordering::Relaxed);
     d.process().signal(libc::SIGTERM).unwrap();
     d.process()
         .wait_for_line("the drain to begin", T, |l| l.contains("draining"))
@@ -1340,7 +1344,7 @@ fn sigterm_drains_ongoing_echo_exchanges_and_refuses_new_connections() {
         "SIGTERM with {:.0}% echoed; refused a new connection {refused_at:.2?} after it; \
          clients finished up to {:.2?} after it; daemon exited after {exited:.2?} ({status}); \
          {c:?}",
-        100.0 * progress.load(Ordering::Relaxed) as f64 / (CLIENTS * BYTES) as f64,
+        100.0 * progress_at_signal as f64 / (CLIENTS * BYTES) as f64,
         finished.iter().max().copied().unwrap_or_default(),
     );
     assert_eq!(

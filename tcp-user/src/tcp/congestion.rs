@@ -14,6 +14,9 @@ pub trait CongestionControl {
     fn on_ack(&mut self, acked: usize, mss: usize);
     /// Third duplicate ACK: enter fast recovery (RFC 5681 section 3.2 steps 2-3).
     fn on_enter_recovery(&mut self, flight: usize, mss: usize);
+    /// Loss found by SACK (RFC 6675 section 5 step 4.2): "ssthresh = cwnd = (FlightSize /
+    /// 2)", no inflation (pipe, not cwnd, accounts for what left the network).
+    fn on_enter_sack_recovery(&mut self, flight: usize, mss: usize);
     /// A further duplicate ACK during recovery (RFC 5681 section 3.2 step 4).
     fn on_dup_ack_in_recovery(&mut self, mss: usize);
     /// A partial ACK of `acked` bytes during recovery (RFC 6582 section 3.2 step 5).
@@ -76,6 +79,11 @@ impl CongestionControl for Reno {
         self.cwnd = self.ssthresh + 3 * mss;
         self.acked_in_ca = 0;
     }
+    fn on_enter_sack_recovery(&mut self, flight: usize, mss: usize) {
+        self.ssthresh = half_flight(flight, mss);
+        self.cwnd = self.ssthresh;
+        self.acked_in_ca = 0;
+    }
     fn on_dup_ack_in_recovery(&mut self, mss: usize) {
         self.cwnd += mss;
     }
@@ -126,6 +134,9 @@ impl CongestionControl for Congestion {
     }
     fn on_enter_recovery(&mut self, flight: usize, mss: usize) {
         dispatch!(self, c => c.on_enter_recovery(flight, mss))
+    }
+    fn on_enter_sack_recovery(&mut self, flight: usize, mss: usize) {
+        dispatch!(self, c => c.on_enter_sack_recovery(flight, mss))
     }
     fn on_dup_ack_in_recovery(&mut self, mss: usize) {
         dispatch!(self, c => c.on_dup_ack_in_recovery(mss))

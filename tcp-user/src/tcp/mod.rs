@@ -6,8 +6,9 @@
 //! - [`handle_unmatched`]: segments for no connection (RST or accept);
 //! - [`IsnGenerator`]: RFC 6528 initial sequence numbers;
 //! - [`SynCookies`]: stateless SYN-ACKs under a SYN flood (RFC 4987, Linux style);
-//! - buffers (`send_buffer`, `recv_buffer`, `reassembly`), `rtt` (RFC 6298) and
-//!   `congestion` (RFC 5681/6582), each allocation-free on the packet path.
+//! - buffers (`send_buffer`, `recv_buffer`, `reassembly`), `rtt` (RFC 6298),
+//!   `scoreboard` (the sender's SACK state, RFC 6675) and `congestion` (RFC 5681/6582),
+//!   each allocation-free on the packet path.
 
 pub mod buffer_pool;
 pub mod config;
@@ -19,6 +20,7 @@ pub mod isn;
 pub mod reassembly;
 pub mod recv_buffer;
 pub mod rtt;
+pub mod scoreboard;
 pub mod segment;
 pub mod send_buffer;
 pub mod seq;

@@ -186,9 +186,10 @@ impl Scoreboard {
     }
 
     /// NextSeg() rule 4, the rescue retransmission: "one segment of up to SMSS octets that
-    /// MUST include the highest outstanding unSACKed sequence number".
+    /// MUST include the highest outstanding unSACKed sequence number" (unless that was
+    /// already retransmitted in this recovery).
     pub fn rescue(&self, f: &FlightView) -> Option<(SeqNum, SeqNum)> {
-        let last = self.holes(f).last()?;
+        let last = self.holes(f).last().filter(|h| h.end > f.high_rxt)?;
         let start = if last.end - last.start > f.mss {
             last.end.minus(f.mss)
         } else {

@@ -1,6 +1,6 @@
 //! RFC 9293 section 3.10.7.4 fifth step (the ACK field), with RFC 5961 section 5 ACK
 //! validation, RTT sampling (RFC 6298, RFC 7323), loss detection by duplicate ACKs and the
-//! NewReno recovery of RFC 5681 section 3.2 / RFC 6582.
+//! NewReno recovery of RFC 5681 section 3.2 / RFC 6582 (SACK recovery is in `sack.rs`).
 
 use super::{Connection, Event, Instant, PendingRst, Segment, State};
 use crate::stats::DropReason;
@@ -38,11 +38,22 @@ impl Connection {
         }
 
         let window = usize::from(seg.window) << self.snd_wscale;
-        if seg.ack > self.snd_una {
+        let advanced = seg.ack > self.snd_una;
+        if advanced {
             self.on_new_ack(now, seg);
-        } else if seg.ack == self.snd_una && self.is_duplicate_ack(seg, window) {
+        }
+        // RFC 6675 section 5: "Upon the receipt of any ACK containing SACK information, the
+        // scoreboard MUST be updated via the Update () routine." An ACK that SACKs new data
+        // counts as a duplicate even when it carries data (see `sack.rs`).
+        let newly_sacked = self.update_scoreboard(seg);
+        if !advanced
+            && seg.ack == self.snd_una
+            && (self.is_duplicate_ack(seg, window)
+                || (newly_sacked > 0 && self.snd_max > self.snd_una))
+        {
             self.on_duplicate_ack();
         }
+        self.detect_sack_loss();
 
         // "If SND.UNA =< SEG.ACK =< SND.NXT, the send window should be updated. If
         // (SND.WL1 < SEG.SEQ or (SND.WL1 = SEG.SEQ and SND.WL2 =< SEG.ACK)), set SND.WND <-
@@ -115,6 +126,11 @@ impl Connection {
     fn on_duplicate_ack(&mut self) {
         self.stats.dup_acks += 1;
         self.dup_acks += 1;
+        if self.sack_ok {
+            // Counted only: with SACK, `detect_sack_loss` decides on recovery and pipe
+            // replaces window inflation.
+            return;
+        }
         let mss = self.send_mss();
         if self.in_recovery {
             // RFC 5681 3.2 step 4: "For each additional duplicate ACK received (after the
@@ -152,6 +168,8 @@ impl Connection {
                 self.events.insert(Event::Writable);
             }
         }
+        // A cumulative ACK stopping in SACKed data clears the scoreboard (reneging).
+        self.scoreboard.acknowledge(self.snd_una);
         self.sample_rtt(now, seg);
         // RFC 6298 section 5: progress ends the backoff; 5.2 stop the timer when all is
         // acknowledged, 5.3 otherwise restart it.
@@ -161,7 +179,9 @@ impl Connection {
         self.rto_at = (self.snd_una < self.snd_max).then(|| now + self.rtt.rto());
 
         let mss = self.send_mss();
-        if self.in_recovery {
+        if self.in_recovery && self.sack_ok {
+            self.sack_recovery_ack(data_acked);
+        } else if self.in_recovery {
             if seg.ack >= self.recover {
                 // RFC 6582 step 3 (full acknowledgment): leave recovery.
                 self.in_recovery = false;

@@ -16,6 +16,7 @@ mod app;
 mod input;
 mod open;
 mod output;
+mod sack;
 mod timers;
 
 #[cfg(test)]
@@ -25,6 +26,7 @@ use super::congestion::Congestion;
 use super::conn_stats::ConnStats;
 use super::recv_buffer::ReceiveBuffer;
 use super::rtt::RttEstimator;
+use super::scoreboard::Scoreboard;
 use super::send_buffer::SendBuffer;
 use super::state::EventSet;
 use super::{Config, ConnectError, Event, FourTuple, Instant, Segment, SeqNum, State};
@@ -139,8 +141,18 @@ pub struct Connection {
     rto_send: bool,
     dup_acks: u32,
     in_recovery: bool,
-    /// `recover` of RFC 6582.
+    /// `recover` of RFC 6582, RecoveryPoint of RFC 6675.
     recover: SeqNum,
+    /// SACK recovery after a timeout: everything unSACKed below `recover` is lost.
+    rto_recovery: bool,
+    /// SACK recovery presumes the segment at SND.UNA lost (fast retransmit, partial ACK).
+    head_lost: bool,
+    /// HighRxt of RFC 6675, plus one: retransmitted in this recovery up to here.
+    high_rxt: SeqNum,
+    /// RescueRxt of RFC 6675 (`None`: undefined).
+    rescue_rxt: Option<SeqNum>,
+    /// What the peer SACKed above SND.UNA (RFC 6675 scoreboard).
+    scoreboard: Scoreboard,
     cc: Congestion,
 
     // --- Persist (zero-window probing) ---

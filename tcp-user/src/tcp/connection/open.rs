@@ -7,6 +7,7 @@ use super::{
 };
 use crate::stats::DropReason;
 use crate::tcp::congestion::{initial_window, Congestion, Reno};
+use crate::tcp::scoreboard::Scoreboard;
 use crate::tcp::conn_stats::ConnStats;
 use crate::tcp::recv_buffer::ReceiveBuffer;
 use crate::tcp::rtt::RttEstimator;
@@ -317,6 +318,11 @@ impl Connection {
             dup_acks: 0,
             in_recovery: false,
             recover: iss,
+            rto_recovery: false,
+            head_lost: false,
+            high_rxt: iss,
+            rescue_rxt: None,
+            scoreboard: Scoreboard::default(),
             cc: Congestion::Reno(Reno::new(initial_window(DEFAULT_PEER_MSS))),
             persist_at: None,
             persist_backoff: 0,

@@ -44,7 +44,7 @@ impl Connection {
             State::SynReceived if self.syn_pending => return Some(self.syn_segment(now)),
             _ => {}
         }
-        if let Some(plan) = self.next_data(now) {
+        if let Some(plan) = self.next_data() {
             return Some(self.data_segment(now, plan));
         }
         self.arm_persist(now);
@@ -66,7 +66,7 @@ impl Connection {
 
     /// Chooses the next data or FIN segment, if any may be sent now: RFC 9293 section 3.7.4
     /// and 3.8.6.2.1 (sender SWS avoidance, Nagle), the peer's window, and cwnd.
-    fn next_data(&mut self, now: Instant) -> Option<DataPlan> {
+    fn next_data(&mut self) -> Option<DataPlan> {
         if !matches!(
             self.state,
             State::Established
@@ -176,7 +176,10 @@ impl Connection {
         })
     }
 
-    /// The plan for a NextSeg() retransmission, if `room` (cwnd - pipe) lets it go.
+    /// The plan for a NextSeg() retransmission, if `room` (cwnd - pipe) lets it go. RFC 6675
+    /// asks for a full SMSS of room; like Linux, which counts cwnd in segments, one segment
+    /// goes whenever pipe < cwnd, so a cwnd that is not a multiple of SMSS (FlightSize / 2)
+    /// does not hold back the repair of a hole after a partial ACK.
     fn sack_plan(
         &self,
         r: super::sack::Retransmission,
@@ -185,7 +188,7 @@ impl Connection {
     ) -> Option<DataPlan> {
         let mut plan = self.retransmission_plan(r.seq, r.end, max_len)?;
         plan.rescue = r.rescue;
-        (room >= plan.len.max(1)).then_some(plan)
+        (room > 0).then_some(plan)
     }
 
     /// Builds and accounts for a data/FIN segment.

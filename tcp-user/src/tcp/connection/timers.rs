@@ -113,16 +113,20 @@ impl Connection {
                     let ssthresh = self.cc.ssthresh();
                     self.cc.on_timeout(ssthresh.saturating_mul(2), mss);
                 }
-                // RFC 6582 section 3.2 step 4 / "after a retransmit timeout, record the
-                // highest sequence number transmitted in the variable recover".
-                self.recover = self.snd_max;
-                self.in_recovery = false;
                 self.dup_acks = 0;
-                self.rtx_una = false;
-                // Go-back-N: resend from SND.UNA; cwnd = 1 SMSS lets exactly one out now.
-                self.snd_nxt = self.snd_una;
-                self.rto_send = true;
                 self.rtt_probe = None;
+                if self.sack_ok {
+                    self.sack_timeout();
+                } else {
+                    // RFC 6582 section 3.2 step 4 / "after a retransmit timeout, record the
+                    // highest sequence number transmitted in the variable recover".
+                    self.recover = self.snd_max;
+                    self.in_recovery = false;
+                    self.rtx_una = false;
+                    // Go-back-N: resend from SND.UNA; cwnd = 1 SMSS lets exactly one out.
+                    self.snd_nxt = self.snd_una;
+                    self.rto_send = true;
+                }
                 // 5.5: back off; 5.6: restart the timer.
                 self.rtt.back_off();
                 self.rto_at = Some(now + self.rtt.rto());

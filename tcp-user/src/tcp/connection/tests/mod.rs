@@ -9,6 +9,7 @@ mod handshake;
 mod receive;
 mod retransmit;
 mod rst;
+mod sack;
 mod send;
 mod sim;
 

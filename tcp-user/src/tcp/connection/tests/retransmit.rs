@@ -72,7 +72,12 @@ fn timeout_goes_back_to_snd_una_with_cwnd_one_segment() {
 
 #[test]
 fn three_duplicate_acks_trigger_fast_retransmit_and_newreno_recovery() {
-    let mut h = Harness::established();
+    // A peer without SACK: RFC 6582 recovery.
+    let p = PeerSyn {
+        sack: false,
+        ..PeerSyn::default()
+    };
+    let mut h = Harness::established_with(config(), p);
     h.conn.send(&pattern(1460 * 6));
     assert_eq!(h.transmit().len(), 6);
     // Segment 2 (index 1) and 4 are lost; the peer acks segment 1 then duplicates.
