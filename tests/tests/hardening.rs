@@ -282,8 +282,8 @@ fn spoofed_syns(tb: &Testbed, port: u16, count: usize) -> Vec<Vec<u8>> {
 }
 
 /// Floods `port` with spoofed SYNs on a thread while `FLOOD_CLIENTS` kernel clients (10
-/// threads of 10) connect, echo 1 KiB and close; the flood stops when they are done (or at its
-/// bounds).
+/// threads of 10, each thread starting one every 200 ms so that they span the flood) connect,
+/// echo 1 KiB and close; the flood stops when they are done (or at its bounds).
 fn flood_with_clients(tb: &Testbed, port: u16) -> FloodRun {
     let frames = spoofed_syns(tb, port, 1 << 16);
     let sender = PacketSender::new(tb);
@@ -310,7 +310,10 @@ fn flood_with_clients(tb: &Testbed, port: u16) -> FloodRun {
     for t in 0..10 {
         let tx = tx.clone();
         tb.cli.spawn_in(move || {
+            let first = Instant::now();
             for i in 0..FLOOD_CLIENTS / 10 {
+                let at = first + Duration::from_millis(200 * i as u64 + 20 * t as u64);
+                thread::sleep(at.saturating_duration_since(Instant::now()));
                 let r = (|| -> Result<Duration, String> {
                     let start = Instant::now();
                     let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(20))
@@ -357,15 +360,12 @@ fn flood_with_clients(tb: &Testbed, port: u16) -> FloodRun {
     run
 }
 
-/// TcpExt SyncookiesSent of a namespace's kernel.
-fn kernel_syncookies_sent(ns: &Netns) -> u64 {
+/// A TcpExt counter (`SyncookiesSent`, `ListenDrops`) of a namespace's kernel.
+fn tcp_ext(ns: &Netns, name: &str) -> u64 {
     let text = ns.run_ok(&["cat", "/proc/net/netstat"]).unwrap();
     let mut ext = text.lines().filter(|l| l.starts_with("TcpExt:"));
     let (names, values) = (ext.next().unwrap(), ext.next().unwrap());
-    let i = names
-        .split_whitespace()
-        .position(|n| n == "SyncookiesSent")
-        .unwrap();
+    let i = names.split_whitespace().position(|n| n == name).unwrap();
     values.split_whitespace().nth(i).unwrap().parse().unwrap()
 }
 
@@ -461,9 +461,11 @@ fn spoofed_syn_flood_real_clients_still_connect_with_syn_cookies() {
         "xdptcp",
         &mut stack,
         &format!(
-            "veth rx {rx_frames}; daemon rx_frames={} syn_cookies={} opened={} tx_dropped={} \
-             drops={drops:?}",
+            "veth rx {rx_frames}; daemon rx_frames={} rx_ring_full={} rx_dropped={} \
+             syn_cookies={} opened={} tx_dropped={} drops={drops:?}",
             c.total("rx_frames"),
+            c.total("rx_ring_full"),
+            c.total("rx_dropped"),
             c.total("syn_cookies"),
             c.total("opened"),
             c.total("tx_dropped"),
@@ -472,7 +474,8 @@ fn spoofed_syn_flood_real_clients_still_connect_with_syn_cookies() {
 
     // The kernel, same testbed, the daemon gone.
     assert!(!tb.srv_xdp_attached().unwrap());
-    let cookies_before = kernel_syncookies_sent(&tb.srv);
+    let cookies_before = tcp_ext(&tb.srv, "SyncookiesSent");
+    let listen_drops_before = tcp_ext(&tb.srv, "ListenDrops");
     let server = KernelEcho::start(&tb, ECHO);
     let mut kernel = flood_with_clients(&tb, ECHO);
     drop(server);
@@ -484,9 +487,10 @@ fn spoofed_syn_flood_real_clients_still_connect_with_syn_cookies() {
         "kernel",
         &mut kernel,
         &format!(
-            "tcp_syncookies={} SyncookiesSent +{}",
+            "tcp_syncookies={} SyncookiesSent +{} ListenDrops +{}",
             syncookies.trim(),
-            kernel_syncookies_sent(&tb.srv) - cookies_before
+            tcp_ext(&tb.srv, "SyncookiesSent") - cookies_before,
+            tcp_ext(&tb.srv, "ListenDrops") - listen_drops_before,
         ),
     );
 
