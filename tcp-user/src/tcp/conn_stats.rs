@@ -19,6 +19,8 @@ pub struct ConnStats {
     pub retransmitted_bytes: u64,
     /// Fast retransmits (third duplicate ACK, RFC 5681 section 3.2).
     pub fast_retransmits: u64,
+    /// SACK recovery retransmissions found lost again and resent before the RTO.
+    pub lost_retransmissions: u64,
     /// Retransmission timeouts (RFC 6298 section 5.4).
     pub timeouts: u64,
     /// Duplicate ACKs received (RFC 5681 section 2).

@@ -291,11 +291,17 @@ mod tests {
         b.insert(s(1100), s(1300));
         assert!(!b.is_lost(s(1000), MSS), "two segments SACKed above");
         b.insert(s(1400), s(1410));
-        assert!(b.is_lost(s(1000), MSS), "three discontiguous SACKed sequences");
+        assert!(
+            b.is_lost(s(1000), MSS),
+            "three discontiguous SACKed sequences"
+        );
         assert!(!b.is_lost(s(1300), MSS), "only one above 1300");
         let mut b = Scoreboard::default();
         b.insert(s(1100), s(1301));
-        assert!(b.is_lost(s(1000), MSS), "201 bytes > (DupThresh - 1) * SMSS");
+        assert!(
+            b.is_lost(s(1000), MSS),
+            "201 bytes > (DupThresh - 1) * SMSS"
+        );
     }
 
     #[test]
@@ -335,9 +341,17 @@ mod tests {
         // Lost: [1000, 1100) and [1200, 1300); in flight: [1600, 2000).
         assert_eq!(b.pipe(&f), 400);
         f.high_rxt = s(1100);
-        assert_eq!(b.pipe(&f), 500, "the retransmission of the first hole is in flight");
+        assert_eq!(
+            b.pipe(&f),
+            500,
+            "the retransmission of the first hole is in flight"
+        );
         f.lost_below = s(2000);
-        assert_eq!(b.pipe(&f), 100, "after a timeout only retransmissions count");
+        assert_eq!(
+            b.pipe(&f),
+            100,
+            "after a timeout only retransmissions count"
+        );
     }
 
     #[test]
@@ -348,9 +362,17 @@ mod tests {
         let mut f = view();
         assert_eq!(b.next_lost(&f), Some((s(1000), s(1100))));
         f.high_rxt = s(1100);
-        assert_eq!(b.next_lost(&f), Some((s(1200), s(1300))), "one SMSS at most");
+        assert_eq!(
+            b.next_lost(&f),
+            Some((s(1200), s(1300))),
+            "one SMSS at most"
+        );
         f.high_rxt = s(1300);
-        assert_eq!(b.next_lost(&f), Some((s(1300), s(1350))), "rest of the hole");
+        assert_eq!(
+            b.next_lost(&f),
+            Some((s(1300), s(1350))),
+            "rest of the hole"
+        );
         f.high_rxt = s(1350);
         assert_eq!(b.next_lost(&f), None, "the tail is not lost");
     }
@@ -362,7 +384,11 @@ mod tests {
         let f = view();
         assert_eq!(b.next_lost(&f), None, "one SACKed segment is not enough");
         assert_eq!(b.next_unsacked(&f), Some((s(1000), s(1100))), "rule 3");
-        assert_eq!(b.rescue(&f), Some((s(1900), s(2000))), "rule 4: highest unSACKed");
+        assert_eq!(
+            b.rescue(&f),
+            Some((s(1900), s(2000))),
+            "rule 4: highest unSACKed"
+        );
     }
 
     #[test]
@@ -372,7 +398,10 @@ mod tests {
         b.insert(s(1300), s(1400));
         assert!(b.acknowledge(s(1200)));
         assert_eq!(b.sacked_bytes(), 100);
-        assert!(!b.acknowledge(s(1300)), "SACKed 1300 but the ACK stops there");
+        assert!(
+            !b.acknowledge(s(1300)),
+            "SACKed 1300 but the ACK stops there"
+        );
         assert!(b.is_empty());
     }
 }

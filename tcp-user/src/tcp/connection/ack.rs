@@ -53,6 +53,7 @@ impl Connection {
         {
             self.on_duplicate_ack();
         }
+        self.detect_lost_retransmissions();
         self.detect_sack_loss();
 
         // "If SND.UNA =< SEG.ACK =< SND.NXT, the send window should be updated. If

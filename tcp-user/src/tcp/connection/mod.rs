@@ -149,6 +149,8 @@ pub struct Connection {
     head_lost: bool,
     /// HighRxt of RFC 6675, plus one: retransmitted in this recovery up to here.
     high_rxt: SeqNum,
+    /// SND.MAX when the latest SACK-recovery retransmission was sent.
+    rtx_fence: SeqNum,
     /// RescueRxt of RFC 6675 (`None`: undefined).
     rescue_rxt: Option<SeqNum>,
     /// What the peer SACKed above SND.UNA (RFC 6675 scoreboard).

@@ -7,10 +7,10 @@ use super::{
 };
 use crate::stats::DropReason;
 use crate::tcp::congestion::{initial_window, Congestion, Reno};
-use crate::tcp::scoreboard::Scoreboard;
 use crate::tcp::conn_stats::ConnStats;
 use crate::tcp::recv_buffer::ReceiveBuffer;
 use crate::tcp::rtt::RttEstimator;
+use crate::tcp::scoreboard::Scoreboard;
 use crate::tcp::send_buffer::SendBuffer;
 use crate::tcp::state::EventSet;
 use crate::tcp::{
@@ -321,6 +321,7 @@ impl Connection {
             rto_recovery: false,
             head_lost: false,
             high_rxt: iss,
+            rtx_fence: iss,
             rescue_rxt: None,
             scoreboard: Scoreboard::default(),
             cc: Congestion::Reno(Reno::new(initial_window(DEFAULT_PEER_MSS))),

@@ -213,6 +213,7 @@ impl Connection {
             // RFC 6675 (C.2): "HighRxt MUST be set to the highest sequence number of the
             // retransmitted segment unless NextSeg () rule (4) was invoked".
             self.high_rxt = self.high_rxt.max(end);
+            self.rtx_fence = self.snd_max;
         }
         self.snd_max = self.snd_max.max(end);
         self.force_send = false;

@@ -64,6 +64,24 @@ impl Connection {
         self.scoreboard.pipe(&self.flight_view())
     }
 
+    /// Linux `tcp_mark_lost_retrans` (RFC 6675 has no rule for it; RACK, RFC 8985, covers it
+    /// by send time): when more than DupThresh segments' worth of data sent after our latest
+    /// retransmission has been SACKed, the retransmissions still unacknowledged were lost
+    /// again. HighRxt goes back to SND.UNA so NextSeg() rule 1 resends them instead of
+    /// waiting for the RTO. `rtx_fence` (SND.MAX when the latest retransmission left) moves
+    /// to SND.MAX so the same SACKs do not trigger it twice.
+    pub(super) fn detect_lost_retransmissions(&mut self) {
+        if !self.sack_ok || !self.in_recovery || self.high_rxt <= self.snd_una {
+            return;
+        }
+        let mss = self.send_mss();
+        if self.scoreboard.is_lost(self.rtx_fence.minus(1), mss) {
+            self.high_rxt = self.snd_una;
+            self.rtx_fence = self.snd_max;
+            self.stats.lost_retransmissions += 1;
+        }
+    }
+
     /// RFC 6675 section 5 (after Update()): "(1) If DupAcks >= DupThresh, go to step (4)
     /// ... (2) If DupAcks < DupThresh but IsLost (HighACK + 1) returns true ... go to step
     /// (4)." Section 5.1: no new recovery "until HighACK is greater than or equal to the new

@@ -82,12 +82,19 @@ fn rfc6675_three_sacking_dupacks_enter_recovery_and_retransmit_the_first_segment
     sack_ack(&mut h, 10, &[(11, 12)]);
     sack_ack(&mut h, 10, &[(11, 13)]);
     assert!(!h.conn.scoreboard.is_lost(SeqNum(seg(10)), MSS));
-    assert!(h.transmit().is_empty(), "nothing lost yet, nothing new to send");
+    assert!(
+        h.transmit().is_empty(),
+        "nothing lost yet, nothing new to send"
+    );
     assert!(!h.conn.in_recovery);
     // Third: DupAcks = DupThresh and IsLost(HighACK + 1).
     sack_ack(&mut h, 10, &[(11, 14)]);
     assert!(h.conn.in_recovery);
-    assert_eq!(h.conn.recover, SeqNum(seg(30)), "(4.1) RecoveryPoint = HighData");
+    assert_eq!(
+        h.conn.recover,
+        SeqNum(seg(30)),
+        "(4.1) RecoveryPoint = HighData"
+    );
     // (4.2) ssthresh = cwnd = FlightSize / 2.
     assert_eq!(h.conn.cwnd(), 10 * MSS);
     let out = h.transmit();
@@ -148,7 +155,11 @@ fn rfc6675_pipe_gates_new_data_during_recovery() {
     sack_ack(&mut h, 10, &[(11, 14)]);
     assert!(h.conn.in_recovery);
     assert_eq!(h.conn.cwnd(), 10 * MSS);
-    assert_eq!(seqs(&h.transmit()), vec![seg(10)], "only the fast retransmit");
+    assert_eq!(
+        seqs(&h.transmit()),
+        vec![seg(10)],
+        "only the fast retransmit"
+    );
     // SetPipe: 20 outstanding - 3 SACKed - 1 lost + 1 retransmitted.
     assert_eq!(h.conn.pipe(), 17 * MSS);
     // Each SACKed segment takes one out of pipe; nothing goes while pipe >= cwnd.
@@ -172,7 +183,11 @@ fn rfc6675_recovery_ends_when_the_cumulative_ack_passes_recovery_point() {
     h.transmit();
     sack_ack(&mut h, 10, &[(11, 30)]);
     let new = h.transmit();
-    assert_eq!(new.len(), 9, "pipe = the retransmission only: new data fills cwnd");
+    assert_eq!(
+        new.len(),
+        9,
+        "pipe = the retransmission only: new data fills cwnd"
+    );
     // A partial ACK (RecoveryPoint is the last byte of segment 29) keeps recovery going...
     sack_ack(&mut h, 29, &[]);
     assert!(h.conn.in_recovery);
@@ -208,12 +223,19 @@ fn rfc6675_rescue_retransmission_repairs_a_lost_tail_once() {
     sack_ack(&mut h, 10, &[(11, 14)]);
     assert_eq!(seqs(&h.transmit()), vec![seg(10)]);
     sack_ack(&mut h, 10, &[(11, 28)]);
-    assert!(h.transmit().is_empty(), "RescueRxt: not before HighACK passes it");
+    assert!(
+        h.transmit().is_empty(),
+        "RescueRxt: not before HighACK passes it"
+    );
     // The repair of 10 arrives (partial ACK): 28 is the new head (presumed lost), then the
     // rescue retransmission takes the highest unSACKed segment, once.
     sack_ack(&mut h, 28, &[]);
     assert_eq!(seqs(&h.transmit()), vec![seg(28), seg(29)]);
-    assert_eq!(h.conn.high_rxt, SeqNum(seg(29)), "rule 4 leaves HighRxt alone");
+    assert_eq!(
+        h.conn.high_rxt,
+        SeqNum(seg(29)),
+        "rule 4 leaves HighRxt alone"
+    );
     assert_eq!(h.conn.rescue_rxt, Some(SeqNum(seg(30))));
     sack_ack(&mut h, 28, &[]);
     assert!(h.transmit().is_empty());
@@ -251,5 +273,29 @@ fn cumulative_ack_stopping_in_sacked_data_means_reneging_and_clears_the_scoreboa
     let mut h = twenty_in_flight(0);
     sack_ack(&mut h, 10, &[(12, 14)]);
     sack_ack(&mut h, 12, &[]);
-    assert!(h.conn.scoreboard.is_empty(), "12 was SACKed but the ACK stops there");
+    assert!(
+        h.conn.scoreboard.is_empty(),
+        "12 was SACKed but the ACK stops there"
+    );
+}
+
+#[test]
+fn retransmission_lost_again_is_resent_once_later_data_is_sacked() {
+    // Linux `tcp_mark_lost_retrans`: the repair of 10 is lost too; new data sent after it
+    // (30..) gets SACKed, which shows the repair should have arrived by now.
+    let mut h = twenty_in_flight(10);
+    sack_ack(&mut h, 10, &[(11, 14)]);
+    assert_eq!(seqs(&h.transmit()), vec![seg(10)]);
+    sack_ack(&mut h, 10, &[(11, 30)]);
+    assert_eq!(h.transmit().len(), 9, "new data 30..39 under pipe");
+    sack_ack(&mut h, 10, &[(11, 32)]);
+    assert!(
+        h.transmit().iter().all(|s| s.seq != seg(10)),
+        "two segments: not yet"
+    );
+    sack_ack(&mut h, 10, &[(11, 33)]);
+    let out = seqs(&h.transmit());
+    assert_eq!(out.first(), Some(&seg(10)), "{out:?}");
+    assert_eq!(h.conn.stats().lost_retransmissions, 1);
+    assert_eq!(h.conn.stats().timeouts, 0);
 }

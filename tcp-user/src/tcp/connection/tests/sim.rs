@@ -631,8 +631,10 @@ fn bulk_figures(bytes: usize, percent: u64, seed: u64, sack: bool) -> RecoveryFi
 fn compare_sack_with_newreno(bytes: usize, percent: u64, seeds: &[u64]) {
     let mut totals = [RecoveryFigures::default(); 2];
     for &seed in seeds {
+        let mut timeouts = [0; 2];
         for (i, sack) in [true, false].into_iter().enumerate() {
             let f = bulk_figures(bytes, percent, seed, sack);
+            timeouts[i] = f.timeouts;
             println!(
                 "{} KiB each way, {percent}% loss, seed {seed}, {}: {} RTOs, {} fast \
                  recoveries, {} retransmissions, {} lost, {:.2} MB/s",
@@ -650,6 +652,12 @@ fn compare_sack_with_newreno(bytes: usize, percent: u64, seeds: &[u64]) {
             t.retransmissions += f.retransmissions;
             t.throughput += f.throughput / seeds.len() as f64;
         }
+        assert!(
+            timeouts[0] < timeouts[1],
+            "seed {seed}: SACK {} RTOs, NewReno {}",
+            timeouts[0],
+            timeouts[1]
+        );
     }
     let [sack, newreno] = totals;
     println!(
