@@ -34,6 +34,8 @@ pub enum Command {
     Serve(ServeArgs),
     /// Open connections from the stack itself and measure them (load generator).
     Connect(crate::client::ConnectArgs),
+    /// Reflect steered frames straight back with no TCP work (the AF_XDP path's ceiling).
+    Reflect(crate::reflect::ReflectArgs),
     /// Print the counters of a running daemon (Prometheus text).
     Stats {
         /// Interface the daemon serves.

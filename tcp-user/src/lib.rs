@@ -23,6 +23,8 @@ pub mod client;
 #[cfg(feature = "datapath")]
 pub mod daemon;
 #[cfg(feature = "datapath")]
+pub mod reflect;
+#[cfg(feature = "datapath")]
 pub mod worker;
 #[cfg(feature = "datapath")]
 pub mod xdp;

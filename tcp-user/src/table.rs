@@ -201,7 +201,10 @@ impl<S> ConnectionTable<S> {
                 return self.remove(id);
             }
             self.time_wait += 1;
-            self.get_mut(id).expect("entry exists").in_time_wait = true;
+            let entry = self.get_mut(id).expect("entry exists");
+            entry.in_time_wait = true;
+            // Nothing can be sent or received any more: keep only the control block.
+            entry.conn.release_buffers();
         }
         let entry = self.get_mut(id).expect("entry exists");
         if let Some(deadline) = entry.conn.poll_timeout() {

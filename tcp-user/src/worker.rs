@@ -220,7 +220,9 @@ impl<A: App> Shard<A> {
             let entry = self.table.get_mut(id).expect("indexed connection exists");
             // RFC 9293 3.10.7.4 (TIME-WAIT) / Linux: a new SYN may reuse a TIME_WAIT tuple.
             if seg.flags.syn() && !seg.flags.ack() && entry.conn.time_wait_accepts_syn(seg) {
-                self.table.remove(id);
+                if let Some(gone) = self.table.remove(id) {
+                    self.account_closed(&gone);
+                }
             } else {
                 if let Err(reason) = entry.conn.handle_segment(now, seg) {
                     self.drop_frame(reason);

@@ -1159,6 +1159,12 @@ fn memory_stays_flat_over_three_rounds_of_20k_short_http_connections() {
         last <= first + first / 10 || last <= first + 4096,
         "VmRSS grew from {first} KiB to {last} KiB over the rounds: {rss:?}"
     );
+    // Every connection opened is accounted for: freed (closed) or still in the table.
+    assert_eq!(
+        c.total("opened"),
+        c.total("closed") + c.total("active"),
+        "opened connections must be closed or still active: {c:?}"
+    );
 }
 
 // ---- 5. kill -9 and restart ------------------------------------------------------------------
@@ -1364,7 +1370,10 @@ fn sigterm_drains_ongoing_echo_exchanges_and_refuses_new_connections() {
         .collect();
     assert!(bad.is_empty(), "failed inside the drain: {bad:?}");
     let late = results.iter().filter(|(_, r, _)| r.is_err()).count();
-    println!("{late} clients cut off at the drain deadline");
+    println!(
+        "{late} clients cut off at the drain deadline; drops: {:?}",
+        drop_reasons(&out)
+    );
     assert!(
         finished.iter().any(|f| *f > Duration::from_millis(200)),
         "no client was still exchanging data during the drain: {finished:?}"

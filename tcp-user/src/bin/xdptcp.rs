@@ -16,6 +16,7 @@ fn main() {
     let result = match cli.command {
         Command::Serve(args) => serve(args),
         Command::Connect(args) => tcp_user::client::connect(args),
+        Command::Reflect(args) => tcp_user::reflect::reflect(args),
         Command::Stats { iface } => stats(&iface),
     };
     if let Err(e) = result {

@@ -55,7 +55,9 @@ impl Interface {
 
     /// True while an interface of this name and index still exists.
     pub fn exists(&self) -> bool {
-        let Ok(cname) = CString::new(self.name.as_str()) else { return false };
+        let Ok(cname) = CString::new(self.name.as_str()) else {
+            return false;
+        };
         // Safety: if_nametoindex reads a NUL-terminated string we own.
         unsafe { libc::if_nametoindex(cname.as_ptr()) == self.index }
     }
