@@ -35,6 +35,270 @@ pub struct Figures {
     pub client_retrans_segs: Option<u64>,
     /// Failed transactions (connects refused or timed out).
     pub errors: u64,
+    /// Frames the xdptcp daemon handled (its exit counters); absent for the kernel server.
+    pub server_frames: Option<ServerFrames>,
+}
+
+/// The xdptcp daemon's frame counters over one run, as a rate comparable with `reflect`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ServerFrames {
+    /// AF_XDP frames received and sent (all queues), warm-up included.
+    pub rx_frames: u64,
+    pub tx_frames: u64,
+    /// The daemon's own drop count (all reasons).
+    pub drops: u64,
+    /// Seconds the client was sending: warm-up + measurement (the counters cover both).
+    pub span_s: f64,
+    /// (rx_frames + tx_frames) / span_s.
+    pub frames_per_s: f64,
+    /// frames_per_s / txn_per_s: frames per transaction, both directions.
+    pub frames_per_txn: f64,
+}
+
+/// Round-trip percentiles in microseconds (fractional: a reflected frame takes a few µs).
+#[derive(Debug, Clone, Copy, Serialize, PartialEq)]
+pub struct RttUs {
+    pub min: f64,
+    pub mean: f64,
+    pub p50: f64,
+    pub p90: f64,
+    pub p99: f64,
+    pub p99_9: f64,
+    pub max: f64,
+}
+
+/// One window size of the reflect sweep.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReflectPoint {
+    /// Frames kept in flight.
+    pub window: usize,
+    pub seconds: f64,
+    /// Reflected frames received in the measurement window.
+    pub frames: u64,
+    pub reflected_per_s: f64,
+    /// Frames the server handled per second, rx + tx (2 x reflected).
+    pub server_frames_per_s: f64,
+    /// Round trip client -> AF_XDP -> client, loaded by the window.
+    pub rtt_us: Option<RttUs>,
+    /// Over the whole point, warm-up included.
+    pub sent: u64,
+    pub received: u64,
+    pub lost: u64,
+    /// Reflected frames with a bad checksum (first frame checked in full): should be 0.
+    pub bad: u64,
+    pub server_cpu_s: Option<f64>,
+    /// server_cpu_s / seconds: near 1.0 means the server core was the limit.
+    pub server_busy: Option<f64>,
+}
+
+/// The best point of the sweep.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReflectCeiling {
+    pub window: usize,
+    pub reflected_per_s: f64,
+    pub server_frames_per_s: f64,
+}
+
+/// The `reflect` mode: the AF_XDP path's frame-rate ceiling (`xdptcp reflect`, raw client).
+#[derive(Debug, Clone, Serialize)]
+pub struct ReflectResult {
+    pub server: String,
+    pub error: Option<String>,
+    /// Ethernet frame length without FCS, and its TCP payload.
+    pub frame_bytes: usize,
+    pub payload_bytes: usize,
+    pub points: Vec<ReflectPoint>,
+    pub ceiling: Option<ReflectCeiling>,
+    /// Round trip of one frame alone (window 1).
+    pub rtt_k1_us: Option<RttUs>,
+    /// The daemon's exit counters over the whole sweep (`rx_frames`, `tx_frames`, `drops`,
+    /// `tx_dropped`, `rx_ring_full`, `rx_dropped`, `xdp_steered`).
+    pub server_counters: Option<std::collections::BTreeMap<String, u64>>,
+    /// Frames the client sent and received over the whole sweep (to set against the above).
+    pub client_sent: u64,
+    pub client_received: u64,
+    /// Window-1 round trips, HdrHistogram log (µs).
+    pub hlog: Option<String>,
+    pub plot: Option<String>,
+}
+
+/// crr's frame rate on the xdptcp server against the reflect ceiling (same convention:
+/// rx + tx frames the server handled per second).
+#[derive(Debug, Clone, Serialize)]
+pub struct CrrVsReflect {
+    pub crr_server: String,
+    pub crr_frames_per_s: f64,
+    pub reflect_frames_per_s: f64,
+    pub ratio: f64,
+    pub goal: f64,
+    pub meets_goal: bool,
+}
+
+impl CrrVsReflect {
+    pub fn line(&self) -> String {
+        format!(
+            "crr frames/s vs reflect ceiling: {:.0} / {:.0} = {:.2} (goal >= {})",
+            self.crr_frames_per_s, self.reflect_frames_per_s, self.ratio, self.goal
+        )
+    }
+}
+
+impl ReflectResult {
+    /// Table rows: (figure, cell per window).
+    fn rows(&self) -> Vec<(String, Vec<String>)> {
+        let p = &self.points;
+        let f = |v: f64| format!("{v:.0}");
+        let us = |v: Option<RttUs>, g: fn(&RttUs) -> f64| {
+            v.map_or("-".into(), |r| format!("{:.1}", g(&r)))
+        };
+        let opt = |v: Option<f64>, fmt: fn(f64) -> String| v.map_or("-".into(), fmt);
+        vec![
+            (
+                "reflected frames/s".into(),
+                p.iter().map(|x| f(x.reflected_per_s)).collect(),
+            ),
+            (
+                "server frames/s (rx+tx)".into(),
+                p.iter().map(|x| f(x.server_frames_per_s)).collect(),
+            ),
+            (
+                "rtt p50 µs".into(),
+                p.iter().map(|x| us(x.rtt_us, |r| r.p50)).collect(),
+            ),
+            (
+                "rtt p99 µs".into(),
+                p.iter().map(|x| us(x.rtt_us, |r| r.p99)).collect(),
+            ),
+            (
+                "rtt max µs".into(),
+                p.iter().map(|x| us(x.rtt_us, |r| r.max)).collect(),
+            ),
+            (
+                "server CPU busy".into(),
+                p.iter()
+                    .map(|x| opt(x.server_busy, |v| format!("{:.0}%", v * 100.0)))
+                    .collect(),
+            ),
+            (
+                "lost".into(),
+                p.iter().map(|x| x.lost.to_string()).collect(),
+            ),
+            (
+                "bad checksum".into(),
+                p.iter().map(|x| x.bad.to_string()).collect(),
+            ),
+        ]
+    }
+
+    fn headline(&self) -> Vec<String> {
+        let mut l = Vec::new();
+        if let Some(c) = &self.ceiling {
+            l.push(format!(
+                "ceiling: {:.0} reflected frames/s = {:.0} server frames/s (rx+tx), at window {}",
+                c.reflected_per_s, c.server_frames_per_s, c.window
+            ));
+        }
+        if let Some(r) = &self.rtt_k1_us {
+            l.push(format!(
+                "one frame round trip (window 1): p50 {:.1} µs, p99 {:.1} µs",
+                r.p50, r.p99
+            ));
+        }
+        if let Some(c) = &self.server_counters {
+            let kv: Vec<String> = c.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            l.push(format!(
+                "server counters (whole sweep): {}; client sent={} received={}",
+                kv.join(" "),
+                self.client_sent,
+                self.client_received
+            ));
+        }
+        l
+    }
+
+    pub fn caption(&self) -> String {
+        format!(
+            "reflect: {} B frames ({} B payload), AF_XDP with no TCP work",
+            self.frame_bytes, self.payload_bytes
+        )
+    }
+
+    pub fn text_table(&self) -> String {
+        let mut s = format!(
+            "== {} ==
+",
+            self.caption()
+        );
+        if let Some(e) = &self.error {
+            let _ = writeln!(s, "{}: FAILED: {e}", self.server);
+        }
+        if !self.points.is_empty() {
+            let rows = self.rows();
+            let w0 = rows.iter().map(|r| r.0.chars().count()).max().unwrap_or(6);
+            let wc = rows
+                .iter()
+                .flat_map(|r| r.1.iter().map(|c| c.len()))
+                .chain([10])
+                .max()
+                .unwrap_or(10);
+            let _ = write!(s, "{:<w0$}", "window");
+            for p in &self.points {
+                let _ = write!(s, "  {:>wc$}", p.window);
+            }
+            s.push('\n');
+            for (name, cells) in rows {
+                let pad = w0 + name.len() - name.chars().count();
+                let _ = write!(s, "{name:<pad$}");
+                for c in cells {
+                    let _ = write!(s, "  {c:>wc$}");
+                }
+                s.push('\n');
+            }
+        }
+        for l in self.headline() {
+            let _ = writeln!(s, "{l}");
+        }
+        s
+    }
+
+    pub fn markdown_table(&self) -> String {
+        let mut s = format!(
+            "### {}\n\n`{}` in the server namespace reflects every frame; a raw AF_PACKET client \
+             keeps `window` frames in flight. One reflected frame = one rx + one tx frame at the \
+             server.\n\n",
+            self.caption(),
+            self.server
+        );
+        if let Some(e) = &self.error {
+            let _ = writeln!(s, "reflect failed: `{}`\n", e.replace('`', "'"));
+        }
+        if !self.points.is_empty() {
+            s.push_str("| window |");
+            for p in &self.points {
+                let _ = write!(s, " {} |", p.window);
+            }
+            s.push_str("\n|---|");
+            for _ in &self.points {
+                s.push_str("---:|");
+            }
+            s.push('\n');
+            for (name, cells) in self.rows() {
+                let _ = write!(s, "| {name} |");
+                for c in cells {
+                    let _ = write!(s, " {c} |");
+                }
+                s.push('\n');
+            }
+            s.push('\n');
+        }
+        for l in self.headline() {
+            let _ = writeln!(s, "- {l}");
+        }
+        if let Some(p) = &self.plot {
+            let _ = writeln!(s, "\n![reflect round trip by percentile]({p})");
+        }
+        s
+    }
 }
 
 /// A latency row: label, which percentile, its ratio.
@@ -89,6 +353,10 @@ pub struct Summary {
     pub machine: MachineInfo,
     pub config: RunConfig,
     pub modes: Vec<ModeResult>,
+    /// The `reflect` mode, when it ran.
+    pub reflect: Option<ReflectResult>,
+    /// crr on xdptcp against the reflect ceiling, when both ran.
+    pub crr_vs_reflect: Option<CrrVsReflect>,
 }
 
 fn ratio(a: f64, b: f64) -> f64 {
@@ -195,6 +463,22 @@ impl ModeResult {
             None,
         );
         push("errors", &|x| Some(x.errors.to_string()), None);
+        if figs.iter().flatten().any(|x| x.server_frames.is_some()) {
+            push(
+                "server frames/s (rx+tx)",
+                &|x| x.server_frames.as_ref().map(|f| whole(f.frames_per_s)),
+                None,
+            );
+            push(
+                "server frames/txn",
+                &|x| {
+                    x.server_frames
+                        .as_ref()
+                        .map(|f| format!("{:.1}", f.frames_per_txn))
+                },
+                None,
+            );
+        }
         rows
     }
 
@@ -308,6 +592,18 @@ impl Summary {
             s.push_str(&mode.markdown_table(bulk_of(&mode.mode)));
             s.push('\n');
         }
+        if let Some(r) = &self.reflect {
+            s.push_str(&r.markdown_table());
+            s.push('\n');
+        }
+        if let Some(c) = &self.crr_vs_reflect {
+            let _ = writeln!(
+                s,
+                "**{}** ({}: rx + tx frames the server handled per second in both)\n",
+                c.line(),
+                if c.meets_goal { "met" } else { "not met" }
+            );
+        }
         s
     }
 }
@@ -336,6 +632,7 @@ mod tests {
             server_cpu_us_per_txn: cpu.map(|c| c * 1e6 / (txn_per_s * 5.0)),
             client_retrans_segs: Some(0),
             errors: 0,
+            server_frames: None,
         }
     }
 
@@ -382,6 +679,8 @@ mod tests {
                 xdptcp_bin: None,
             },
             modes: vec![rr, syn],
+            reflect: None,
+            crr_vs_reflect: None,
         }
     }
 

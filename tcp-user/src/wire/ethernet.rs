@@ -121,7 +121,7 @@ impl<T: AsRef<[u8]>> EthernetFrame<T> {
     #[inline]
     pub fn ethertype(&self) -> u16 {
         let b = &self.buffer.as_ref()[field::ETHERTYPE];
-        u16::from_be_bytes([b[0], b[1]])
+        super::bytes::read_u16(b, 0)
     }
 }
 

@@ -10,6 +10,7 @@
 //! [`DropReason`](crate::stats::DropReason), and what a well-formed segment means (flags,
 //! sequence numbers, whether an option is allowed on it) is the engine's business.
 
+mod bytes;
 pub mod checksum;
 pub mod ethernet;
 pub mod frame;

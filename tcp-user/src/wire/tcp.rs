@@ -123,14 +123,12 @@ impl<T: AsRef<[u8]>> TcpPacket<T> {
 
     #[inline]
     fn read_u16(&self, at: usize) -> u16 {
-        let b = self.buffer.as_ref();
-        u16::from_be_bytes([b[at], b[at + 1]])
+        super::bytes::read_u16(self.buffer.as_ref(), at)
     }
 
     #[inline]
     fn read_u32(&self, at: usize) -> u32 {
-        let b = self.buffer.as_ref();
-        u32::from_be_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
+        super::bytes::read_u32(self.buffer.as_ref(), at)
     }
 }
 

@@ -63,7 +63,7 @@ pub fn parse_options(bytes: &[u8]) -> Result<TcpOptions, DropReason> {
         };
         let data = &opt[2..];
         match (k, opt_len) {
-            (kind::MSS, len::MSS) => opts.mss = Some(u16::from_be_bytes([data[0], data[1]])),
+            (kind::MSS, len::MSS) => opts.mss = Some(super::bytes::read_u16(data, 0)),
             // RFC 7323 section 2.3: a shift above 14 "MUST use 14 instead".
             (kind::WINDOW_SCALE, len::WINDOW_SCALE) => {
                 opts.window_scale = Some(data[0].min(MAX_WINDOW_SCALE))
@@ -71,15 +71,15 @@ pub fn parse_options(bytes: &[u8]) -> Result<TcpOptions, DropReason> {
             (kind::SACK_PERMITTED, len::SACK_PERMITTED) => opts.sack_permitted = true,
             (kind::TIMESTAMPS, len::TIMESTAMPS) => {
                 opts.timestamps = Some(Timestamps {
-                    value: read_u32(&data[0..4]),
-                    echo: read_u32(&data[4..8]),
+                    value: super::bytes::read_u32(data, 0),
+                    echo: super::bytes::read_u32(data, 4),
                 })
             }
             (kind::SACK, l) if (len::SACK_MIN..=len::SACK_MAX).contains(&l) && l % 8 == 2 => {
                 for block in data.chunks_exact(len::SACK_BLOCK) {
                     opts.sack.push(SackBlock {
-                        left: SeqNum(read_u32(&block[0..4])),
-                        right: SeqNum(read_u32(&block[4..8])),
+                        left: SeqNum(super::bytes::read_u32(block, 0)),
+                        right: SeqNum(super::bytes::read_u32(block, 4)),
                     });
                 }
             }
@@ -207,10 +207,6 @@ impl Writer<'_> {
         self.out[self.at..self.at + bytes.len()].copy_from_slice(bytes);
         self.at += bytes.len();
     }
-}
-
-fn read_u32(b: &[u8]) -> u32 {
-    u32::from_be_bytes([b[0], b[1], b[2], b[3]])
 }
 
 #[cfg(test)]
