@@ -31,16 +31,20 @@ pub enum Mode {
     Syn,
     /// Keep-alive HTTP/1.1 GETs of a large body (server to client bulk).
     Download,
+    /// Raw frames reflected by `xdptcp reflect` (no TCP): the AF_XDP path's frame-rate
+    /// ceiling. Run by `xdptcp-bench run` with its own raw client (`reflect.rs`).
+    Reflect,
 }
 
 impl Mode {
-    pub const ALL: [Mode; 6] = [
+    pub const ALL: [Mode; 7] = [
         Mode::Rr,
         Mode::Crr,
         Mode::Stream,
         Mode::Http,
         Mode::Syn,
         Mode::Download,
+        Mode::Reflect,
     ];
 
     pub fn name(self) -> &'static str {
@@ -51,6 +55,7 @@ impl Mode {
             Mode::Http => "http",
             Mode::Syn => "syn",
             Mode::Download => "download",
+            Mode::Reflect => "reflect",
         }
     }
 
@@ -59,6 +64,7 @@ impl Mode {
         match self {
             Mode::Rr | Mode::Crr | Mode::Stream | Mode::Syn => "echo",
             Mode::Http | Mode::Download => "http",
+            Mode::Reflect => "reflect",
         }
     }
 
@@ -76,6 +82,7 @@ impl Mode {
             Mode::Http => "HTTP GET",
             Mode::Syn => "handshake (connect to writable)",
             Mode::Download => "HTTP GET of the large body",
+            Mode::Reflect => "frame reflected (round trip)",
         }
     }
 }
@@ -86,7 +93,9 @@ impl FromStr for Mode {
         Mode::ALL
             .into_iter()
             .find(|m| m.name() == s)
-            .ok_or_else(|| anyhow!("unknown mode {s:?} (rr, crr, stream, http, syn, download)"))
+            .ok_or_else(|| {
+                anyhow!("unknown mode {s:?} (rr, crr, stream, http, syn, download, reflect)")
+            })
     }
 }
 
@@ -208,6 +217,12 @@ impl Tally {
 /// Runs the client to the end of its schedule. Call it on a thread inside the client's
 /// network namespace: the threads it starts inherit it.
 pub fn run_client(cfg: &ClientConfig, sched: Schedule) -> Result<ClientResult> {
+    if cfg.mode == Mode::Reflect {
+        bail!(
+            "reflect has no socket client: `xdptcp-bench run --modes reflect` runs `xdptcp \
+             reflect` with a raw AF_PACKET client on the testbed"
+        );
+    }
     let threads = match cfg.mode {
         Mode::Syn => 1,
         _ => cfg.conns.max(1),
@@ -225,6 +240,7 @@ pub fn run_client(cfg: &ClientConfig, sched: Schedule) -> Result<ClientResult> {
                     Mode::Stream => stream(&cfg, &sched),
                     Mode::Http | Mode::Download => http(&cfg, &sched),
                     Mode::Syn => syn(&cfg, &sched),
+                    Mode::Reflect => unreachable!("rejected above"),
                 }
             })
         })

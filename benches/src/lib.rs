@@ -5,6 +5,7 @@
 pub mod client;
 pub mod hist;
 pub mod kernel_server;
+pub mod reflect;
 pub mod report;
 pub mod run;
 pub mod stack_client;

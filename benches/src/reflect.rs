@@ -144,8 +144,18 @@ impl RawLink {
             "PACKET_IGNORE_OUTGOING",
         )?;
         // Room for every frame of the largest window (root: the FORCE variants ignore rmem_max).
-        let _ = setopt(libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, 8 << 20, "SO_RCVBUFFORCE");
-        let _ = setopt(libc::SOL_SOCKET, libc::SO_SNDBUFFORCE, 8 << 20, "SO_SNDBUFFORCE");
+        let _ = setopt(
+            libc::SOL_SOCKET,
+            libc::SO_RCVBUFFORCE,
+            8 << 20,
+            "SO_RCVBUFFORCE",
+        );
+        let _ = setopt(
+            libc::SOL_SOCKET,
+            libc::SO_SNDBUFFORCE,
+            8 << 20,
+            "SO_SNDBUFFORCE",
+        );
         // Safety: an all-zero sockaddr_ll is valid; the fields set are plain integers.
         let mut addr: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
         addr.sll_family = libc::AF_PACKET as u16;
@@ -329,8 +339,7 @@ impl RawLink {
                 if !checked {
                     // The first reflected frame in full: addresses swapped, checksums valid.
                     checked = true;
-                    let ok = parse_frame(f)
-                        .is_some_and(|p| p.ip_checksum_ok && p.tcp_checksum_ok);
+                    let ok = parse_frame(f).is_some_and(|p| p.ip_checksum_ok && p.tcp_checksum_ok);
                     if !ok {
                         r.bad += 1;
                     }
@@ -475,7 +484,10 @@ mod tests {
         assert_eq!(ours(&f, &ep), None, "not yet reflected");
         swap(&mut f);
         let p = parse_frame(&f).unwrap();
-        assert!(p.ip_checksum_ok && p.tcp_checksum_ok, "swapping keeps checksums");
+        assert!(
+            p.ip_checksum_ok && p.tcp_checksum_ok,
+            "swapping keeps checksums"
+        );
         assert_eq!(ours(&f, &ep), Some((123_456, 7)));
     }
 

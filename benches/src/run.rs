@@ -21,7 +21,11 @@ use netns_tests::{Process, Testbed};
 use crate::{
     client::{run_client, ClientConfig, ClientResult, Mode, Schedule},
     hist::{write_hlog, Percentiles},
-    report::{Figures, ModeResult, RunConfig, ServerResult, Summary},
+    reflect::{self as raw_reflect, Endpoints, PointConfig, PointResult},
+    report::{
+        CrrVsReflect, Figures, ModeResult, ReflectCeiling, ReflectPoint, ReflectResult, RttUs,
+        RunConfig, ServerFrames, ServerResult, Summary,
+    },
     stack_client::{ClientKind, StackClient, StackClientConfig},
     svg,
     sys::{self, MachineInfo},
@@ -76,6 +80,8 @@ pub struct RunOptions {
     pub download_body: usize,
     /// Who generates the load.
     pub client: ClientKind,
+    /// Frames in flight at each point of the `reflect` sweep (1 gives the round trip alone).
+    pub reflect_windows: Vec<usize>,
 }
 
 /// Where the servers and the client run.
@@ -207,7 +213,31 @@ pub fn run(opts: &RunOptions) -> Result<Summary> {
         &format!("client: {}", describe_client(opts.client, opts.client_core)),
     );
     let mut modes = Vec::new();
+    let mut reflect = None;
     for &mode in &opts.modes {
+        if mode == Mode::Reflect {
+            let skip = match (&net, &xdptcp_bin) {
+                _ if !opts.servers.contains(&ServerKind::Xdptcp) => {
+                    Some("it measures the xdptcp daemon's AF_XDP path; --servers has no xdptcp")
+                }
+                (Net::Host { .. }, _) => Some("it needs the namespace testbed (its client veth)"),
+                (_, None) => Some("no xdptcp daemon"),
+                _ => None,
+            };
+            match (skip, &net, &xdptcp_bin) {
+                (None, Net::Testbed(tb), Some(bin)) => {
+                    let r = run_reflect(tb, opts, bin);
+                    println!("{}", r.text_table());
+                    reflect = Some(r);
+                }
+                (why, ..) => {
+                    let why = why.unwrap_or("not runnable here");
+                    progress("reflect", &format!("skipped: {why}"));
+                    println!("== reflect skipped: {why} ==\n");
+                }
+            }
+            continue;
+        }
         if !opts.client.supports(mode) {
             progress(
                 mode.name(),
@@ -331,6 +361,10 @@ pub fn run(opts: &RunOptions) -> Result<Summary> {
         modes.push(result);
     }
 
+    let crr_vs_reflect = crr_vs_reflect(&modes, reflect.as_ref());
+    if let Some(c) = &crr_vs_reflect {
+        println!("{}\n", c.line());
+    }
     let summary = Summary {
         tool: format!("xdptcp-bench {}", env!("CARGO_PKG_VERSION")),
         started,
@@ -348,6 +382,8 @@ pub fn run(opts: &RunOptions) -> Result<Summary> {
             xdptcp_bin: xdptcp_bin.map(|p| p.display().to_string()),
         },
         modes,
+        reflect,
+        crr_vs_reflect,
     };
     std::fs::write(
         opts.results.join("summary.json"),
@@ -511,6 +547,7 @@ fn measure(
             opts.duration.as_secs_f64()
         ),
     );
+    let client_started = Instant::now();
     let (mut running, sched) = match client {
         Client::Kernel => {
             let sched = Schedule::timed(opts.warmup, opts.duration);
@@ -593,6 +630,27 @@ fn measure(
         (Some(a), Some(b)) => Some(b - a),
         _ => None,
     };
+    // The daemon's exit counters cover the client's whole run (warm-up + measurement); crr
+    // and the others load it evenly from the first to the last second.
+    let server_frames = (kind == ServerKind::Xdptcp)
+        .then(|| {
+            let c = netns_tests::ExitCounters::parse(&server.output());
+            let (rx, tx) = (c.total("rx_frames"), c.total("tx_frames"));
+            let span = sched
+                .until
+                .saturating_duration_since(client_started)
+                .as_secs_f64();
+            let fps = (rx + tx) as f64 / span.max(1e-9);
+            (rx + tx > 0).then(|| ServerFrames {
+                rx_frames: rx,
+                tx_frames: tx,
+                drops: c.total("drops"),
+                span_s: span,
+                frames_per_s: fps,
+                frames_per_txn: fps / result.txn_per_sec().max(1e-9),
+            })
+        })
+        .flatten();
     let figures = Figures {
         txns: result.txns,
         seconds: result.elapsed.as_secs_f64(),
@@ -609,8 +667,310 @@ fn measure(
             _ => None,
         },
         errors: result.errors,
+        server_frames,
     };
     Ok((figures, result.hist, window_start))
+}
+
+/// crr's frame rate on the (first) xdptcp server against the reflect ceiling.
+fn crr_vs_reflect(modes: &[ModeResult], reflect: Option<&ReflectResult>) -> Option<CrrVsReflect> {
+    let ceiling = reflect?.ceiling.as_ref()?;
+    let crr = modes.iter().find(|m| m.mode == Mode::Crr.name())?;
+    let (server, frames) = crr.servers.iter().find_map(|s| {
+        let f = s.figures.as_ref()?.server_frames.as_ref()?;
+        Some((s.server.clone(), f.frames_per_s))
+    })?;
+    let ratio = frames / ceiling.server_frames_per_s.max(1e-9);
+    Some(CrrVsReflect {
+        crr_server: server,
+        crr_frames_per_s: frames,
+        reflect_frames_per_s: ceiling.server_frames_per_s,
+        ratio,
+        goal: 0.5,
+        meets_goal: ratio >= 0.5,
+    })
+}
+
+/// Warm-up of each point of the reflect sweep at most.
+const REFLECT_MAX_WARMUP: Duration = Duration::from_millis(100);
+
+/// The `reflect` mode: `xdptcp reflect` in the server namespace, the raw client in the client
+/// namespace, one point per window size. Failures end up in the result's `error`.
+fn run_reflect(tb: &Testbed, opts: &RunOptions, bin: &Path) -> ReflectResult {
+    let frame_bytes =
+        raw_reflect::template_frame(&reflect_endpoints(tb, opts.port, [0; 6], [0; 6])).len();
+    let mut r = ReflectResult {
+        server: "xdptcp reflect".into(),
+        error: None,
+        frame_bytes,
+        payload_bytes: raw_reflect::PAYLOAD,
+        points: Vec::new(),
+        ceiling: None,
+        rtt_k1_us: None,
+        server_counters: None,
+        client_sent: 0,
+        client_received: 0,
+        hlog: None,
+        plot: None,
+    };
+    if let Err(e) = reflect_inner(tb, opts, bin, &mut r) {
+        progress("reflect", &format!("FAILED: {e:#}"));
+        r.error = Some(format!("{e:#}"));
+    }
+    r
+}
+
+fn reflect_endpoints(tb: &Testbed, port: u16, cli_mac: [u8; 6], srv_mac: [u8; 6]) -> Endpoints {
+    Endpoints {
+        ifname: tb.cli_if.clone(),
+        client_mac: cli_mac,
+        server_mac: srv_mac,
+        client_ip: tb.cli_ip,
+        server_ip: tb.srv_ip,
+        client_port: raw_reflect::CLIENT_PORT,
+        server_port: port,
+    }
+}
+
+/// The MAC address of `ifname` in `ns`.
+fn read_mac(ns: &netns_tests::Netns, ifname: &str) -> Result<[u8; 6]> {
+    let text = ns.run_ok(&["cat", &format!("/sys/class/net/{ifname}/address")])?;
+    let mut mac = [0u8; 6];
+    let mut parts = text.trim().split(':');
+    for b in mac.iter_mut() {
+        *b = parts
+            .next()
+            .and_then(|p| u8::from_str_radix(p, 16).ok())
+            .with_context(|| format!("MAC of {ifname}: {text:?}"))?;
+    }
+    Ok(mac)
+}
+
+fn rtt_us(h: &Histogram<u64>) -> Option<RttUs> {
+    (h.len() > 0).then(|| RttUs {
+        min: h.min() as f64 / 1000.0,
+        mean: h.mean() / 1000.0,
+        p50: raw_reflect::us_at(h, 0.5),
+        p90: raw_reflect::us_at(h, 0.9),
+        p99: raw_reflect::us_at(h, 0.99),
+        p99_9: raw_reflect::us_at(h, 0.999),
+        max: h.max() as f64 / 1000.0,
+    })
+}
+
+fn reflect_inner(tb: &Testbed, opts: &RunOptions, bin: &Path, r: &mut ReflectResult) -> Result<()> {
+    let windows: Vec<usize> = opts.reflect_windows.iter().map(|&k| k.max(1)).collect();
+    if windows.is_empty() {
+        bail!("no --reflect-windows");
+    }
+    let tag = "reflect/xdptcp";
+    let mut argv = vec![
+        bin.display().to_string(),
+        "reflect".into(),
+        "--iface".into(),
+        tb.srv_if.clone(),
+        "--port".into(),
+        opts.port.to_string(),
+    ];
+    if let Some(core) = opts.server_core {
+        argv.extend(["--cores".into(), core.to_string()]);
+    }
+    let ep = reflect_endpoints(
+        tb,
+        opts.port,
+        read_mac(&tb.cli, &tb.cli_if)?,
+        read_mac(&tb.srv, &tb.srv_if)?,
+    );
+    // The reflected frames reach the client kernel too (AF_PACKET sees them first): drop them
+    // before it answers with RSTs, which would be steered and reflected in turn. The raw table
+    // drops before routing and conntrack (cheaper on the core that receives them); INPUT if
+    // this kernel has no raw table.
+    let port = opts.port.to_string();
+    let spec = ["-p", "tcp", "--sport", &port, "-j", "DROP"];
+    let _no_rst = match tb
+        .cli
+        .iptables_append("PREROUTING", &[&["-t", "raw"], &spec[..]].concat())
+    {
+        Ok(rule) => rule,
+        Err(_) => tb.cli.iptables_append("INPUT", &spec)?,
+    };
+    progress(tag, &format!("starting: {}", argv.join(" ")));
+    let argv_ref: Vec<&str> = argv.iter().map(String::as_str).collect();
+    let mut server = tb.srv.spawn(tag, &argv_ref)?;
+    server.wait_for_line(
+        "the `ready` line",
+        netns_tests::daemon::READY_TIMEOUT,
+        |l| l.starts_with("ready"),
+    )?;
+    let pid = program_pid(server.pid());
+    // The sweep takes about one server slot of the other modes: the measured time split
+    // evenly, and a short warm-up per point (no handshake, ARP or slow start to wait for).
+    let n = windows.len() as u32;
+    let (warmup, duration) = ((opts.warmup / n).min(REFLECT_MAX_WARMUP), opts.duration / n);
+    progress(
+        tag,
+        &format!(
+            "windows {windows:?}: {:.2} s warm-up + {:.2} s measured each; client {}",
+            warmup.as_secs_f64(),
+            duration.as_secs_f64(),
+            opts.client_core
+                .map_or("unpinned".into(), |c| format!("on core {c}")),
+        ),
+    );
+    let core = opts.client_core;
+    let points_cfg: Vec<PointConfig> = windows
+        .iter()
+        .map(|&window| PointConfig {
+            window,
+            warmup,
+            duration,
+        })
+        .collect();
+    let client = tb.cli.spawn_in(move || -> Result<Vec<PointResult>> {
+        if let Some(c) = core {
+            sys::pin_current_thread(c)?;
+        }
+        let mut link = raw_reflect::RawLink::open(ep)?;
+        let mut epoch = 0;
+        let mut out = Vec::new();
+        for cfg in &points_cfg {
+            let p = link.run_point(cfg, &mut epoch, || sys::process_cpu_seconds(pid).ok())?;
+            progress(
+                "reflect/xdptcp",
+                &format!(
+                    "window {}: {:.0} reflected frames/s, rtt p50 {:.1} µs p99 {:.1} µs, lost {}",
+                    p.window,
+                    p.frames_per_s(),
+                    raw_reflect::us_at(&p.rtt_ns, 0.5),
+                    raw_reflect::us_at(&p.rtt_ns, 0.99),
+                    p.lost
+                ),
+            );
+            out.push(p);
+        }
+        Ok(out)
+    });
+    let window_start = SystemTime::now();
+    let points = client
+        .join()
+        .map_err(|_| anyhow!("reflect client panicked"));
+    let stop = server.signal_and_wait(libc::SIGTERM, netns_tests::daemon::EXIT_TIMEOUT);
+    let out = server.output();
+    let _ = std::fs::write(opts.results.join("reflect-xdptcp.server.log"), &out);
+    if let Ok((status, _)) = &stop {
+        if !status.success() && status.code() != Some(143) {
+            progress(tag, &format!("warning: server exited with {status}"));
+        }
+    }
+    if tb.srv_xdp_attached().unwrap_or(false) {
+        progress(
+            tag,
+            "warning: an XDP program is still attached after the daemon exited",
+        );
+    }
+    let c = netns_tests::ExitCounters::parse(&out);
+    if !c.queues.is_empty() {
+        let mut m = std::collections::BTreeMap::new();
+        for k in [
+            "rx_frames",
+            "tx_frames",
+            "drops",
+            "tx_dropped",
+            "rx_ring_full",
+            "rx_dropped",
+        ] {
+            m.insert(k.to_string(), c.total(k));
+        }
+        m.insert("xdp_steered".into(), c.xdp("steered"));
+        r.server_counters = Some(m);
+    }
+    let points = points?.with_context(|| {
+        let tail: Vec<&str> = out.lines().rev().take(5).collect();
+        format!(
+            "reflect client (server's last lines: {:?})",
+            tail.into_iter().rev().collect::<Vec<_>>()
+        )
+    })?;
+    for p in &points {
+        r.client_sent += p.sent;
+        r.client_received += p.received;
+        let fps = p.frames_per_s();
+        r.points.push(ReflectPoint {
+            window: p.window,
+            seconds: p.seconds,
+            frames: p.frames,
+            reflected_per_s: fps,
+            server_frames_per_s: 2.0 * fps,
+            rtt_us: rtt_us(&p.rtt_ns),
+            sent: p.sent,
+            received: p.received,
+            lost: p.lost,
+            bad: p.bad,
+            server_cpu_s: p.server_cpu_s,
+            server_busy: p.server_cpu_s.map(|c| c / p.seconds.max(1e-9)),
+        });
+    }
+    r.ceiling = r
+        .points
+        .iter()
+        .max_by(|a, b| a.reflected_per_s.total_cmp(&b.reflected_per_s))
+        .filter(|p| p.frames > 0)
+        .map(|p| ReflectCeiling {
+            window: p.window,
+            reflected_per_s: p.reflected_per_s,
+            server_frames_per_s: p.server_frames_per_s,
+        });
+    if let Some(k1) = points.iter().find(|p| p.window == 1 && p.rtt_ns.len() > 0) {
+        r.rtt_k1_us = rtt_us(&k1.rtt_ns);
+        let us = raw_reflect::to_us(&k1.rtt_ns);
+        let hlog = "reflect-xdptcp.hlog".to_string();
+        let comments = vec![
+            format!("xdptcp-bench {} against xdptcp reflect", r.caption()),
+            "values in microseconds; one sample = one frame's round trip, window 1".into(),
+        ];
+        write_hlog(
+            &opts.results.join(&hlog),
+            &us,
+            "xdptcp-reflect",
+            &comments,
+            window_start,
+            duration,
+        )?;
+        r.hlog = Some(hlog);
+        let series: Vec<_> = points
+            .iter()
+            .filter(|p| p.rtt_ns.len() > 0)
+            .enumerate()
+            .map(|(i, p)| {
+                let mut line = svg::series_from_histogram(
+                    &format!("window {}", p.window),
+                    &raw_reflect::to_us(&p.rtt_ns),
+                );
+                line.color = i;
+                line
+            })
+            .collect();
+        let plot = "reflect.svg".to_string();
+        let doc = svg::render(
+            "reflect round trip by percentile",
+            &format!(
+                "one sample = one {} B frame through xdptcp reflect and back (µs resolution); {:.2} s per window",
+                r.frame_bytes,
+                duration.as_secs_f64()
+            ),
+            &series,
+        );
+        std::fs::write(opts.results.join(&plot), doc)?;
+        r.plot = Some(plot);
+    }
+    let bad: u64 = points.iter().map(|p| p.bad).sum();
+    if bad > 0 {
+        bail!("{bad} reflected frame(s) came back with a bad checksum");
+    }
+    if r.ceiling.is_none() {
+        bail!("no frame came back in any measurement window");
+    }
+    Ok(())
 }
 
 /// Sleeps until `deadline`, waking early if `stop()` turns true.

@@ -46,8 +46,12 @@ enum Cmd {
 
 #[derive(Args)]
 struct RunArgs {
-    /// Modes to run: rr, crr, stream, http, syn, download.
-    #[arg(long, value_delimiter = ',', default_value = "rr,crr,stream,http,syn")]
+    /// Modes to run: rr, crr, stream, http, syn, download, reflect.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "rr,crr,stream,http,syn,reflect"
+    )]
     modes: Vec<Mode>,
     /// Seconds measured per mode per server.
     #[arg(long, default_value_t = 5.0)]
@@ -92,6 +96,11 @@ struct RunArgs {
     /// client namespace, pinned to --client-core; rr and crr only, other modes are skipped).
     #[arg(long, default_value = "kernel")]
     client: ClientKind,
+    /// Frames in flight at each point of the reflect sweep (1 also gives the round trip of
+    /// one frame alone); the points share --duration evenly, each after a warm-up of
+    /// --warmup / points (at most 0.1 s).
+    #[arg(long, value_delimiter = ',', default_value = "1,8,32,128")]
+    reflect_windows: Vec<usize>,
 }
 
 #[derive(Args)]
@@ -176,6 +185,7 @@ fn real_main() -> Result<()> {
                 port: a.port,
                 download_body: a.download_body,
                 client: a.client,
+                reflect_windows: a.reflect_windows,
             };
             if opts.servers.is_empty() || opts.modes.is_empty() {
                 bail!("nothing to run");
@@ -186,7 +196,11 @@ fn real_main() -> Result<()> {
                 .iter()
                 .flat_map(|m| &m.servers)
                 .filter(|s| s.error.is_some())
-                .count();
+                .count()
+                + summary
+                    .reflect
+                    .as_ref()
+                    .map_or(0, |r| usize::from(r.error.is_some()));
             if failed > 0 {
                 bail!("{failed} server run(s) failed; see the tables above");
             }
@@ -214,6 +228,7 @@ fn real_main() -> Result<()> {
                 server_cpu_us_per_txn: None,
                 client_retrans_segs: None,
                 errors: r.errors,
+                server_frames: None,
             };
             if let Some(path) = &a.hlog {
                 let comment = format!("xdptcp-bench client {} against {}", a.mode.name(), cfg.addr);

@@ -73,6 +73,33 @@ impl Connection {
         n
     }
 
+    /// Moves as much received in-order data as fits into this connection's own send
+    /// buffer (what an echo server does) without an intermediate copy; returns the bytes
+    /// moved. When not everything fits, `Event::Writable` follows once room frees, as after
+    /// a short `send`.
+    pub fn echo_received(&mut self) -> usize {
+        if !self.can_send() {
+            return 0;
+        }
+        let mut moved = 0;
+        loop {
+            let (first, _) = self.recv.slices();
+            if first.is_empty() {
+                break;
+            }
+            let n = self.send.write(first);
+            let all = n == first.len();
+            self.recv.consume(n);
+            moved += n;
+            if !all {
+                self.write_blocked = true;
+                break;
+            }
+        }
+        self.after_read(moved);
+        moved
+    }
+
     /// Bytes `send` would take now.
     pub fn send_capacity(&self) -> usize {
         if self.can_send() {
