@@ -331,8 +331,8 @@ impl RawLink {
                 }
                 continue;
             }
-            for i in 0..got {
-                let f = &self.rx[i][..lens[i].min(RX_BUF)];
+            for (buf, &len) in self.rx.iter().zip(&lens[..got]) {
+                let f = &buf[..len.min(RX_BUF)];
                 let Some((sent_ns, ep)) = ours(f, &self.ep) else {
                     continue;
                 };
@@ -365,8 +365,8 @@ impl RawLink {
         let drain_until = Instant::now() + Duration::from_millis(50);
         while outstanding > 0 && Instant::now() < drain_until {
             let got = self.recv_batch(&mut lens)?;
-            for i in 0..got {
-                if let Some((_, ep)) = ours(&self.rx[i][..lens[i].min(RX_BUF)], &self.ep) {
+            for (buf, &len) in self.rx.iter().zip(&lens[..got]) {
+                if let Some((_, ep)) = ours(&buf[..len.min(RX_BUF)], &self.ep) {
                     r.received += 1;
                     if ep == *epoch {
                         outstanding -= 1;

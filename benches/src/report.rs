@@ -750,4 +750,79 @@ mod tests {
         assert!(md.contains("xdptcp failed: `daemon did not start`"));
         assert!(md.contains("![rr latency by percentile](rr.svg)"));
     }
+
+    #[test]
+    fn reflect_section_and_crr_ratio_are_reported() {
+        let rtt = RttUs {
+            min: 4.0,
+            mean: 5.5,
+            p50: 5.3,
+            p90: 6.0,
+            p99: 7.8,
+            p99_9: 9.0,
+            max: 20.0,
+        };
+        let point = |window: usize, reflected_per_s: f64| ReflectPoint {
+            window,
+            seconds: 1.25,
+            frames: (reflected_per_s * 1.25) as u64,
+            reflected_per_s,
+            server_frames_per_s: 2.0 * reflected_per_s,
+            rtt_us: Some(rtt),
+            sent: 10,
+            received: 10,
+            lost: 0,
+            bad: 0,
+            server_cpu_s: Some(1.0),
+            server_busy: Some(0.8),
+        };
+        let mut s = sample();
+        s.reflect = Some(ReflectResult {
+            server: "xdptcp reflect".into(),
+            error: None,
+            frame_bytes: 118,
+            payload_bytes: 64,
+            points: vec![point(1, 150_000.0), point(32, 400_000.0)],
+            ceiling: Some(ReflectCeiling {
+                window: 32,
+                reflected_per_s: 400_000.0,
+                server_frames_per_s: 800_000.0,
+            }),
+            rtt_k1_us: Some(rtt),
+            server_counters: None,
+            client_sent: 20,
+            client_received: 20,
+            hlog: Some("reflect-xdptcp.hlog".into()),
+            plot: Some("reflect.svg".into()),
+        });
+        s.crr_vs_reflect = Some(CrrVsReflect {
+            crr_server: "xdptcp".into(),
+            crr_frames_per_s: 200_000.0,
+            reflect_frames_per_s: 800_000.0,
+            ratio: 0.25,
+            goal: 0.5,
+            meets_goal: false,
+        });
+        let text = s.reflect.as_ref().unwrap().text_table();
+        let row = text
+            .lines()
+            .find(|l| l.starts_with("reflected frames/s"))
+            .unwrap();
+        assert!(row.contains("150000") && row.ends_with("400000"), "{row}");
+        assert!(text.contains("p50 5.3 µs, p99 7.8 µs"), "{text}");
+        let md = s.markdown(|_| false);
+        assert!(
+            md.contains("| server frames/s (rx+tx) | 300000 | 800000 |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("crr frames/s vs reflect ceiling: 200000 / 800000 = 0.25 (goal >= 0.5)"),
+            "{md}"
+        );
+        let v = serde_json::to_value(&s).unwrap();
+        assert_eq!(v["reflect"]["ceiling"]["server_frames_per_s"], 800_000.0);
+        assert_eq!(v["reflect"]["rtt_k1_us"]["p99"], 7.8);
+        assert_eq!(v["crr_vs_reflect"]["ratio"], 0.25);
+        assert!(v["modes"][0]["servers"][0]["figures"]["server_frames"].is_null());
+    }
 }

@@ -747,7 +747,7 @@ fn read_mac(ns: &netns_tests::Netns, ifname: &str) -> Result<[u8; 6]> {
 }
 
 fn rtt_us(h: &Histogram<u64>) -> Option<RttUs> {
-    (h.len() > 0).then(|| RttUs {
+    (!h.is_empty()).then(|| RttUs {
         min: h.min() as f64 / 1000.0,
         mean: h.mean() / 1000.0,
         p50: raw_reflect::us_at(h, 0.5),
@@ -794,6 +794,10 @@ fn reflect_inner(tb: &Testbed, opts: &RunOptions, bin: &Path, r: &mut ReflectRes
         Ok(rule) => rule,
         Err(_) => tb.cli.iptables_append("INPUT", &spec)?,
     };
+    progress(
+        "reflect/xdptcp",
+        &format!("client namespace: iptables {}", _no_rst.describe()),
+    );
     progress(tag, &format!("starting: {}", argv.join(" ")));
     let argv_ref: Vec<&str> = argv.iter().map(String::as_str).collect();
     let mut server = tb.srv.spawn(tag, &argv_ref)?;
@@ -920,7 +924,10 @@ fn reflect_inner(tb: &Testbed, opts: &RunOptions, bin: &Path, r: &mut ReflectRes
             reflected_per_s: p.reflected_per_s,
             server_frames_per_s: p.server_frames_per_s,
         });
-    if let Some(k1) = points.iter().find(|p| p.window == 1 && p.rtt_ns.len() > 0) {
+    if let Some(k1) = points
+        .iter()
+        .find(|p| p.window == 1 && !p.rtt_ns.is_empty())
+    {
         r.rtt_k1_us = rtt_us(&k1.rtt_ns);
         let us = raw_reflect::to_us(&k1.rtt_ns);
         let hlog = "reflect-xdptcp.hlog".to_string();
@@ -939,7 +946,7 @@ fn reflect_inner(tb: &Testbed, opts: &RunOptions, bin: &Path, r: &mut ReflectRes
         r.hlog = Some(hlog);
         let series: Vec<_> = points
             .iter()
-            .filter(|p| p.rtt_ns.len() > 0)
+            .filter(|p| !p.rtt_ns.is_empty())
             .enumerate()
             .map(|(i, p)| {
                 let mut line = svg::series_from_histogram(
