@@ -64,8 +64,11 @@ impl Stream {
 
 // ---- HTTP ------------------------------------------------------------------------------------
 
-/// One HTTP/1.1 response read off `s`: status code, headers (lowercase names), body.
-fn read_response(s: &mut TcpStream) -> io::Result<(u16, Vec<(String, String)>, Vec<u8>)> {
+/// An HTTP/1.1 response: status code, headers (lowercase names), body.
+type Response = (u16, Vec<(String, String)>, Vec<u8>);
+
+/// One HTTP/1.1 response read off `s`.
+fn read_response(s: &mut TcpStream) -> io::Result<Response> {
     let mut head = Vec::new();
     let mut byte = [0u8; 1];
     while !head.ends_with(b"\r\n\r\n") {
