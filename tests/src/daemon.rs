@@ -117,6 +117,18 @@ impl Daemon {
         self.process.signal_and_wait(libc::SIGTERM, EXIT_TIMEOUT)
     }
 
+    /// SIGTERM, asserts the daemon exited 0, and returns its exit counters and output (the
+    /// output is in the panic message when it did not exit cleanly).
+    pub fn stop(mut self) -> (crate::ExitCounters, String) {
+        let (status, out) = self.sigterm_and_wait().expect("daemon exits on SIGTERM");
+        assert_eq!(
+            status.code(),
+            Some(0),
+            "exit status {status}; output:\n{out}"
+        );
+        (crate::ExitCounters::parse(&out), out)
+    }
+
     /// SIGINT (Ctrl-C) and wait for the exit: the status and everything the daemon printed.
     pub fn sigint_and_wait(&mut self) -> Result<(ExitStatus, String)> {
         self.process.signal_and_wait(libc::SIGINT, EXIT_TIMEOUT)

@@ -175,6 +175,15 @@ impl Testbed {
             })
             .collect())
     }
+
+    /// A kernel TCP listener bound to `port` of the server address inside the server
+    /// namespace (the socket stays in that namespace when used from other threads).
+    pub fn kernel_listener(&self, port: u16) -> std::net::TcpListener {
+        let addr = self.srv_addr(port);
+        self.srv
+            .exec_in(move || std::net::TcpListener::bind(addr))
+            .expect("kernel listener binds in the server namespace")
+    }
 }
 
 /// True if `ip -d link show` output mentions an attached XDP program (`xdp`, `xdpgeneric`,

@@ -28,14 +28,8 @@ fn daemon(tb: &Testbed, args: &[&str]) -> Daemon {
 }
 
 /// SIGTERM, exit 0, the counters it printed (the output is shown on failure).
-fn stop(mut daemon: Daemon) -> (ExitCounters, String) {
-    let (status, out) = daemon.sigterm_and_wait().expect("daemon exits on SIGTERM");
-    assert_eq!(
-        status.code(),
-        Some(0),
-        "exit status {status}; output:\n{out}"
-    );
-    (ExitCounters::parse(&out), out)
+fn stop(daemon: Daemon) -> (ExitCounters, String) {
+    daemon.stop()
 }
 
 /// A deterministic byte stream (xorshift64*), so a reader can regenerate what a writer sent

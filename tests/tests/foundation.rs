@@ -35,10 +35,7 @@ fn assert_echoes(stream: &mut TcpStream, msg: &[u8]) {
 
 /// A kernel listener bound in the server namespace (the socket stays there when moved).
 fn kernel_listener(tb: &Testbed, port: u16) -> TcpListener {
-    let addr = tb.srv_addr(port);
-    tb.srv
-        .exec_in(move || TcpListener::bind(addr))
-        .expect("kernel listener binds")
+    tb.kernel_listener(port)
 }
 
 /// Accepts one connection on `listener` and checks a round trip through it.
@@ -60,14 +57,8 @@ fn assert_kernel_round_trip(tb: &Testbed, listener: TcpListener, port: u16) {
     server.join().unwrap();
 }
 
-fn stop(mut daemon: Daemon) -> ExitCounters {
-    let (status, out) = daemon.sigterm_and_wait().expect("daemon exits on SIGTERM");
-    assert_eq!(
-        status.code(),
-        Some(0),
-        "exit status {status}; output:\n{out}"
-    );
-    ExitCounters::parse(&out)
+fn stop(daemon: Daemon) -> ExitCounters {
+    daemon.stop().0
 }
 
 #[test]

@@ -32,14 +32,8 @@ fn daemon(tb: &Testbed, args: &[&str]) -> Daemon {
 }
 
 /// SIGTERM, exit 0, the counters it printed (the output is shown on failure).
-fn stop(mut daemon: Daemon) -> (ExitCounters, String) {
-    let (status, out) = daemon.sigterm_and_wait().expect("daemon exits on SIGTERM");
-    assert_eq!(
-        status.code(),
-        Some(0),
-        "exit status {status}; output:\n{out}"
-    );
-    (ExitCounters::parse(&out), out)
+fn stop(daemon: Daemon) -> (ExitCounters, String) {
+    daemon.stop()
 }
 
 /// The `queue <q> drops: reason=n ...` lines of the exit output, summed over queues.

@@ -16,10 +16,7 @@ const T: Duration = Duration::from_secs(5);
 
 /// A kernel listener bound in the server namespace; the socket stays there when moved.
 fn kernel_listener(tb: &Testbed, port: u16) -> TcpListener {
-    let addr = tb.srv_addr(port);
-    tb.srv
-        .exec_in(move || TcpListener::bind(addr))
-        .expect("bind in server namespace")
+    tb.kernel_listener(port)
 }
 
 #[test]
