@@ -128,7 +128,8 @@ pub fn run_since<A: App>(
             ..Default::default()
         },
         accepting: true,
-        blocked: Vec::with_capacity(cfg.max_connections),
+        // A connection is listed at most once waiting and once re-listed during a retry.
+        blocked: Vec::with_capacity(2 * cfg.max_connections),
         blocked_flag: vec![false; cfg.max_connections],
         cfg,
     };
@@ -433,22 +434,18 @@ impl<A: App> Shard<A> {
     }
 
     /// Drives again the connections that ran out of TX frames, oldest first, while frames
-    /// are free.
+    /// are free. Works in place: `drive` appends a connection that runs out again behind
+    /// the ones still waiting.
     fn retry_blocked(&mut self, now: Instant, tx: &mut Transmitter<'_>) {
-        let mut list = std::mem::take(&mut self.blocked);
+        let waiting = self.blocked.len();
         let mut done = 0;
-        for &id in &list {
-            if !tx.has_room() {
-                break;
-            }
+        while done < waiting && tx.has_room() {
+            let id = self.blocked[done];
             self.blocked_flag[id as usize] = false;
             self.drive(id, now, tx);
             done += 1;
         }
-        list.drain(..done);
-        // Whatever `drive` re-listed meanwhile goes after the ones still waiting.
-        list.append(&mut self.blocked);
-        self.blocked = list;
+        self.blocked.drain(..done);
     }
 
     /// Resets every connection still open (not TIME_WAIT) when the worker must exit.
