@@ -20,6 +20,9 @@ use crate::tcp::{
 use crate::wire::{emit_frame, parse_frame, FrameHeader, MacAddr};
 use crate::xdp::socket::{Transmitter, XskPort};
 
+/// Receive batches handled per loop iteration before timers and transmission.
+const RX_BATCHES_PER_LOOP: usize = 4;
+
 /// What one worker serves and how.
 #[derive(Clone)]
 pub struct WorkerConfig {
@@ -152,7 +155,16 @@ pub fn run_since<A: App>(
             port.flush();
             break;
         }
-        let received = port.receive(|frame, tx| shard.on_frame(t, frame, tx));
+        // Drain up to a few batches before transmitting: our own `sendto` runs the peer's
+        // receive path (on veth), whose replies land in our RX ring while we flush.
+        let mut received = 0;
+        for _ in 0..RX_BATCHES_PER_LOOP {
+            let n = port.receive(|frame, tx| shard.on_frame(t, frame, tx));
+            received += n;
+            if n == 0 {
+                break;
+            }
+        }
         shard.run_timers(t, &mut port.transmitter());
         shard.open_requested(t, &mut port.transmitter());
         port.flush();

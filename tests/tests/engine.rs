@@ -406,11 +406,14 @@ fn concurrent_echo(queues: u32) {
     print_drop_reasons(&out);
     println!(
         "{queues} queue(s): 200 connections x 1 MiB echoed in {:.2?}: {:.1} MB/s each way; \
-         retransmissions={} tx_dropped={} drops={}",
+         retransmissions={} (fast {}) tx_dropped={} rx_ring_full={} rx_dropped={} drops={}",
         t.elapsed,
         t.mb_per_s(),
         c.total("retransmissions"),
+        c.total("fast_retransmits"),
         c.total("tx_dropped"),
+        c.total("rx_ring_full"),
+        c.total("rx_dropped"),
         c.total("drops")
     );
     assert_eq!(c.total("opened"), 200, "{c:?}");

@@ -272,7 +272,7 @@ impl XskPort {
 }
 
 /// Most `sendto` kicks per flush.
-const MAX_KICKS: usize = 64;
+const MAX_KICKS: usize = 16;
 
 /// Moves completed TX frames back to the free list; returns how many.
 fn reclaim(comp: &mut CompQueue, scratch: &mut [FrameDesc], free: &mut Vec<FrameDesc>) -> usize {
