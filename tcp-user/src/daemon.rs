@@ -80,6 +80,10 @@ pub struct DatapathArgs {
     /// Receive and send buffer per connection, in bytes.
     #[arg(long, default_value_t = 256 * 1024)]
     pub buffer_size: usize,
+    /// Buffer memory per worker, in MiB: connections beyond what it holds (two buffers
+    /// each) are refused like a full table (default: enough for --max-connections).
+    #[arg(long)]
+    pub max_buffer_memory_mb: Option<usize>,
     /// Maximum segment lifetime in milliseconds (TIME_WAIT lasts twice this).
     #[arg(long, default_value_t = 30_000)]
     pub msl_ms: u64,
@@ -313,6 +317,10 @@ impl Datapath {
             tcp,
             max_connections: a.max_connections,
             max_time_wait: a.max_time_wait,
+            max_buffered_connections: match a.max_buffer_memory_mb {
+                Some(mb) => (mb << 20) / (2 * a.buffer_size),
+                None => a.max_connections,
+            },
             max_half_open: a.max_half_open,
             syn_cookies: !a.no_syn_cookies,
             busy_poll: a.busy_poll,

@@ -36,6 +36,9 @@ pub struct WorkerConfig {
     pub tcp: tcp::Config,
     pub max_connections: usize,
     pub max_time_wait: usize,
+    /// Connections holding buffers (all but TIME_WAIT) allowed per worker, from the buffer
+    /// memory budget: each holds a receive and a send buffer.
+    pub max_buffered_connections: usize,
     /// Half-open (SYN_RCVD) connections kept per worker; beyond, SYN cookies (or drops).
     pub max_half_open: usize,
     /// Answer SYNs with cookies when the half-open bound is reached (RFC 4987).
@@ -212,6 +215,13 @@ impl<A: App> Shard<A> {
         self.stats.drops[reason as usize] += 1;
     }
 
+    /// True when a new connection fits: a table slot, and buffer memory within the budget
+    /// (TIME_WAIT connections have given their buffers back and do not count).
+    fn has_room(&self) -> bool {
+        let buffered = self.table.len() - self.table.time_wait_count();
+        self.table.available() > 0 && buffered < self.cfg.max_buffered_connections
+    }
+
     #[inline]
     fn is_served(&self, addr: u32, port: u16) -> bool {
         addr == self.cfg.local_addr && self.served[port as usize / 64] & (1 << (port % 64)) != 0
@@ -270,7 +280,7 @@ impl<A: App> Shard<A> {
         tx: &mut Transmitter<'_>,
     ) {
         let hdr = self.header(tuple, peer);
-        if self.table.available() == 0 {
+        if !self.has_room() {
             self.drop_frame(DropReason::TableFull);
             let rst = tcp::unmatched::reset_for(seg);
             if tx.send(|buf| emit_frame(buf, &hdr, &rst)) {
@@ -321,6 +331,10 @@ impl<A: App> Shard<A> {
             self.drop_frame(DropReason::BadCookie);
             return false;
         };
+        if !self.has_room() {
+            self.drop_frame(DropReason::TableFull);
+            return true; // keep quiet: the peer retransmits and we may have room then
+        }
         match self.table.insert(conn, A::ConnState::default(), peer.0) {
             Ok(id) => {
                 self.stats.conns_opened += 1;
@@ -408,6 +422,7 @@ impl<A: App> Shard<A> {
     /// call, active): a local port whose replies land on this queue, an ISS, a SYN.
     fn open_requested(&mut self, now: Instant, tx: &mut Transmitter<'_>) {
         while let Some((remote_addr, remote_port)) = self.app.poll_open(now) {
+            let room = self.has_room();
             let Some(client) = self.cfg.client.as_mut() else {
                 self.app.on_open_failed(now);
                 return;
@@ -419,7 +434,7 @@ impl<A: App> Shard<A> {
                 .choose(local_addr, remote_addr, remote_port, |t| {
                     table.lookup(t).is_some()
                 });
-            let (Some(local_port), true) = (port, self.table.available() > 0) else {
+            let (Some(local_port), true) = (port, room) else {
                 self.app.on_open_failed(now);
                 return;
             };

@@ -973,6 +973,43 @@ fn malformed_frames_during_a_32_mib_transfer_change_nothing() {
 // ---- 4. limits -------------------------------------------------------------------------------
 
 #[test]
+fn buffer_memory_budget_bounds_the_connections_held() {
+    // 5 MiB for buffers of 256 KiB each way: room for exactly 10 connections.
+    let tb = Testbed::new(1).unwrap();
+    let d = daemon(
+        &tb,
+        &[
+            "--port",
+            "7",
+            "--app",
+            "echo",
+            "--buffer-size",
+            "262144",
+            "--max-buffer-memory-mb",
+            "5",
+        ],
+    );
+    let held: Vec<TcpStream> = (0..10)
+        .map(|i| {
+            let mut s = connect(&tb, ECHO, T).unwrap_or_else(|e| panic!("connection {i}: {e}"));
+            echo_once(&mut s, b"within budget").unwrap_or_else(|e| panic!("echo {i}: {e}"));
+            s
+        })
+        .collect();
+    match connect(&tb, ECHO, T) {
+        Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {}
+        other => panic!("the 11th connection: expected ConnectionRefused, got {other:?}"),
+    }
+    drop(held);
+    let (c, out) = stop(d);
+    assert_eq!(c.total("opened"), 10, "{c:?}");
+    assert!(
+        drop_reasons(&out).get("table_full").copied().unwrap_or(0) >= 1,
+        "{out}"
+    );
+}
+
+#[test]
 fn max_connections_refuses_the_21st_with_rst_and_recovers_after_closes() {
     let tb = Testbed::new(1).unwrap();
     let d = daemon(
