@@ -96,6 +96,10 @@ pub struct DatapathArgs {
     /// On SIGINT/SIGTERM, how long to let connections finish before resetting them (ms).
     #[arg(long, default_value_t = 5000)]
     pub drain_ms: u64,
+    /// Congestion control of new connections: reno (NewReno + SACK recovery) or cubic
+    /// (RFC 9438).
+    #[arg(long, default_value = "reno", value_parser = parse_congestion)]
+    pub congestion: tcp::CongestionKind,
 }
 
 /// Options of `xdptcp serve`.
@@ -149,6 +153,14 @@ fn parse_port(s: &str) -> Result<u16, String> {
         Ok(0) => Err("port 0 is not a valid TCP port".into()),
         Ok(p) => Ok(p),
         Err(_) => Err(format!("'{s}' is not a TCP port (1-65535)")),
+    }
+}
+
+fn parse_congestion(s: &str) -> Result<tcp::CongestionKind, String> {
+    match s {
+        "reno" => Ok(tcp::CongestionKind::Reno),
+        "cubic" => Ok(tcp::CongestionKind::Cubic),
+        _ => Err(format!("'{s}' is not a congestion control (reno or cubic)")),
     }
 }
 
@@ -308,6 +320,7 @@ impl Datapath {
             send_buffer: a.buffer_size,
             msl: Duration::from_millis(a.msl_ms),
             idle_timeout: (a.idle_timeout_s > 0).then(|| Duration::from_secs(a.idle_timeout_s)),
+            congestion: a.congestion,
             ..tcp
         };
         WorkerConfig {

@@ -49,6 +49,18 @@ pub struct Config {
     /// Challenge ACKs and out-of-window ACKs a connection may send per second
     /// (RFC 5961 section 7).
     pub challenge_ack_limit: u32,
+    /// Congestion control algorithm of new connections (Reno unless chosen).
+    pub congestion: CongestionKind,
+}
+
+/// Which congestion control a connection runs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum CongestionKind {
+    /// RFC 5681 with NewReno (RFC 6582) or SACK (RFC 6675) recovery.
+    #[default]
+    Reno,
+    /// CUBIC (RFC 9438), Linux's default.
+    Cubic,
 }
 
 impl Default for Config {
@@ -72,6 +84,7 @@ impl Default for Config {
             delayed_ack: Duration::from_millis(40),
             idle_timeout: None,
             challenge_ack_limit: 10,
+            congestion: CongestionKind::Reno,
         }
     }
 }

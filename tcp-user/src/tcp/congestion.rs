@@ -1,7 +1,12 @@
-//! Congestion control (RFC 5681 with the NewReno recovery of RFC 6582). The connection
-//! detects losses (duplicate ACKs, partial ACKs, timeouts); this module only says how the
-//! congestion window reacts, behind [`CongestionControl`] so CUBIC can be added as another
-//! variant of [`Congestion`].
+//! Congestion control (RFC 5681 with the NewReno recovery of RFC 6582; CUBIC, RFC 9438, in
+//! `cubic.rs`). The connection detects losses (duplicate ACKs, partial ACKs, timeouts); this
+//! module only says how the congestion window reacts, behind [`CongestionControl`], with one
+//! variant of [`Congestion`] per algorithm ([`CongestionKind`] in the config picks it).
+
+pub use super::config::CongestionKind;
+pub use super::cubic::Cubic;
+use super::time::Instant;
+use std::time::Duration;
 
 /// How a congestion controller's window reacts to the connection's loss signals.
 /// All sizes in bytes; `mss` is the sender's maximum segment payload.
@@ -10,8 +15,9 @@ pub trait CongestionControl {
     fn cwnd(&self) -> usize;
     /// Slow start threshold.
     fn ssthresh(&self) -> usize;
-    /// `acked` new bytes were cumulatively acknowledged outside recovery.
-    fn on_ack(&mut self, acked: usize, mss: usize);
+    /// `acked` new bytes were cumulatively acknowledged outside recovery, at `now`; `rtt` is
+    /// the connection's smoothed RTT once measured (CUBIC's W_cubic(t + RTT)).
+    fn on_ack(&mut self, now: Instant, acked: usize, mss: usize, rtt: Option<Duration>);
     /// Third duplicate ACK: enter fast recovery (RFC 5681 section 3.2 steps 2-3).
     fn on_enter_recovery(&mut self, flight: usize, mss: usize);
     /// Loss found by SACK (RFC 6675 section 5 step 4.2): "ssthresh = cwnd = (FlightSize /
@@ -25,6 +31,9 @@ pub trait CongestionControl {
     fn on_exit_recovery(&mut self, flight: usize, mss: usize);
     /// Retransmission timeout (RFC 5681 section 3.1, equations 4 and cwnd = 1 MSS).
     fn on_timeout(&mut self, flight: usize, mss: usize);
+    /// A further timeout of the same data: cwnd = 1 SMSS, ssthresh held (RFC 5681 section
+    /// 3.1: "ssthresh ... not ... reduced further on repeated retransmissions").
+    fn on_repeated_timeout(&mut self, mss: usize);
 }
 
 /// RFC 5681 slow start / congestion avoidance with appropriate byte counting (RFC 3465,
@@ -46,6 +55,19 @@ impl Reno {
             acked_in_ca: 0,
         }
     }
+
+    /// Sets cwnd (CUBIC's congestion avoidance, which keeps the rest of Reno's state).
+    pub(super) fn set_cwnd(&mut self, cwnd: usize) {
+        self.cwnd = cwnd;
+    }
+
+    /// Sets both windows and restarts congestion-avoidance byte counting (a reduction decided
+    /// by another algorithm, e.g. CUBIC's beta).
+    pub(super) fn set_windows(&mut self, cwnd: usize, ssthresh: usize) {
+        self.cwnd = cwnd;
+        self.ssthresh = ssthresh;
+        self.acked_in_ca = 0;
+    }
 }
 
 /// RFC 5681 equation 4: `ssthresh = max (FlightSize / 2, 2*SMSS)`.
@@ -60,7 +82,7 @@ impl CongestionControl for Reno {
     fn ssthresh(&self) -> usize {
         self.ssthresh
     }
-    fn on_ack(&mut self, acked: usize, mss: usize) {
+    fn on_ack(&mut self, _now: Instant, acked: usize, mss: usize, _rtt: Option<Duration>) {
         if self.cwnd < self.ssthresh {
             // Slow start: "cwnd += min (N, SMSS)", with ABC's L = 2*SMSS (RFC 3465 2.2) so
             // delayed ACKs do not halve the growth.
@@ -105,6 +127,11 @@ impl CongestionControl for Reno {
         self.cwnd = mss;
         self.acked_in_ca = 0;
     }
+    fn on_repeated_timeout(&mut self, mss: usize) {
+        // As eq. 4 fed twice ssthresh: max(ssthresh, 2*SMSS), i.e. unchanged.
+        let ssthresh = self.ssthresh.saturating_mul(2);
+        self.on_timeout(ssthresh, mss);
+    }
 }
 
 /// The congestion controller of a connection: an enum rather than a boxed trait object so
@@ -112,12 +139,24 @@ impl CongestionControl for Reno {
 #[derive(Clone, Copy, Debug)]
 pub enum Congestion {
     Reno(Reno),
+    Cubic(Cubic),
+}
+
+impl Congestion {
+    /// A fresh controller of `kind` with `initial_window` bytes of cwnd.
+    pub fn new(kind: CongestionKind, initial_window: usize) -> Congestion {
+        match kind {
+            CongestionKind::Reno => Congestion::Reno(Reno::new(initial_window)),
+            CongestionKind::Cubic => Congestion::Cubic(Cubic::new(initial_window)),
+        }
+    }
 }
 
 macro_rules! dispatch {
     ($self:ident, $c:ident => $e:expr) => {
         match $self {
             Congestion::Reno($c) => $e,
+            Congestion::Cubic($c) => $e,
         }
     };
 }
@@ -129,8 +168,8 @@ impl CongestionControl for Congestion {
     fn ssthresh(&self) -> usize {
         dispatch!(self, c => c.ssthresh())
     }
-    fn on_ack(&mut self, acked: usize, mss: usize) {
-        dispatch!(self, c => c.on_ack(acked, mss))
+    fn on_ack(&mut self, now: Instant, acked: usize, mss: usize, rtt: Option<Duration>) {
+        dispatch!(self, c => c.on_ack(now, acked, mss, rtt))
     }
     fn on_enter_recovery(&mut self, flight: usize, mss: usize) {
         dispatch!(self, c => c.on_enter_recovery(flight, mss))
@@ -150,6 +189,9 @@ impl CongestionControl for Congestion {
     fn on_timeout(&mut self, flight: usize, mss: usize) {
         dispatch!(self, c => c.on_timeout(flight, mss))
     }
+    fn on_repeated_timeout(&mut self, mss: usize) {
+        dispatch!(self, c => c.on_repeated_timeout(mss))
+    }
 }
 
 /// Initial window of RFC 6928 as Linux uses it: 10 segments.
@@ -164,7 +206,7 @@ mod tests {
     #[test]
     fn rfc5681_slow_start_then_congestion_avoidance() {
         let mut r = Reno::new(1000);
-        r.on_ack(1000, 1000);
+        r.on_ack(Instant::ZERO, 1000, 1000, None);
         assert_eq!(r.cwnd(), 2000, "slow start: +min(N, 2*SMSS)");
         r.on_timeout(8000, 1000);
         assert_eq!(
@@ -172,13 +214,13 @@ mod tests {
             (1000, 4000),
             "eq. 4 and cwnd = 1 SMSS"
         );
-        r.on_ack(1000, 1000);
-        r.on_ack(1000, 1000);
-        r.on_ack(1000, 1000);
+        r.on_ack(Instant::ZERO, 1000, 1000, None);
+        r.on_ack(Instant::ZERO, 1000, 1000, None);
+        r.on_ack(Instant::ZERO, 1000, 1000, None);
         assert_eq!(r.cwnd(), 4000);
-        r.on_ack(3000, 1000);
+        r.on_ack(Instant::ZERO, 3000, 1000, None);
         assert_eq!(r.cwnd(), 4000, "CA: not yet a full cwnd acked");
-        r.on_ack(1000, 1000);
+        r.on_ack(Instant::ZERO, 1000, 1000, None);
         assert_eq!(r.cwnd(), 5000, "CA: +1 SMSS per cwnd acked");
     }
 

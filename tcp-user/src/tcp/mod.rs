@@ -7,8 +7,8 @@
 //! - [`IsnGenerator`]: RFC 6528 initial sequence numbers;
 //! - [`SynCookies`]: stateless SYN-ACKs under a SYN flood (RFC 4987, Linux style);
 //! - buffers (`send_buffer`, `recv_buffer`, `reassembly`), `rtt` (RFC 6298),
-//!   `scoreboard` (the sender's SACK state, RFC 6675) and `congestion` (RFC 5681/6582),
-//!   each allocation-free on the packet path.
+//!   `scoreboard` (the sender's SACK state, RFC 6675), `congestion` (RFC 5681/6582) and
+//!   `cubic` (RFC 9438), each allocation-free on the packet path.
 
 pub mod buffer_pool;
 pub mod config;
@@ -16,6 +16,7 @@ pub mod congestion;
 pub mod conn_stats;
 pub mod connection;
 pub mod cookie;
+pub mod cubic;
 pub mod isn;
 pub mod reassembly;
 pub mod recv_buffer;
@@ -28,7 +29,7 @@ pub mod state;
 pub mod time;
 pub mod unmatched;
 
-pub use config::Config;
+pub use config::{Config, CongestionKind};
 pub use conn_stats::ConnStats;
 pub use connection::Connection;
 pub use cookie::SynCookies;

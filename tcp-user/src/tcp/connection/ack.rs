@@ -4,7 +4,7 @@
 
 use super::{Connection, Event, Instant, PendingRst, Segment, State};
 use crate::stats::DropReason;
-use crate::tcp::congestion::CongestionControl;
+use crate::tcp::congestion::{Congestion, CongestionControl};
 use std::time::Duration;
 
 /// Duplicate ACKs that trigger fast retransmit (RFC 5681 section 3.2).
@@ -102,9 +102,7 @@ impl Connection {
             // RFC 6928 section 2: "If the SYN or SYN/ACK is lost, the initial window used by
             // a sender after a correctly transmitted SYN MUST be one segment"; RFC 6298 5.7:
             // RTO back to 3 s if no RTT was measured.
-            self.cc = crate::tcp::congestion::Congestion::Reno(crate::tcp::congestion::Reno::new(
-                self.send_mss(),
-            ));
+            self.cc = Congestion::new(self.config.congestion, self.send_mss());
             self.rtt.fallback_after_syn_loss();
         }
         self.events.insert(Event::Established);
@@ -181,7 +179,7 @@ impl Connection {
 
         let mss = self.send_mss();
         if self.in_recovery && self.sack_ok {
-            self.sack_recovery_ack(data_acked);
+            self.sack_recovery_ack(now, data_acked);
         } else if self.in_recovery {
             if seg.ack >= self.recover {
                 // RFC 6582 step 3 (full acknowledgment): leave recovery.
@@ -194,7 +192,7 @@ impl Connection {
                 self.rtx_una = true;
             }
         } else {
-            self.cc.on_ack(data_acked, mss);
+            self.cc.on_ack(now, data_acked, mss, self.rtt.srtt());
         }
         self.dup_acks = 0;
     }

@@ -6,7 +6,7 @@ use super::{
     ts_offset_for, window_shift_for, Connection, PendingRst, DEFAULT_PEER_MSS, MAX_WSCALE,
 };
 use crate::stats::DropReason;
-use crate::tcp::congestion::{initial_window, Congestion, Reno};
+use crate::tcp::congestion::{initial_window, Congestion};
 use crate::tcp::conn_stats::ConnStats;
 use crate::tcp::recv_buffer::ReceiveBuffer;
 use crate::tcp::rtt::RttEstimator;
@@ -159,7 +159,7 @@ impl Connection {
         if self.syn_retransmits > 0 {
             // RFC 6928 section 2: a lost SYN means an initial window of one segment; RFC 6298
             // 5.7: RTO back to 3 s if the exchange gave no RTT sample.
-            self.cc = Congestion::Reno(Reno::new(self.send_mss()));
+            self.cc = Congestion::new(self.config.congestion, self.send_mss());
             self.rtt.fallback_after_syn_loss();
         }
         self.rto_at = None;
@@ -232,7 +232,7 @@ impl Connection {
         self.ts_recent = opts.timestamps.map_or(0, |t| t.value);
         self.ts_recent_at = now;
         self.peer_mss = opts.mss.map_or(DEFAULT_PEER_MSS, usize::from).max(64);
-        self.cc = Congestion::Reno(Reno::new(initial_window(self.send_mss())));
+        self.cc = Congestion::new(self.config.congestion, initial_window(self.send_mss()));
     }
 
     /// The send window from a SYN or SYN-ACK (RFC 9293: "SND.WND <- SEG.WND, SND.WL1 <-
@@ -324,7 +324,7 @@ impl Connection {
             rtx_fence: iss,
             rescue_rxt: None,
             scoreboard: Scoreboard::default(),
-            cc: Congestion::Reno(Reno::new(initial_window(DEFAULT_PEER_MSS))),
+            cc: Congestion::new(config.congestion, initial_window(DEFAULT_PEER_MSS)),
             persist_at: None,
             persist_backoff: 0,
             probe_pending: false,

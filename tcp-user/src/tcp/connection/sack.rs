@@ -15,7 +15,7 @@
 //!   scoreboard (`Scoreboard::acknowledge`), and so does a timeout that finds SND.UNA
 //!   itself SACKed.
 
-use super::{Connection, Segment};
+use super::{Connection, Instant, Segment};
 use crate::tcp::congestion::CongestionControl;
 use crate::tcp::scoreboard::{FlightView, DUP_THRESH};
 use crate::tcp::SeqNum;
@@ -121,7 +121,7 @@ impl Connection {
     /// A cumulative ACK moved SND.UNA while SACK recovery runs: leave it at RecoveryPoint
     /// ("When the TCP sender receives a cumulative ACK for this data octet, the loss
     /// recovery phase is terminated"), else treat it as a partial ACK.
-    pub(super) fn sack_recovery_ack(&mut self, data_acked: usize) {
+    pub(super) fn sack_recovery_ack(&mut self, now: Instant, data_acked: usize) {
         let mss = self.send_mss();
         if self.snd_una >= self.recover {
             self.in_recovery = false;
@@ -130,13 +130,13 @@ impl Connection {
             if self.rto_recovery {
                 // Slow start continues from the timeout's cwnd.
                 self.rto_recovery = false;
-                self.cc.on_ack(data_acked, mss);
+                self.cc.on_ack(now, data_acked, mss, self.rtt.srtt());
             } else {
                 self.cc.on_exit_recovery(self.flight_size(), mss);
             }
         } else if self.rto_recovery {
             // Retransmitting after a timeout is slow start (RFC 5681 section 3.1).
-            self.cc.on_ack(data_acked, mss);
+            self.cc.on_ack(now, data_acked, mss, self.rtt.srtt());
         } else {
             // The ACK covers a retransmission sent after the segment now at SND.UNA: that
             // one was lost too.

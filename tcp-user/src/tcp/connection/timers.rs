@@ -110,8 +110,7 @@ impl Connection {
                 if self.retries <= 1 {
                     self.cc.on_timeout(flight, mss);
                 } else {
-                    let ssthresh = self.cc.ssthresh();
-                    self.cc.on_timeout(ssthresh.saturating_mul(2), mss);
+                    self.cc.on_repeated_timeout(mss);
                 }
                 self.dup_acks = 0;
                 self.rtt_probe = None;
