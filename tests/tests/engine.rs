@@ -660,9 +660,21 @@ fn retrans_segs(ns: &Netns) -> u64 {
 
 /// 64 MiB through echo over `conns` connections with 2% random loss each way, injected with
 /// iptables in the client namespace; identical bytes back, retransmissions on both sides.
-fn echo_under_loss(queues: u32, conns: usize) {
+fn echo_under_loss(queues: u32, conns: usize, congestion: &str) {
     let tb = Testbed::new(queues).unwrap();
-    let d = daemon(&tb, &["--port", "7", "--app", "echo", "--queues", "all"]);
+    let d = daemon(
+        &tb,
+        &[
+            "--port",
+            "7",
+            "--app",
+            "echo",
+            "--queues",
+            "all",
+            "--congestion",
+            congestion,
+        ],
+    );
     let loss = [
         "-m",
         "statistic",
@@ -698,7 +710,7 @@ fn echo_under_loss(queues: u32, conns: usize) {
     let (c, out) = stop(d);
     print_drop_reasons(&out);
     println!(
-        "{queues} queue(s), {conns} connection(s): 64 MiB echoed under 2% loss in {:.2?}: \
+        "{queues} queue(s), {conns} connection(s), {congestion}: 64 MiB echoed under 2% loss in {:.2?}: \
          {:.1} MB/s; dropped {dropped_in} to / {dropped_out} from the client; stack \
          retransmissions={} fast_retransmits={} out_of_order={}; client RetransSegs +{}",
         t.elapsed,
@@ -726,11 +738,16 @@ fn echo_under_loss(queues: u32, conns: usize) {
 
 #[test]
 fn sixty_four_mib_through_echo_with_2_percent_loss_each_way() {
-    echo_under_loss(1, 1);
+    echo_under_loss(1, 1, "reno");
+}
+
+#[test]
+fn sixty_four_mib_with_2_percent_loss_under_cubic() {
+    echo_under_loss(1, 1, "cubic");
 }
 
 /// 16 connections so that both queues get flows (all 16 on one queue: 2 in 65536).
 #[test]
 fn sixty_four_mib_with_2_percent_loss_on_two_queues() {
-    echo_under_loss(2, 16);
+    echo_under_loss(2, 16, "reno");
 }
