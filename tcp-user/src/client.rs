@@ -158,8 +158,8 @@ pub fn connect(args: ConnectArgs) -> Result<()> {
             remote_port: args.remote.port(),
             conns: share,
             size: args.size,
-            warmup_end: worker_instant(clock, warmup),
-            end: worker_instant(clock, end),
+            warmup_end: since_start(warmup),
+            end: since_start(end),
         };
         let mut cfg = dp.worker_config(engine_config(&args));
         // We close first in crr: TIME_WAIT would pin ports; Linux clients under benchmark
@@ -287,7 +287,8 @@ fn fetch(args: &ConnectArgs) -> Result<()> {
     Ok(())
 }
 
-fn worker_instant(_clock: std::time::Instant, since: Duration) -> tcp::Instant {
+/// The engine instant `since` after the workers' shared clock origin (`run_since`).
+fn since_start(since: Duration) -> tcp::Instant {
     tcp::Instant::from_micros(since.as_micros() as u64)
 }
 
