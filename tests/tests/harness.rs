@@ -245,9 +245,11 @@ fn dropping_the_daemon_guard_stops_the_process() {
     assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists());
 }
 
-/// Helper for the next test: when run as a child with XT_SIGNAL_CHILD set, builds a testbed
-/// with a running stand-in daemon, says so and waits to be interrupted.
+/// Helper for the next test, not a test of its own (hence ignored): when run as a child with
+/// XT_SIGNAL_CHILD set, builds a testbed with a running stand-in daemon, says so and waits to
+/// be interrupted.
 #[test]
+#[ignore = "run as a child process by the signal cleanup test"]
 fn signal_child_helper() {
     if std::env::var_os("XT_SIGNAL_CHILD").is_none() {
         return;
@@ -267,6 +269,7 @@ fn sigint_removes_the_runs_namespaces_and_stops_its_daemons() {
         cmd.args([
             "--exact",
             "signal_child_helper",
+            "--ignored",
             "--nocapture",
             "--test-threads=1",
         ])
