@@ -9,22 +9,22 @@
 //!   the pinned worker loop, and the `xdptcp` command line.
 
 pub mod app;
+pub mod endpoint;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod metrics;
 pub mod rss;
+pub mod service;
+pub mod shard;
 pub mod stats;
 pub mod table;
 pub mod tcp;
+pub mod testing;
 pub mod wire;
 
 #[cfg(feature = "datapath")]
-pub mod client;
+pub mod cli;
 #[cfg(feature = "datapath")]
-pub mod daemon;
-#[cfg(feature = "datapath")]
-pub mod reflect;
-#[cfg(feature = "datapath")]
-pub mod worker;
+pub mod runtime;
 #[cfg(feature = "datapath")]
 pub mod xdp;

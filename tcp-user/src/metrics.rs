@@ -9,6 +9,7 @@ use std::net::{SocketAddr, TcpListener};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
+use crate::service::Metric;
 use crate::stats::DropReason;
 use crate::stats::WorkerStats;
 
@@ -20,8 +21,13 @@ pub fn stats_path(iface: &str) -> PathBuf {
     PathBuf::from(RUN_DIR).join(format!("{iface}.prom"))
 }
 
-/// Renders worker and XDP counters as Prometheus text.
-pub fn render(workers: &[WorkerStats], xdp: &[(&'static str, u64)]) -> String {
+/// Renders worker, XDP and service counters as Prometheus text. `service[q]` holds the
+/// service metrics of queue `q`; samples of one name are grouped under one HELP/TYPE.
+pub fn render(
+    workers: &[WorkerStats],
+    xdp: &[(&'static str, u64)],
+    service: &[&[Metric]],
+) -> String {
     let mut out = String::with_capacity(4096);
     let mut metric =
         |name: &str, help: &str, kind: &str, rows: &mut dyn Iterator<Item = (String, u64)>| {
@@ -155,6 +161,27 @@ pub fn render(workers: &[WorkerStats], xdp: &[(&'static str, u64)]) -> String {
         "counter",
         &mut xdp.iter().map(|(n, v)| (format!("verdict=\"{n}\""), *v)),
     );
+    let mut names: Vec<&Metric> = Vec::new();
+    for m in service.iter().flat_map(|list| list.iter()) {
+        if !names.iter().any(|n| n.name == m.name) {
+            names.push(m);
+        }
+    }
+    for first in names {
+        let kind = if first.gauge { "gauge" } else { "counter" };
+        metric(
+            first.name,
+            first.help,
+            kind,
+            &mut service.iter().enumerate().flat_map(|(q, list)| {
+                list.iter().filter(|m| m.name == first.name).map(move |m| {
+                    let labels = m.labels_text();
+                    let sep = if labels.is_empty() { "" } else { "," };
+                    (format!("queue=\"{q}\"{sep}{labels}"), m.value)
+                })
+            }),
+        );
+    }
     out
 }
 
@@ -207,10 +234,13 @@ mod tests {
             queue: 1,
             ..Default::default()
         };
-        let text = render(&[a, b], &[("steered", 9)]);
+        let svc = [Metric::counter("proxy_bytes_total", "Bytes.", 5).label("backend", "b1")];
+        let text = render(&[a, b], &[("steered", 9)], &[&svc, &[]]);
         assert!(text.contains("xdptcp_connections_opened_total{queue=\"0\"} 3"));
         assert!(text.contains("xdptcp_connections_opened_total{queue=\"1\"} 0"));
         assert!(text.contains("xdptcp_drops_total{queue=\"0\",reason=\"bad_tcp_checksum\"} 2"));
         assert!(text.contains("xdptcp_xdp_frames_total{verdict=\"steered\"} 9"));
+        assert!(text.contains("# TYPE xdptcp_proxy_bytes_total counter"));
+        assert!(text.contains("xdptcp_proxy_bytes_total{queue=\"0\",backend=\"b1\"} 5"));
     }
 }

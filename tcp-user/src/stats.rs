@@ -175,6 +175,8 @@ pub struct WorkerStats {
     pub conns_timed_out: u64,
     pub rsts_sent: u64,
     pub syn_cookies_sent: u64,
+    /// Connections in TIME_WAIT freed early for a new SYN on the same tuple (RFC 6191).
+    pub time_wait_reused: u64,
     pub retransmissions: u64,
     pub fast_retransmits: u64,
     pub out_of_order: u64,

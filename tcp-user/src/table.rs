@@ -1,11 +1,15 @@
 //! One worker's shard of connections: a slab of connections indexed by 4-tuple, and a timer
 //! heap that says which connection's deadline comes next.
 //!
-//! Owned by exactly one worker thread: no locks. Everything is sized at construction
-//! (`max_connections`), so lookups and inserts on the packet path do not allocate.
-//! Timers are a min-heap with lazy deletion: an entry is pushed only when a connection's
-//! deadline moves earlier than the one already armed, and stale entries are skipped when
-//! popped, so "what expires next" costs O(log n) and nothing scans the table.
+//! Owned by exactly one worker thread: no locks. Slots are handed out as [`ConnId`]s that
+//! carry the slot's generation, so an id kept by a service after its connection was freed
+//! finds nothing instead of touching the slot's next tenant.
+//!
+//! Slots grow on demand up to `max_connections` (a table sized for a million connections
+//! costs nothing until they come). Timers are a min-heap with lazy deletion: an entry is
+//! pushed only when a connection's deadline moves earlier than the one already armed, and
+//! stale entries are skipped when popped, so "what expires next" costs O(log n) and nothing
+//! scans the table.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
@@ -13,8 +17,41 @@ use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::tcp::{Connection, FourTuple, Instant, State};
 
-/// Index of a connection's slot.
-pub type ConnId = u32;
+/// A connection's handle: its slot and the slot's generation when it was handed out.
+///
+/// Ids are cheap to copy and compare. One that outlived its connection is simply not found
+/// (`None` from every lookup), never another connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ConnId {
+    index: u32,
+    generation: u32,
+}
+
+impl ConnId {
+    /// The slot index (stable while the connection lives; reused after).
+    pub fn index(self) -> usize {
+        self.index as usize
+    }
+
+    /// The id as one integer (for tokens and logs); [`ConnId::from_u64`] reverses it.
+    pub fn to_u64(self) -> u64 {
+        (u64::from(self.generation) << 32) | u64::from(self.index)
+    }
+
+    /// The id [`ConnId::to_u64`] encoded.
+    pub fn from_u64(v: u64) -> ConnId {
+        ConnId {
+            index: v as u32,
+            generation: (v >> 32) as u32,
+        }
+    }
+}
+
+impl std::fmt::Display for ConnId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}", self.index, self.generation)
+    }
+}
 
 /// A fast non-cryptographic hasher for 4-tuples (FxHash's multiply-rotate). The table is
 /// bounded, so a peer choosing colliding tuples can only slow its own lookups; the ISN and
@@ -49,20 +86,38 @@ impl Hasher for TupleHasher {
 
 type TupleMap = HashMap<FourTuple, ConnId, BuildHasherDefault<TupleHasher>>;
 
-/// A connection with its per-connection application state and link-layer peer.
-pub struct Entry<S> {
+/// A connection with the service's state for it and its link-layer peer.
+pub struct Entry<D> {
+    /// The TCP state machine.
     pub conn: Connection,
-    /// Application state kept alongside the connection (see `app::App`).
-    pub app: S,
-    /// Ethernet address of the peer (the source MAC of the frame that opened it).
+    /// The service's per-connection state (see `service::Service::Data`).
+    pub data: D,
+    /// Ethernet address of the peer (the source MAC of the frame that opened it, or the
+    /// next hop of an active open).
     pub peer_mac: [u8; 6],
+    /// A deadline the service set on this connection (`Conn::set_timer`).
+    pub(crate) service_timer: Option<Instant>,
+    /// Listed in the endpoint's work list (to be driven before the batch ends).
+    pub(crate) queued: bool,
+    /// Listed among the connections waiting for TX frames.
+    pub(crate) blocked: bool,
+    /// The service closed it: data still arriving is discarded, not reported.
+    pub(crate) discard: bool,
     /// Deadline currently in the timer heap for this slot, if any.
     armed: Option<Instant>,
-    /// Bumped each time the slot is reused, so heap entries of a previous tenant are ignored.
-    generation: u32,
     in_time_wait: bool,
     /// Counted in the half-open (SYN_RCVD) total.
     half_open: bool,
+}
+
+impl<D> Entry<D> {
+    /// The earliest of the engine's and the service's deadlines.
+    fn deadline(&self) -> Option<Instant> {
+        match (self.conn.poll_timeout(), self.service_timer) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
 }
 
 /// Why an insert failed.
@@ -70,33 +125,42 @@ pub struct Entry<S> {
 pub enum InsertError {
     /// `max_connections` reached.
     Full,
+    /// The 4-tuple already has a connection.
+    Exists,
+}
+
+struct Slot<D> {
+    generation: u32,
+    entry: Option<Entry<D>>,
 }
 
 /// The per-worker connection table.
-pub struct ConnectionTable<S> {
+pub struct ConnectionTable<D> {
     index: TupleMap,
-    slots: Vec<Option<Entry<S>>>,
-    generations: Vec<u32>,
-    free: Vec<ConnId>,
-    timers: BinaryHeap<Reverse<(Instant, ConnId, u32)>>,
+    slots: Vec<Slot<D>>,
+    free: Vec<u32>,
+    max_connections: usize,
+    timers: BinaryHeap<Reverse<(Instant, ConnId)>>,
     max_time_wait: usize,
     time_wait: usize,
     half_open: usize,
 }
 
-impl<S> ConnectionTable<S> {
+/// Slots reserved up front; beyond, the table grows as connections come.
+const INITIAL_SLOTS: usize = 1024;
+
+impl<D> ConnectionTable<D> {
     /// A table for at most `max_connections` connections, of which at most `max_time_wait`
     /// may be in TIME_WAIT (beyond that a connection entering TIME_WAIT is freed at once,
     /// as Linux does when its tcp_max_tw_buckets overflows).
     pub fn new(max_connections: usize, max_time_wait: usize) -> Self {
-        let mut slots = Vec::with_capacity(max_connections);
-        slots.resize_with(max_connections, || None);
+        let initial = max_connections.min(INITIAL_SLOTS);
         ConnectionTable {
-            index: TupleMap::with_capacity_and_hasher(max_connections, Default::default()),
-            slots,
-            generations: vec![0; max_connections],
-            free: (0..max_connections as ConnId).rev().collect(),
-            timers: BinaryHeap::with_capacity(max_connections * 2),
+            index: TupleMap::with_capacity_and_hasher(initial, Default::default()),
+            slots: Vec::with_capacity(initial),
+            free: Vec::with_capacity(initial),
+            max_connections,
+            timers: BinaryHeap::with_capacity(initial * 2),
             max_time_wait,
             time_wait: 0,
             half_open: 0,
@@ -119,14 +183,19 @@ impl<S> ConnectionTable<S> {
     }
 
     /// Connections in SYN_RCVD (half-open): bounded separately so a SYN flood cannot fill
-    /// the table (beyond the bound the worker answers with SYN cookies).
+    /// the table (beyond the bound the endpoint answers with SYN cookies).
     pub fn half_open_count(&self) -> usize {
         self.half_open
     }
 
     /// Capacity left for new connections.
     pub fn available(&self) -> usize {
-        self.free.len()
+        self.max_connections - self.len()
+    }
+
+    /// The most connections the table holds.
+    pub fn capacity(&self) -> usize {
+        self.max_connections
     }
 
     /// Finds the connection of a 4-tuple.
@@ -139,36 +208,92 @@ impl<S> ConnectionTable<S> {
     pub fn insert(
         &mut self,
         conn: Connection,
-        app: S,
+        data: D,
         peer_mac: [u8; 6],
     ) -> Result<ConnId, InsertError> {
-        let id = self.free.pop().ok_or(InsertError::Full)?;
-        let generation = self.generations[id as usize].wrapping_add(1);
-        self.generations[id as usize] = generation;
-        self.index.insert(conn.tuple(), id);
+        if self.len() >= self.max_connections {
+            return Err(InsertError::Full);
+        }
+        let tuple = conn.tuple();
+        if self.index.contains_key(&tuple) {
+            return Err(InsertError::Exists);
+        }
+        let index = match self.free.pop() {
+            Some(i) => i,
+            None => {
+                self.slots.push(Slot {
+                    generation: 0,
+                    entry: None,
+                });
+                (self.slots.len() - 1) as u32
+            }
+        };
+        let slot = &mut self.slots[index as usize];
+        slot.generation = slot.generation.wrapping_add(1);
+        let id = ConnId {
+            index,
+            generation: slot.generation,
+        };
         let half_open = conn.state() == State::SynReceived;
         self.half_open += half_open as usize;
-        self.slots[id as usize] = Some(Entry {
+        slot.entry = Some(Entry {
             conn,
-            app,
+            data,
             peer_mac,
+            service_timer: None,
+            queued: false,
+            blocked: false,
+            discard: false,
             armed: None,
-            generation,
             in_time_wait: false,
             half_open,
         });
+        self.index.insert(tuple, id);
         Ok(id)
     }
 
     /// The entry of a live connection.
     #[inline]
-    pub fn get_mut(&mut self, id: ConnId) -> Option<&mut Entry<S>> {
-        self.slots.get_mut(id as usize).and_then(|s| s.as_mut())
+    pub fn get(&self, id: ConnId) -> Option<&Entry<D>> {
+        let slot = self.slots.get(id.index as usize)?;
+        if slot.generation != id.generation {
+            return None;
+        }
+        slot.entry.as_ref()
+    }
+
+    /// The entry of a live connection, mutably.
+    #[inline]
+    pub fn get_mut(&mut self, id: ConnId) -> Option<&mut Entry<D>> {
+        let slot = self.slots.get_mut(id.index as usize)?;
+        if slot.generation != id.generation {
+            return None;
+        }
+        slot.entry.as_mut()
+    }
+
+    /// Two different live connections at once (a proxy moving bytes from one to the other).
+    pub fn get_pair_mut(&mut self, a: ConnId, b: ConnId) -> Option<[&mut Entry<D>; 2]> {
+        if a.index == b.index {
+            return None;
+        }
+        let [sa, sb] = self
+            .slots
+            .get_disjoint_mut([a.index as usize, b.index as usize])
+            .ok()?;
+        if sa.generation != a.generation || sb.generation != b.generation {
+            return None;
+        }
+        Some([sa.entry.as_mut()?, sb.entry.as_mut()?])
     }
 
     /// Removes a connection and frees its slot.
-    pub fn remove(&mut self, id: ConnId) -> Option<Entry<S>> {
-        let entry = self.slots.get_mut(id as usize)?.take()?;
+    pub fn remove(&mut self, id: ConnId) -> Option<Entry<D>> {
+        let slot = self.slots.get_mut(id.index as usize)?;
+        if slot.generation != id.generation {
+            return None;
+        }
+        let entry = slot.entry.take()?;
         self.index.remove(&entry.conn.tuple());
         if entry.in_time_wait {
             self.time_wait -= 1;
@@ -176,42 +301,42 @@ impl<S> ConnectionTable<S> {
         if entry.half_open {
             self.half_open -= 1;
         }
-        self.free.push(id);
+        self.free.push(id.index);
         Some(entry)
     }
 
-    /// Book-keeping after the engine or the application touched a connection: frees it when
+    /// Book-keeping after the engine or the service touched a connection: frees it when
     /// closed, enforces the TIME_WAIT bound, and re-arms its timer. Returns the entry when
     /// the connection was removed (so the caller can account for it).
-    pub fn after_io(&mut self, id: ConnId) -> Option<Entry<S>> {
+    pub fn after_io(&mut self, id: ConnId) -> Option<Entry<D>> {
         let max_tw = self.max_time_wait;
         let entry = self.get_mut(id)?;
         if entry.conn.is_closed() {
             return self.remove(id);
         }
-        if entry.half_open && entry.conn.state() != State::SynReceived {
+        let left_half_open = entry.half_open && entry.conn.state() != State::SynReceived;
+        let entered_tw = entry.conn.state() == State::TimeWait && !entry.in_time_wait;
+        if left_half_open {
             entry.half_open = false;
             self.half_open -= 1;
         }
-        let entry = self.get_mut(id).expect("entry exists");
-        let tw = entry.conn.state() == State::TimeWait;
-        if tw && !entry.in_time_wait {
+        if entered_tw {
             if self.time_wait >= max_tw {
                 // TIME_WAIT table overflow: forget the connection rather than grow.
                 return self.remove(id);
             }
             self.time_wait += 1;
-            let entry = self.get_mut(id).expect("entry exists");
+        }
+        let entry = self.get_mut(id).expect("entry exists");
+        if entered_tw {
             entry.in_time_wait = true;
             // Nothing can be sent or received any more: keep only the control block.
             entry.conn.release_buffers();
         }
-        let entry = self.get_mut(id).expect("entry exists");
-        if let Some(deadline) = entry.conn.poll_timeout() {
+        if let Some(deadline) = entry.deadline() {
             if entry.armed.is_none_or(|armed| deadline < armed) {
                 entry.armed = Some(deadline);
-                let generation = entry.generation;
-                self.timers.push(Reverse((deadline, id, generation)));
+                self.timers.push(Reverse((deadline, id)));
             }
         }
         None
@@ -219,19 +344,19 @@ impl<S> ConnectionTable<S> {
 
     /// The earliest armed deadline (may be stale, i.e. earlier than needed: harmless).
     pub fn next_deadline(&self) -> Option<Instant> {
-        self.timers.peek().map(|Reverse((t, _, _))| *t)
+        self.timers.peek().map(|Reverse((t, _))| *t)
     }
 
     /// Pops the next connection whose armed deadline is at or before `now`. The caller runs
-    /// its timers (`handle_timeout` if `poll_timeout() <= now`) and then calls `after_io`.
+    /// its timers and then calls `after_io`.
     pub fn pop_expired(&mut self, now: Instant) -> Option<ConnId> {
-        while let Some(&Reverse((deadline, id, generation))) = self.timers.peek() {
+        while let Some(&Reverse((deadline, id))) = self.timers.peek() {
             if deadline > now {
                 return None;
             }
             self.timers.pop();
-            if let Some(entry) = self.slots[id as usize].as_mut() {
-                if entry.generation == generation && entry.armed == Some(deadline) {
+            if let Some(entry) = self.get_mut(id) {
+                if entry.armed == Some(deadline) {
                     entry.armed = None;
                     return Some(id);
                 }
@@ -240,8 +365,64 @@ impl<S> ConnectionTable<S> {
         None
     }
 
-    /// Iterates over live connection ids (control plane only: draining, statistics).
+    /// Iterates over live connection ids (control plane only: draining, listing).
     pub fn ids(&self) -> impl Iterator<Item = ConnId> + '_ {
         self.index.values().copied()
+    }
+
+    /// Iterates over live connections (control plane only).
+    pub fn iter(&self) -> impl Iterator<Item = (ConnId, &Entry<D>)> + '_ {
+        self.ids().filter_map(|id| Some((id, self.get(id)?)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tcp::{Config, SeqNum};
+
+    fn conn(port: u16) -> Connection {
+        let tuple = FourTuple {
+            local_addr: 1,
+            local_port: 80,
+            remote_addr: 2,
+            remote_port: port,
+        };
+        Connection::connect(Instant::ZERO, &Config::default(), tuple, SeqNum(1))
+    }
+
+    #[test]
+    fn a_stale_id_finds_nothing_after_its_slot_is_reused() {
+        let mut t: ConnectionTable<u8> = ConnectionTable::new(4, 0);
+        let a = t.insert(conn(1), 1, [0; 6]).unwrap();
+        t.remove(a).unwrap();
+        let b = t.insert(conn(2), 2, [0; 6]).unwrap();
+        assert_eq!(a.index(), b.index(), "the slot is reused");
+        assert!(t.get(a).is_none() && t.get_mut(a).is_none() && t.remove(a).is_none());
+        assert_eq!(t.get(b).map(|e| e.data), Some(2));
+        assert_eq!(ConnId::from_u64(b.to_u64()), b);
+    }
+
+    #[test]
+    fn inserts_beyond_the_limit_or_for_a_known_tuple_fail() {
+        let mut t: ConnectionTable<()> = ConnectionTable::new(2, 0);
+        t.insert(conn(1), (), [0; 6]).unwrap();
+        assert_eq!(t.insert(conn(1), (), [0; 6]), Err(InsertError::Exists));
+        t.insert(conn(2), (), [0; 6]).unwrap();
+        assert_eq!(t.insert(conn(3), (), [0; 6]), Err(InsertError::Full));
+        assert_eq!(t.available(), 0);
+    }
+
+    #[test]
+    fn a_pair_of_entries_is_lent_only_for_two_live_distinct_ids() {
+        let mut t: ConnectionTable<u8> = ConnectionTable::new(4, 0);
+        let a = t.insert(conn(1), 1, [0; 6]).unwrap();
+        let b = t.insert(conn(2), 2, [0; 6]).unwrap();
+        let [ea, eb] = t.get_pair_mut(a, b).unwrap();
+        std::mem::swap(&mut ea.data, &mut eb.data);
+        assert_eq!((t.get(a).unwrap().data, t.get(b).unwrap().data), (2, 1));
+        assert!(t.get_pair_mut(a, a).is_none());
+        t.remove(b);
+        assert!(t.get_pair_mut(a, b).is_none());
     }
 }

@@ -1,22 +1,21 @@
 //! `discard` (RFC 863): every byte received is thrown away; the connection is closed when the
 //! peer closes.
 
-use super::App;
-use crate::tcp::{Connection, Event, Instant, State};
+use crate::service::{ConnId, Cx, Event, Service, State};
 
-/// The discard application.
+/// The discard service.
 #[derive(Default)]
 pub struct Discard;
 
-impl App for Discard {
-    type ConnState = ();
+impl Service for Discard {
+    type Data = ();
 
-    fn on_event(&mut self, _now: Instant, conn: &mut Connection, _: &mut (), event: Event) {
-        let (a, b) = conn.recv_slices();
-        let n = a.len() + b.len();
-        conn.recv_consume(n);
+    fn on_event(&mut self, cx: &mut Cx<'_, ()>, id: ConnId, event: Event) {
+        let Some(mut conn) = cx.conn(id) else { return };
+        let n = conn.readable();
+        conn.consume(n);
         if matches!(event, Event::PeerClosed) || conn.state() == State::CloseWait {
-            conn.close();
+            conn.shutdown();
         }
     }
 }

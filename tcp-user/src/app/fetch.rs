@@ -2,8 +2,9 @@
 //! collects everything the server sends until it closes, and reports how it ended. Used by
 //! `xdptcp connect --mode fetch` to check the stack as a client against real servers.
 
-use super::App;
-use crate::tcp::{ConnectError, Connection, Event, Instant, State};
+use std::net::{Ipv4Addr, SocketAddrV4};
+
+use crate::service::{Conn, ConnId, ConnectError, Cx, Event, Instant, Service, State};
 
 /// How a fetch ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -68,54 +69,54 @@ impl Fetch {
         }
     }
 
-    fn push_request(&mut self, conn: &mut Connection) {
+    fn push_request(&mut self, conn: &mut Conn<'_, ()>) {
         if self.sent < self.request.len() {
-            self.sent += conn.send(&self.request[self.sent..]);
+            self.sent += conn.write(&self.request[self.sent..]);
         }
         if self.sent == self.request.len() && self.half_close && conn.state() == State::Established
         {
-            conn.close();
+            conn.shutdown();
         }
     }
 }
 
-impl App for Fetch {
-    type ConnState = ();
+impl Service for Fetch {
+    type Data = ();
 
-    fn poll_open(&mut self, _now: Instant) -> Option<(u32, u16)> {
-        self.target.take()
+    fn poll(&mut self, cx: &mut Cx<'_, ()>) {
+        let Some((addr, port)) = self.target.take() else {
+            return;
+        };
+        match cx.connect(SocketAddrV4::new(Ipv4Addr::from(addr), port), ()) {
+            Ok(_) => self.opened_at = Some(cx.now()),
+            Err(_) => self.outcome = Some(Outcome::NotStarted),
+        }
     }
 
     fn finished(&self) -> bool {
         self.outcome.is_some()
     }
 
-    fn on_open(&mut self, now: Instant, _: &mut ()) {
-        self.opened_at = Some(now);
-    }
-
-    fn on_open_failed(&mut self, _now: Instant) {
-        self.outcome = Some(Outcome::NotStarted);
-    }
-
-    fn on_event(&mut self, now: Instant, conn: &mut Connection, _: &mut (), event: Event) {
+    fn on_event(&mut self, cx: &mut Cx<'_, ()>, id: ConnId, event: Event) {
+        let now = cx.now();
+        let Some(mut conn) = cx.conn(id) else { return };
         match event {
             Event::Established => {
                 self.established_at = Some(now);
-                self.push_request(conn);
+                self.push_request(&mut conn);
             }
-            Event::Writable => self.push_request(conn),
+            Event::Writable => self.push_request(&mut conn),
             Event::Readable => {
-                let (a, b) = conn.recv_slices();
+                let (a, b) = conn.peek();
                 self.received.extend_from_slice(a);
                 self.received.extend_from_slice(b);
                 let n = a.len() + b.len();
-                conn.recv_consume(n);
+                conn.consume(n);
             }
             Event::PeerClosed => {
                 // The server is done; close our side too once the request is out.
                 if self.sent == self.request.len() {
-                    conn.close();
+                    conn.shutdown();
                 }
             }
             Event::Closed => {

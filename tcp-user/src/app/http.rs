@@ -2,16 +2,23 @@
 //! enough for curl, ab and wrk. Every request (any method and path) gets `200 OK` with the
 //! body; `HEAD` gets the headers only. Requests are answered in order (pipelining works).
 //!
+//! A request body is read and thrown away as it arrives, so a body of any size up to
+//! [`MAX_BODY`] makes progress whatever the receive buffer's size; a larger
+//! `Content-Length` gets `413` and the connection is closed, a transfer coding gets `501`
+//! (RFC 9112 section 6.1), a head larger than [`MAX_HEAD`] gets `431`. `Expect:
+//! 100-continue` is answered with `100 Continue` (RFC 9110 section 10.1.1).
+//!
 //! The responses are built once at start-up; serving a request copies from them into the
 //! send buffer and allocates nothing.
 
-use super::App;
-use crate::tcp::{Connection, Event, Instant, State};
+use crate::service::{ConnId, Cx, Event, Service, State};
 
 /// Longest request head (request line + headers) accepted; beyond it: 431 and close.
 pub const MAX_HEAD: usize = 8192;
+/// Largest request body accepted (read and discarded); beyond it: 413 and close.
+pub const MAX_BODY: usize = 1 << 20;
 
-/// What is being sent on a connection.
+/// What is going on on one connection.
 #[derive(Default)]
 pub struct HttpConn {
     /// Which prebuilt response is being sent and how far.
@@ -19,24 +26,45 @@ pub struct HttpConn {
     sent: usize,
     /// Bytes of the response to send (the head only, for HEAD).
     len: usize,
+    /// Body bytes of the current request still to read and discard; the response goes out
+    /// once they are in.
+    body_left: usize,
+    /// The response that follows the body.
+    after_body: Option<(Which, usize)>,
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Which {
     KeepAlive,
     Close,
+    Continue,
     TooLarge,
+    HeadTooLarge,
+    NotImplemented,
 }
 
-/// The HTTP application.
+impl Which {
+    /// The connection closes after this response.
+    fn closes(self) -> bool {
+        !matches!(self, Which::KeepAlive | Which::Continue)
+    }
+}
+
+/// The HTTP service.
 pub struct Http {
     keep_alive: Vec<u8>,
     keep_alive_head: usize,
     close: Vec<u8>,
     close_head: usize,
-    too_large: Vec<u8>,
     scratch: Box<[u8; MAX_HEAD]>,
 }
+
+const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
+const TOO_LARGE: &[u8] =
+    b"HTTP/1.1 413 Content Too Large\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+const HEAD_TOO_LARGE: &[u8] = b"HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+const NOT_IMPLEMENTED: &[u8] =
+    b"HTTP/1.1 501 Not Implemented\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
 
 impl Http {
     /// A responder whose body is `body_size` bytes of text.
@@ -54,13 +82,11 @@ impl Http {
         // HTTP/1.0 clients (ab -k) keep a connection open only when told so (RFC 9112 9.3).
         let (keep_alive, keep_alive_head) = build("Connection: keep-alive\r\n");
         let (close, close_head) = build("Connection: close\r\n");
-        let too_large = b"HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_vec();
         Http {
             keep_alive,
             keep_alive_head,
             close,
             close_head,
-            too_large,
             scratch: Box::new([0; MAX_HEAD]),
         }
     }
@@ -69,34 +95,66 @@ impl Http {
         match which {
             Which::KeepAlive => &self.keep_alive,
             Which::Close => &self.close,
-            Which::TooLarge => &self.too_large,
+            Which::Continue => CONTINUE,
+            Which::TooLarge => TOO_LARGE,
+            Which::HeadTooLarge => HEAD_TOO_LARGE,
+            Which::NotImplemented => NOT_IMPLEMENTED,
         }
+    }
+
+    fn start(&self, st: &mut HttpConn, which: Which, len: Option<usize>) {
+        st.response = Some(which);
+        st.sent = 0;
+        st.len = len.unwrap_or(self.bytes(which).len());
     }
 }
 
-impl App for Http {
-    type ConnState = HttpConn;
+impl Service for Http {
+    type Data = HttpConn;
 
-    fn on_event(&mut self, _now: Instant, conn: &mut Connection, st: &mut HttpConn, event: Event) {
+    fn on_event(&mut self, cx: &mut Cx<'_, HttpConn>, id: ConnId, event: Event) {
         if matches!(event, Event::Closed | Event::Reset | Event::TimedOut) {
             return;
         }
+        let Some(mut conn) = cx.conn(id) else { return };
         loop {
+            let st = conn.data_mut();
             // 1. Finish the response in progress.
             if let Some(which) = st.response {
-                let sent = conn.send(&self.bytes(which)[st.sent..st.len]);
+                let (from, to) = (st.sent, st.len);
+                let sent = conn.write(&self.bytes(which)[from..to]);
+                let st = conn.data_mut();
                 st.sent += sent;
                 if st.sent < st.len {
                     return; // wait for Writable
                 }
                 st.response = None;
-                if which != Which::KeepAlive {
+                if which.closes() {
                     conn.close();
                     return;
                 }
             }
-            // 2. Look for the next complete request head.
-            let (a, b) = conn.recv_slices();
+            // 2. Read and discard the body of the current request as it arrives.
+            let body_left = conn.data().body_left;
+            if body_left > 0 {
+                let n = conn.readable().min(body_left);
+                conn.consume(n);
+                let st = conn.data_mut();
+                st.body_left -= n;
+                if st.body_left > 0 {
+                    if conn.state() == State::CloseWait {
+                        conn.close(); // the peer ended in the middle of a body
+                    }
+                    return;
+                }
+            }
+            let st = conn.data_mut();
+            if let Some((which, len)) = st.after_body.take() {
+                self.start(st, which, Some(len));
+                continue;
+            }
+            // 3. Look for the next complete request head.
+            let (a, b) = conn.peek();
             let have = (a.len() + b.len()).min(MAX_HEAD);
             let from_a = a.len().min(have);
             self.scratch[..from_a].copy_from_slice(&a[..from_a]);
@@ -104,10 +162,8 @@ impl App for Http {
             let head = &self.scratch[..have];
             let Some(end) = find_head_end(head) else {
                 if have >= MAX_HEAD {
-                    st.response = Some(Which::TooLarge);
-                    st.sent = 0;
-                    st.len = self.too_large.len();
-                    conn.recv_consume(have);
+                    conn.consume(have);
+                    self.start(conn.data_mut(), Which::HeadTooLarge, None);
                     continue;
                 }
                 if conn.state() == State::CloseWait {
@@ -116,24 +172,30 @@ impl App for Http {
                 return;
             };
             let req = parse_head(&head[..end]);
-            // A request body (Content-Length) must be read fully before answering.
-            let total = end + req.content_length;
-            if (a.len() + b.len()) < total {
-                return;
-            }
-            conn.recv_consume(total);
+            conn.consume(end);
+            let st = conn.data_mut();
             let which = if req.keep_alive {
                 Which::KeepAlive
             } else {
                 Which::Close
             };
-            st.response = Some(which);
-            st.sent = 0;
-            st.len = match (req.head_only, which) {
+            let len = match (req.head_only, which) {
                 (true, Which::KeepAlive) => self.keep_alive_head,
                 (true, _) => self.close_head,
                 (false, w) => self.bytes(w).len(),
             };
+            match req.body {
+                Body::Length(n) if n > MAX_BODY => self.start(st, Which::TooLarge, None),
+                Body::Length(0) => self.start(st, which, Some(len)),
+                Body::Length(n) => {
+                    st.body_left = n;
+                    st.after_body = Some((which, len));
+                    if req.expect_continue {
+                        self.start(st, Which::Continue, None);
+                    }
+                }
+                Body::Unsupported => self.start(st, Which::NotImplemented, None),
+            }
         }
     }
 }
@@ -146,7 +208,17 @@ fn find_head_end(buf: &[u8]) -> Option<usize> {
 struct Request {
     keep_alive: bool,
     head_only: bool,
-    content_length: usize,
+    body: Body,
+    expect_continue: bool,
+}
+
+/// How the request's body is framed (RFC 9112 section 6.3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Body {
+    /// `Content-Length` bytes (0 when absent). An invalid value counts as too large.
+    Length(usize),
+    /// A transfer coding (chunked or other): not supported, answered 501.
+    Unsupported,
 }
 
 /// Reads what the responder needs from a request head: HTTP/1.1 is keep-alive unless
@@ -159,7 +231,8 @@ fn parse_head(head: &[u8]) -> Request {
     let head_only = request_line.starts_with(b"HEAD ");
     let http10 = request_line.ends_with(b"HTTP/1.0");
     let mut keep_alive = !http10;
-    let mut content_length = 0;
+    let mut body = Body::Length(0);
+    let mut expect_continue = false;
     for line in lines {
         let Some(colon) = line.iter().position(|&c| c == b':') else {
             continue;
@@ -171,18 +244,23 @@ fn parse_head(head: &[u8]) -> Request {
             } else if value.eq_ignore_ascii_case(b"keep-alive") {
                 keep_alive = true;
             }
-        } else if name.eq_ignore_ascii_case(b"content-length") {
-            content_length = std::str::from_utf8(value)
+        } else if name.eq_ignore_ascii_case(b"content-length") && body != Body::Unsupported {
+            let n = std::str::from_utf8(value)
                 .ok()
                 .and_then(|v| v.parse::<usize>().ok())
-                .unwrap_or(0)
-                .min(1 << 20);
+                .unwrap_or(usize::MAX);
+            body = Body::Length(n);
+        } else if name.eq_ignore_ascii_case(b"transfer-encoding") {
+            body = Body::Unsupported;
+        } else if name.eq_ignore_ascii_case(b"expect") {
+            expect_continue = value.eq_ignore_ascii_case(b"100-continue");
         }
     }
     Request {
         keep_alive,
         head_only,
-        content_length,
+        body,
+        expect_continue,
     }
 }
 
@@ -216,7 +294,7 @@ mod tests {
         let end = find_head_end(req).unwrap();
         assert_eq!(&req[end..], b"hello");
         let r = parse_head(&req[..end]);
-        assert_eq!(r.content_length, 5);
+        assert_eq!(r.body, Body::Length(5));
         assert!(!r.head_only);
         assert!(parse_head(b"HEAD / HTTP/1.1\r\n\r\n").head_only);
     }

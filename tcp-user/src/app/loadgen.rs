@@ -7,8 +7,9 @@
 
 use hdrhistogram::Histogram;
 
-use super::App;
-use crate::tcp::{Connection, Event, Instant};
+use std::net::{Ipv4Addr, SocketAddrV4};
+
+use crate::service::{Conn, ConnId, Cx, Event, Instant, Service};
 
 /// Which transactions to run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -87,12 +88,13 @@ impl LoadGen {
         now >= self.cfg.end
     }
 
-    fn send_request(&mut self, now: Instant, conn: &mut Connection, st: &mut LoadConn) {
+    fn send_request(&mut self, now: Instant, conn: &mut Conn<'_, LoadConn>) {
+        let st = conn.data_mut();
         if self.cfg.mode == LoadMode::Rr {
             st.start = Some(now);
         }
         st.received = 0;
-        let sent = conn.send(&self.request);
+        let sent = conn.write(&self.request);
         if sent < self.request.len() {
             // The send buffer is far larger than a request: only a broken connection
             // refuses one.
@@ -112,50 +114,48 @@ impl LoadGen {
     }
 }
 
-impl App for LoadGen {
-    type ConnState = LoadConn;
+impl Service for LoadGen {
+    type Data = LoadConn;
 
-    fn poll_open(&mut self, now: Instant) -> Option<(u32, u16)> {
-        if self.to_open == 0 || self.finished(now) {
-            return None;
+    /// Keeps the configured number of connections in flight until the run ends.
+    fn poll(&mut self, cx: &mut Cx<'_, LoadConn>) {
+        let remote = SocketAddrV4::new(Ipv4Addr::from(self.cfg.remote_addr), self.cfg.remote_port);
+        while self.to_open > 0 && !self.finished(cx.now()) {
+            let start = (self.cfg.mode == LoadMode::Crr).then(|| cx.now());
+            let data = LoadConn { start, received: 0 };
+            if cx.connect(remote, data).is_err() {
+                // No port or room now: count it and try again on the next turn.
+                self.errors += 1;
+                return;
+            }
+            self.to_open -= 1;
+            self.connects += 1;
         }
-        self.to_open -= 1;
-        Some((self.cfg.remote_addr, self.cfg.remote_port))
     }
 
-    fn on_open(&mut self, now: Instant, st: &mut LoadConn) {
-        self.connects += 1;
-        if self.cfg.mode == LoadMode::Crr {
-            st.start = Some(now);
-        }
-    }
-
-    fn on_open_failed(&mut self, _now: Instant) {
-        self.errors += 1;
-        self.to_open += 1;
-    }
-
-    fn on_event(&mut self, now: Instant, conn: &mut Connection, st: &mut LoadConn, event: Event) {
+    fn on_event(&mut self, cx: &mut Cx<'_, LoadConn>, id: ConnId, event: Event) {
+        let now = cx.now();
+        let Some(mut conn) = cx.conn(id) else { return };
         match event {
             Event::Established => {
                 if !self.finished(now) {
-                    self.send_request(now, conn, st);
+                    self.send_request(now, &mut conn);
                 }
             }
             Event::Readable => {
-                let (a, b) = conn.recv_slices();
-                let n = a.len() + b.len();
-                conn.recv_consume(n);
+                let n = conn.readable();
+                conn.consume(n);
+                let st = conn.data_mut();
                 st.received += n;
                 if st.received < self.cfg.size {
                     return;
                 }
-                self.complete(now, st);
+                self.complete(now, conn.data_mut());
                 match self.cfg.mode {
-                    LoadMode::Rr if !self.finished(now) => self.send_request(now, conn, st),
-                    LoadMode::Rr => conn.close(),
+                    LoadMode::Rr if !self.finished(now) => self.send_request(now, &mut conn),
+                    LoadMode::Rr => conn.shutdown(),
                     LoadMode::Crr => {
-                        conn.close();
+                        conn.shutdown();
                         self.to_open += 1;
                     }
                 }

@@ -1,6 +1,6 @@
 //! `xdptcp`: the daemon's entry point. Errors are one line on stderr and a non-zero exit.
 use clap::Parser;
-use tcp_user::daemon::{serve, stats, Cli, Command};
+use tcp_user::cli::{run, Cli};
 
 fn main() {
     let cli = match Cli::try_parse() {
@@ -13,13 +13,7 @@ fn main() {
             std::process::exit(2);
         }
     };
-    let result = match cli.command {
-        Command::Serve(args) => serve(args),
-        Command::Connect(args) => tcp_user::client::connect(args),
-        Command::Reflect(args) => tcp_user::reflect::reflect(args),
-        Command::Stats { iface } => stats(&iface),
-    };
-    if let Err(e) = result {
+    if let Err(e) = run(cli) {
         eprintln!("xdptcp: error: {e:#}");
         std::process::exit(1);
     }

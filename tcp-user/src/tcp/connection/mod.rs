@@ -210,6 +210,11 @@ impl Connection {
         self.rtt.srtt()
     }
 
+    /// Round-trip time variation (RTTVAR of RFC 6298), once measured.
+    pub fn rttvar(&self) -> Option<std::time::Duration> {
+        self.rtt.rttvar()
+    }
+
     /// Current retransmission timeout (with backoff).
     pub fn rto(&self) -> std::time::Duration {
         self.rtt.rto()
@@ -239,6 +244,21 @@ impl Connection {
             _ => false,
         };
         syn.seq > self.rcv_nxt || newer_ts
+    }
+
+    /// True when this TIME_WAIT connection's tuple may be taken by a new connection *we*
+    /// open (Linux `tcp_twsk_unique` with `tcp_tw_reuse`): timestamps were in use, so the
+    /// peer's PAWS check rejects old duplicates of this incarnation, and it has been in
+    /// TIME_WAIT for at least a second. The new connection starts above
+    /// [`Connection::time_wait_isn_floor`].
+    pub fn time_wait_reusable_by_connect(&self, now: Instant) -> bool {
+        self.state == State::TimeWait
+            && self.ts_ok
+            && self.time_wait_at.is_some_and(|end| {
+                let tw = (2 * self.config.msl).as_micros() as u64;
+                let entered = Instant::from_micros(end.micros().saturating_sub(tw));
+                now.saturating_since(entered) >= std::time::Duration::from_secs(1)
+            })
     }
 
     /// An ISS for a connection reusing this tuple that is safely above everything this

@@ -1,7 +1,8 @@
-//! `xdptcp connect`: the load generator on the stack itself (kernel bypass on the client side
-//! too). It attaches like `serve`, reserves a range of local ports for its connections (the
-//! XDP program steers their replies), resolves the next hop through the kernel's neighbour
-//! table, runs `rr` or `crr` for a duration and prints a JSON summary of the latencies.
+//! `xdptcp connect`: the stack as a client. `rr` and `crr` run the load generator on every
+//! worker for a duration and print a JSON summary of the latencies; `fetch` opens one
+//! connection, sends a request, keeps what comes back and reports how the connection ended.
+//! Local ports come from `--local-ports` (the XDP program steers their replies), the next hop
+//! from the kernel's neighbour table.
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
@@ -9,18 +10,13 @@ use hdrhistogram::serialization::{interval_log::IntervalLogWriterBuilder, V2Defl
 use hdrhistogram::Histogram;
 use std::net::SocketAddrV4;
 use std::path::PathBuf;
-use std::sync::atomic::Ordering;
-use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use super::args::{parse_range, parse_rss_key, DatapathArgs};
 use crate::app::fetch::Fetch;
 use crate::app::loadgen::{LoadConfig, LoadGen, LoadMode};
-use crate::daemon::{self, Datapath, DatapathArgs};
-use crate::rss::{PortChooser, MICROSOFT_KEY};
+use crate::runtime::{signals, ConnectConfig, Runtime, RuntimeConfig};
 use crate::tcp;
-use crate::worker::{self, ClientSetup, Control};
-use crate::xdp::neighbour;
-use crate::xdp::XskPort;
 
 /// Options of `xdptcp connect`.
 #[derive(Args, Debug, Clone)]
@@ -51,8 +47,8 @@ pub struct ConnectArgs {
     pub local_ports: (u16, u16),
     /// RSS key of the NIC as hex (or `microsoft`), to pick local ports whose replies land on
     /// each worker's queue; needed with more than one queue.
-    #[arg(long)]
-    pub rss_key: Option<String>,
+    #[arg(long, value_parser = parse_rss_key)]
+    pub rss_key: Option<Vec<u8>>,
     /// fetch: the request to send (`\\r` and `\\n` are unescaped).
     #[arg(long, default_value = "")]
     pub request: String,
@@ -90,32 +86,25 @@ impl std::str::FromStr for ConnectMode {
     }
 }
 
-fn parse_range(s: &str) -> Result<(u16, u16), String> {
-    let bad = || format!("'{s}' is not a port range FIRST-LAST (1-65535)");
-    let (a, b) = s.split_once('-').ok_or_else(bad)?;
-    let (a, b): (u16, u16) = (a.parse().map_err(|_| bad())?, b.parse().map_err(|_| bad())?);
-    if a == 0 || a > b || (b - a) as u32 + 1 > tcp_common::MAX_SERVED - 16 {
-        return Err(format!(
-            "{}; at most {} ports",
-            bad(),
-            tcp_common::MAX_SERVED - 16
-        ));
+impl ConnectArgs {
+    /// The runtime configuration: no listener, outbound connections from `--local-ports`
+    /// to `--remote`, and no TIME_WAIT (we close first in crr; TIME_WAIT would pin ports,
+    /// and Linux clients under benchmark run with tcp_max_tw_buckets=0 too).
+    fn runtime_config(&self) -> RuntimeConfig {
+        let mut cfg = self.datapath.runtime_config(&[]);
+        cfg.tcp = tcp::Config {
+            connect_retries: self.connect_retries,
+            ..cfg.tcp
+        };
+        cfg.max_time_wait = 0;
+        cfg.stats_file = false;
+        cfg.connect = Some(ConnectConfig {
+            local_ports: self.local_ports,
+            rss_key: self.rss_key.clone(),
+            remotes: vec![*self.remote.ip()],
+        });
+        cfg
     }
-    Ok((a, b))
-}
-
-fn parse_key(s: &str) -> Result<Vec<u8>> {
-    if s == "microsoft" {
-        return Ok(MICROSOFT_KEY.to_vec());
-    }
-    let hex: String = s.chars().filter(|c| c.is_ascii_hexdigit()).collect();
-    if hex.len() < 24 || !hex.len().is_multiple_of(2) {
-        bail!("--rss-key: expected an even number of hex digits (at least 12 bytes)");
-    }
-    (0..hex.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).context("--rss-key: bad hex"))
-        .collect()
 }
 
 /// Runs `xdptcp connect`: the load (or the fetch), then one JSON line on stdout.
@@ -127,81 +116,45 @@ pub fn connect(args: ConnectArgs) -> Result<()> {
     if args.conns == 0 || args.size == 0 || args.duration <= 0.0 {
         bail!("--conns, --size and --duration must be positive");
     }
-    let remote = u32::from(*args.remote.ip());
-    let next_hop = neighbour::resolve(remote, Duration::from_secs(3))?;
-    let (first, last) = args.local_ports;
-    let ports: Vec<u16> = (first..=last).collect();
-    let mut dp = Datapath::open(&args.datapath, &ports)?;
-    let queues = dp.ports.len() as u32;
-    let key = match (&args.rss_key, queues) {
-        (Some(k), _) => Some(parse_key(k)?),
-        (None, 1) => None,
-        (None, _) => bail!("with {queues} queues, pass --rss-key (the NIC's RSS key) so replies reach the worker that opened each connection"),
-    };
-    let clock = std::time::Instant::now();
     let warmup = Duration::from_secs_f64(args.warmup);
     let end = warmup + Duration::from_secs_f64(args.duration);
-    let control = Arc::new(Control::default());
-    let mut handles = Vec::new();
     let started = SystemTime::now();
-    let ports: Vec<XskPort> = dp.ports.drain(..).collect();
-    for (i, port) in ports.into_iter().enumerate() {
-        let q = i as u32;
-        let chooser = match &key {
-            Some(k) => PortChooser::toeplitz(k, q, queues, first, last),
-            None => PortChooser::fallback(first, last),
-        };
-        let share = args.conns / queues as usize + (i < args.conns % queues as usize) as usize;
-        let load = LoadConfig {
-            mode,
-            remote_addr: remote,
-            remote_port: args.remote.port(),
-            conns: share,
-            size: args.size,
-            warmup_end: since_start(warmup),
-            end: since_start(end),
-        };
-        let mut cfg = dp.worker_config(engine_config(&args));
-        // We close first in crr: TIME_WAIT would pin ports; Linux clients under benchmark
-        // run with tcp_max_tw_buckets=0 too.
-        cfg.max_time_wait = 0;
-        cfg.client = Some(ClientSetup {
-            ports: chooser,
-            next_hop,
-        });
-        let core = dp.core_for(i);
-        let control = control.clone();
-        handles.push(
-            std::thread::Builder::new()
-                .name(format!("xdptcp-c{i}"))
-                .spawn(move || {
-                    daemon::pin(core);
-                    worker::run_since(clock, port, cfg, LoadGen::new(load), control, |_| {})
-                })?,
-        );
-    }
-    println!(
-        "ready connect remote={} mode={mode:?} conns={} size={}",
-        args.remote, args.conns, args.size
-    );
-    while clock.elapsed() < end + Duration::from_millis(50) && !daemon::signalled() {
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    control.stop.store(true, Ordering::SeqCst);
+    let builder = Runtime::builder().config(args.runtime_config());
+    let stop = builder.stop_handle();
+    let (remote, conns, size) = (args.remote, args.conns, args.size);
+    let report = builder
+        .on_ready(move |_| {
+            println!("ready connect remote={remote} mode={mode:?} conns={conns} size={size}");
+            // The load ends at `end` after the workers' clock origin, which is about now.
+            std::thread::spawn(move || {
+                let t = std::time::Instant::now();
+                while t.elapsed() < end + Duration::from_millis(50) && !signals::signalled() {
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                stop.stop();
+            });
+        })
+        .service(move |w| {
+            let share = conns / w.workers + usize::from(w.index < conns % w.workers);
+            LoadGen::new(LoadConfig {
+                mode,
+                remote_addr: u32::from(*remote.ip()),
+                remote_port: remote.port(),
+                conns: share,
+                size,
+                warmup_end: since_start(warmup),
+                end: since_start(end),
+            })
+        })
+        .run()?;
     let mut hist = Histogram::<u64>::new_with_bounds(1, 3_600_000_000, 3)?;
     let (mut transactions, mut errors, mut connects) = (0u64, 0u64, 0u64);
-    let mut stats = Vec::new();
-    for h in handles {
-        let (s, gen) = h
-            .join()
-            .map_err(|_| anyhow::anyhow!("a client worker panicked"))?;
+    for gen in &report.services {
         hist.add(&gen.histogram)?;
         transactions += gen.transactions;
         errors += gen.errors;
         connects += gen.connects;
-        stats.push(s);
     }
-    daemon::report(&stats, &dp.program);
     if let Some(path) = &args.hlog {
         write_hlog(
             path,
@@ -231,45 +184,34 @@ pub fn connect(args: ConnectArgs) -> Result<()> {
     Ok(())
 }
 
-fn engine_config(args: &ConnectArgs) -> tcp::Config {
-    tcp::Config {
-        connect_retries: args.connect_retries,
-        ..tcp::Config::default()
-    }
-}
-
 /// `--mode fetch`: one connection on worker 0, run until it has ended.
 fn fetch(args: &ConnectArgs) -> Result<()> {
-    let remote = u32::from(*args.remote.ip());
-    let next_hop = neighbour::resolve(remote, Duration::from_secs(3))?;
-    let (first, last) = args.local_ports;
-    let ports: Vec<u16> = (first..=last).collect();
-    let mut dp = Datapath::open(&args.datapath, &ports)?;
-    let port = dp.ports.remove(0);
-    let mut cfg = dp.worker_config(engine_config(args));
-    cfg.max_time_wait = 0; // do not linger in TIME_WAIT: the result is known
-    cfg.client = Some(ClientSetup {
-        ports: PortChooser::fallback(first, last),
-        next_hop,
-    });
+    let mut cfg = args.runtime_config();
+    cfg.queues = crate::runtime::Queues::Count(1);
     let request = args
         .request
         .replace("\\r", "\r")
         .replace("\\n", "\n")
         .into_bytes();
-    let app = Fetch::new(remote, args.remote.port(), request, args.half_close);
-    let control = Arc::new(Control::default());
-    let stopper = control.clone();
-    std::thread::spawn(move || {
-        while !daemon::signalled() {
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        stopper.stop.store(true, Ordering::SeqCst);
-    });
-    println!("ready connect remote={} mode=fetch", args.remote);
-    daemon::pin(dp.core_for(0));
-    let (stats, app) = worker::run(port, cfg, app, control, |_| {});
-    daemon::report(&[stats], &dp.program);
+    let remote = args.remote;
+    let half_close = args.half_close;
+    let report = Runtime::builder()
+        .config(cfg)
+        .on_ready(move |_| println!("ready connect remote={remote} mode=fetch"))
+        .service(move |_| {
+            Fetch::new(
+                u32::from(*remote.ip()),
+                remote.port(),
+                request.clone(),
+                half_close,
+            )
+        })
+        .run()?;
+    let app = report
+        .services
+        .into_iter()
+        .next()
+        .context("the fetch worker did not report")?;
     if let Some(path) = &args.output {
         std::fs::write(path, &app.received)
             .with_context(|| format!("writing {}", path.display()))?;
@@ -287,7 +229,7 @@ fn fetch(args: &ConnectArgs) -> Result<()> {
     Ok(())
 }
 
-/// The engine instant `since` after the workers' shared clock origin (`run_since`).
+/// The engine instant `since` after the workers' shared clock origin.
 fn since_start(since: Duration) -> tcp::Instant {
     tcp::Instant::from_micros(since.as_micros() as u64)
 }

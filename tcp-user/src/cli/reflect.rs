@@ -4,7 +4,8 @@
 //! against which the stack's own frame rate can be judged.
 //!
 //! Swapping source and destination changes neither checksum (one's complement sums do not
-//! depend on the order of their terms), so frames go back untouched otherwise.
+//! depend on the order of their terms), so frames go back untouched otherwise. It stands on
+//! the runtime's [`Datapath`] directly: there is no endpoint and no service.
 
 use anyhow::Result;
 use clap::Args;
@@ -12,9 +13,10 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::daemon::{self, Datapath, DatapathArgs};
+use super::args::DatapathArgs;
+use crate::runtime::datapath::{pin, Datapath, DatapathConfig};
+use crate::runtime::{print_counters, signals, Control};
 use crate::stats::WorkerStats;
-use crate::worker::Control;
 use crate::xdp::XskPort;
 
 /// Options of `xdptcp reflect`.
@@ -48,7 +50,9 @@ pub fn swap_addresses(frame: &mut [u8]) -> bool {
 
 /// Runs `xdptcp reflect` until SIGINT/SIGTERM, then prints the counters.
 pub fn reflect(args: ReflectArgs) -> Result<()> {
-    let mut dp = Datapath::open(&args.datapath, &args.ports)?;
+    let cfg = args.datapath.runtime_config(&args.ports);
+    let mut dp = Datapath::open(&DatapathConfig::from_runtime(&cfg, &args.ports))?;
+    signals::install();
     let control = Arc::new(Control::default());
     let ports: Vec<XskPort> = dp.ports.drain(..).collect();
     let mut handles = Vec::new();
@@ -60,7 +64,7 @@ pub fn reflect(args: ReflectArgs) -> Result<()> {
             std::thread::Builder::new()
                 .name(format!("xdptcp-r{i}"))
                 .spawn(move || {
-                    daemon::pin(core);
+                    pin(core);
                     run(port, &control, busy)
                 })?,
         );
@@ -69,12 +73,12 @@ pub fn reflect(args: ReflectArgs) -> Result<()> {
         "ready reflect iface={} ports={:?}",
         dp.iface.name, args.ports
     );
-    while !daemon::signalled() {
+    while !signals::signalled() {
         std::thread::sleep(Duration::from_millis(20));
     }
     control.stop.store(true, Ordering::SeqCst);
     let stats: Vec<WorkerStats> = handles.into_iter().filter_map(|h| h.join().ok()).collect();
-    daemon::report(&stats, &dp.program);
+    print_counters(&stats, &dp.program.counters(), &[]);
     Ok(())
 }
 
@@ -106,7 +110,6 @@ fn run(mut port: XskPort, control: &Control, busy_poll: bool) -> WorkerStats {
         ..Default::default()
     }
 }
-
 #[cfg(test)]
 mod tests {
     use super::*;

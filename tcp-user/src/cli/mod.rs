@@ -1,0 +1,61 @@
+//! The `xdptcp` command line. Every subcommand is a thin user of the library: `serve` and
+//! `connect` run built-in services on the [`runtime`](crate::runtime), `reflect` stands on
+//! its datapath, `stats` reads the file a running runtime writes.
+
+pub mod args;
+pub mod connect;
+pub mod reflect;
+pub mod serve;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+
+use crate::metrics;
+
+/// Kernel-bypass TCP server on AF_XDP.
+#[derive(Parser, Debug)]
+#[command(name = "xdptcp", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Take over TCP ports of an interface and serve them from user space.
+    Serve(serve::ServeArgs),
+    /// Open connections from the stack itself and measure them (load generator).
+    Connect(connect::ConnectArgs),
+    /// Reflect steered frames straight back with no TCP work (the AF_XDP path's ceiling).
+    Reflect(reflect::ReflectArgs),
+    /// Print the counters of a running daemon (Prometheus text).
+    Stats {
+        /// Interface the daemon serves.
+        #[arg(long)]
+        iface: String,
+    },
+}
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Serve(args) => serve::serve(args),
+        Command::Connect(args) => connect::connect(args),
+        Command::Reflect(args) => reflect::reflect(args),
+        Command::Stats { iface } => stats(&iface),
+    }
+}
+
+/// `xdptcp stats --iface IF`: prints the running daemon's counters.
+pub fn stats(iface: &str) -> Result<()> {
+    let path = metrics::stats_path(iface);
+    let text = std::fs::read_to_string(&path).with_context(|| {
+        format!(
+            "no running xdptcp on {iface} ({} not found)",
+            path.display()
+        )
+    })?;
+    print!("{text}");
+    Ok(())
+}

@@ -1,0 +1,275 @@
+//! The sans-IO endpoint: one worker's connections, listener and connect policy, timers and
+//! service, driven by frames and time, with frames out through a [`Tx`].
+//!
+//! Modelled on quinn-proto's `Endpoint`: it never reads a clock or touches a ring.
+//! - [`Endpoint::handle`] takes one received Ethernet frame;
+//! - [`Endpoint::handle_timeout`] runs what is due at `now` (connection timers, service
+//!   timers, the service's `poll`);
+//! - [`Endpoint::poll_timeout`] says when to call it next;
+//! - frames to send are written into a [`Tx`] as they are produced (the worker passes its
+//!   AF_XDP transmitter; tests pass a [`VecTx`]).
+//!
+//! Every decision about segments that match no connection lives here (`listener.rs`):
+//! SYNs, the half-open bound and SYN cookies, TIME_WAIT reuse, RST replies, the connection
+//! limit and the buffer budget. The worker loop only moves frames between rings and this.
+
+mod listener;
+mod tx;
+
+#[cfg(test)]
+mod tests;
+
+pub use crate::shard::{ClientSetup, EndpointConfig};
+pub use tx::{Tx, VecTx};
+
+use crate::service::{Cx, Event, Service, Timer};
+use crate::shard::Shard;
+use crate::stats::{DropReason, WorkerStats};
+use crate::table::ConnId;
+use crate::tcp::{Instant, State};
+use crate::wire::{emit_frame, FrameHeader, MacAddr};
+
+/// One worker's stack: a [`Shard`] of connections and the [`Service`] that runs on them.
+pub struct Endpoint<S: Service> {
+    shard: Shard<S::Data>,
+    service: S,
+}
+
+impl<S: Service> Endpoint<S> {
+    /// An endpoint serving `cfg` with `service`.
+    pub fn new(cfg: EndpointConfig, service: S) -> Endpoint<S> {
+        Endpoint {
+            shard: Shard::new(cfg),
+            service,
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &EndpointConfig {
+        &self.shard.cfg
+    }
+
+    /// The service.
+    pub fn service(&self) -> &S {
+        &self.service
+    }
+
+    /// The service, mutably.
+    pub fn service_mut(&mut self) -> &mut S {
+        &mut self.service
+    }
+
+    /// The service, giving up the endpoint (a client's results after the run).
+    pub fn into_service(self) -> S {
+        self.service
+    }
+
+    /// Counters (frames dropped by reason, connections opened and closed, ...). Port
+    /// counters are the worker's to fill.
+    pub fn stats(&self) -> &WorkerStats {
+        &self.shard.stats
+    }
+
+    /// The shard under the service (invariant checks of the fuzz targets).
+    pub(crate) fn shard(&self) -> &Shard<S::Data> {
+        &self.shard
+    }
+
+    /// Counters, mutably (the worker fills in its port's).
+    pub fn stats_mut(&mut self) -> &mut WorkerStats {
+        &mut self.shard.stats
+    }
+
+    /// Live connections, TIME_WAIT included.
+    pub fn connections(&self) -> usize {
+        self.shard.table.len()
+    }
+
+    /// Live connections by id with their TCP state (control plane: listings, tests).
+    pub fn connection_states(&self) -> Vec<(ConnId, State)> {
+        self.shard
+            .table
+            .iter()
+            .map(|(id, e)| (id, e.conn.state()))
+            .collect()
+    }
+
+    /// True when every connection left is in TIME_WAIT (a drain may end).
+    pub fn is_idle(&self) -> bool {
+        self.shard.table.len() == self.shard.table.time_wait_count()
+    }
+
+    /// True when the service is finished and no connection is left.
+    pub fn finished(&self) -> bool {
+        self.service.finished() && self.shard.table.is_empty()
+    }
+
+    /// Stops (false) or resumes accepting connections: while not accepting, SYNs to
+    /// listening ports are answered with RST, as for a closed port.
+    pub fn set_accepting(&mut self, accepting: bool) {
+        self.shard.accepting = accepting;
+    }
+
+    /// The next instant [`Endpoint::handle_timeout`] has work to do at.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.shard.next_deadline()
+    }
+
+    /// True when connections wait for TX frames ([`Endpoint::retry_blocked`] after a flush).
+    pub fn has_blocked(&self) -> bool {
+        !self.shard.blocked.is_empty()
+    }
+
+    /// Runs the service with a context (for work that is neither a frame nor a timer: a
+    /// test harness opening a connection, a control request).
+    pub fn with_service<R>(
+        &mut self,
+        now: Instant,
+        tx: &mut impl Tx,
+        f: impl FnOnce(&mut S, &mut Cx<'_, S::Data>) -> R,
+    ) -> R {
+        let r = f(&mut self.service, &mut Cx::new(now, &mut self.shard));
+        self.run_work(now, tx);
+        r
+    }
+
+    /// Runs everything due at `now`: connection timers (RFC 6298 retransmission, delayed
+    /// ACK, persist, TIME_WAIT, ...), the service's connection and service timers, and the
+    /// service's `poll`. Call it once per loop, and at [`Endpoint::poll_timeout`].
+    pub fn handle_timeout(&mut self, now: Instant, tx: &mut impl Tx) {
+        while let Some(id) = self.shard.table.pop_expired(now) {
+            let Some(entry) = self.shard.table.get_mut(id) else {
+                continue;
+            };
+            if entry.conn.poll_timeout().is_some_and(|d| d <= now) {
+                entry.conn.handle_timeout(now);
+            }
+            let service_due = entry.service_timer.is_some_and(|d| d <= now);
+            if service_due {
+                entry.service_timer = None;
+            }
+            // Driving re-arms the timer (and sends what the timeout produced).
+            self.shard.mark(id);
+            if service_due {
+                let cx = &mut Cx::new(now, &mut self.shard);
+                self.service.on_timer(cx, Timer::Conn(id));
+            }
+        }
+        while let Some(token) = self.shard.pop_service_timer(now) {
+            let cx = &mut Cx::new(now, &mut self.shard);
+            self.service.on_timer(cx, Timer::Service(token));
+        }
+        self.service.poll(&mut Cx::new(now, &mut self.shard));
+        self.run_work(now, tx);
+    }
+
+    /// Drives again the connections that ran out of TX frames, oldest first, while frames
+    /// are free. Call it after the transmitter was flushed.
+    pub fn retry_blocked(&mut self, now: Instant, tx: &mut impl Tx) {
+        let waiting = self.shard.blocked.len();
+        let mut done = 0;
+        while done < waiting && tx.has_room() {
+            let id = self.shard.blocked[done];
+            if let Some(entry) = self.shard.table.get_mut(id) {
+                entry.blocked = false;
+                self.drive(id, now, tx);
+            }
+            done += 1;
+        }
+        self.shard.blocked.drain(..done);
+        self.run_work(now, tx);
+    }
+
+    /// Resets every connection still open (not TIME_WAIT): the worker is exiting.
+    pub fn abort_all(&mut self, now: Instant, tx: &mut impl Tx) {
+        let ids: Vec<ConnId> = self.shard.table.ids().collect();
+        for id in ids {
+            if let Some(entry) = self.shard.table.get_mut(id) {
+                if entry.conn.state() != State::TimeWait {
+                    entry.conn.abort();
+                    self.shard.mark(id);
+                }
+            }
+        }
+        self.run_work(now, tx);
+    }
+
+    /// Drives every connection listed for work.
+    fn run_work(&mut self, now: Instant, tx: &mut impl Tx) {
+        while let Some(id) = self.shard.work.pop() {
+            self.drive(id, now, tx);
+        }
+    }
+
+    /// Runs a connection after an input: events to the service, then everything it has to
+    /// send, then table book-keeping (timer re-arm, removal when closed).
+    fn drive(&mut self, id: ConnId, now: Instant, tx: &mut impl Tx) {
+        self.shard.driving = Some(id);
+        loop {
+            let Some(entry) = self.shard.table.get_mut(id) else {
+                self.shard.driving = None;
+                return;
+            };
+            entry.queued = false;
+            let Some(event) = entry.conn.poll_event() else {
+                break;
+            };
+            match event {
+                Event::Reset => self.shard.stats.conns_reset += 1,
+                Event::TimedOut => self.shard.stats.conns_timed_out += 1,
+                _ => {}
+            }
+            if entry.discard {
+                // Closed by the service: what still arrives is read and dropped.
+                let n = entry.conn.recv_len();
+                entry.conn.recv_consume(n);
+                if matches!(event, Event::Readable | Event::Writable | Event::PeerClosed) {
+                    continue;
+                }
+            }
+            let cx = &mut Cx::new(now, &mut self.shard);
+            self.service.on_event(cx, id, event);
+        }
+        self.shard.driving = None;
+        self.transmit(id, now, tx);
+        if let Some(gone) = self.shard.table.after_io(id) {
+            self.shard.account_closed(&gone);
+        }
+    }
+
+    /// Writes the connection's segments while TX frames are free. A segment is asked of
+    /// the engine only when a frame is free: one taken and then dropped would cost a
+    /// retransmission timeout.
+    fn transmit(&mut self, id: ConnId, now: Instant, tx: &mut impl Tx) {
+        let local_mac = self.shard.cfg.local_mac;
+        let Some(entry) = self.shard.table.get_mut(id) else {
+            return;
+        };
+        let tuple = entry.conn.tuple();
+        let hdr = FrameHeader {
+            src_mac: local_mac,
+            dst_mac: MacAddr(entry.peer_mac),
+            src_addr: tuple.local_addr,
+            dst_addr: tuple.remote_addr,
+            ttl: 64,
+            ip_id: 0,
+        };
+        loop {
+            if !tx.has_room() {
+                if !entry.blocked {
+                    entry.blocked = true;
+                    self.shard.blocked.push(id);
+                }
+                return;
+            }
+            let Some(seg) = entry.conn.poll_transmit(now) else {
+                return;
+            };
+            tx.send(|buf| emit_frame(buf, &hdr, &seg));
+        }
+    }
+
+    fn count_drop(&mut self, reason: DropReason) {
+        self.shard.stats.drops[reason as usize] += 1;
+    }
+}

@@ -1,0 +1,658 @@
+//! The endpoint's rules, one test each, driven with crafted frames and a fake clock: what a
+//! listener answers (RFC 9293 sections 3.10.7.1 and 3.10.7.2), SYN cookies past the
+//! half-open bound (RFC 4987), TIME_WAIT reuse and its ISS floor (RFC 6191), the connection
+//! limit and buffer budget, outbound connections, and transmission back-pressure.
+
+use std::net::{Ipv4Addr, SocketAddrV4};
+use std::time::Duration;
+
+use super::*;
+use crate::rss::PortChooser;
+use crate::service::{ConnId, Cx, Event, OpenError, Service, Timer};
+use crate::tcp::{Segment, SeqNum, TcpFlags, TcpOptions};
+use crate::wire::{emit_frame, parse_frame, FrameHeader};
+
+const SERVER: u32 = 0x0a00_0001;
+const PEER: u32 = 0x0a00_0002;
+const SERVER_MAC: MacAddr = MacAddr([2, 0, 0, 0, 0, 1]);
+const PEER_MAC: MacAddr = MacAddr([2, 0, 0, 0, 0, 2]);
+const PORT: u16 = 80;
+const CLIENT_PORTS: (u16, u16) = (40000, 40003);
+const T0: Instant = Instant::from_millis(5_000);
+
+const SYN: TcpFlags = TcpFlags::SYN;
+const ACK: TcpFlags = TcpFlags::ACK;
+const FIN: TcpFlags = TcpFlags::FIN;
+const RST: TcpFlags = TcpFlags::RST;
+
+/// A segment the endpoint sent, copied out of its frame.
+#[derive(Clone, Debug)]
+struct Sent {
+    dst_addr: u32,
+    dst_mac: MacAddr,
+    src_port: u16,
+    dst_port: u16,
+    seq: SeqNum,
+    ack: SeqNum,
+    flags: TcpFlags,
+    payload: Vec<u8>,
+}
+
+/// A service that records every event and, when told, answers or closes.
+#[derive(Default)]
+struct Recorder {
+    events: Vec<(ConnId, Event)>,
+    timers: Vec<Timer>,
+    /// Close every connection as soon as it is established (the server closes first).
+    close_on_accept: bool,
+    /// Write this on every established connection.
+    greeting: Vec<u8>,
+}
+
+impl Service for Recorder {
+    type Data = ();
+
+    fn on_event(&mut self, cx: &mut Cx<'_, ()>, id: ConnId, event: Event) {
+        self.events.push((id, event));
+        let Some(mut conn) = cx.conn(id) else { return };
+        let n = conn.readable();
+        conn.consume(n);
+        if event == Event::Established {
+            conn.write(&self.greeting);
+            if self.close_on_accept {
+                conn.close();
+            }
+        }
+    }
+
+    fn on_timer(&mut self, _cx: &mut Cx<'_, ()>, timer: Timer) {
+        self.timers.push(timer);
+    }
+}
+
+struct Harness {
+    ep: Endpoint<Recorder>,
+    now: Instant,
+}
+
+fn config() -> EndpointConfig {
+    let mut cfg = EndpointConfig::new(SERVER, SERVER_MAC, &[PORT]);
+    cfg.client = Some(ClientSetup {
+        ports: PortChooser::fallback(CLIENT_PORTS.0, CLIENT_PORTS.1),
+        next_hops: vec![(PEER, PEER_MAC)],
+        default_next_hop: None,
+    });
+    cfg
+}
+
+impl Harness {
+    fn new() -> Harness {
+        Harness::with(config(), Recorder::default())
+    }
+
+    fn with(cfg: EndpointConfig, service: Recorder) -> Harness {
+        Harness {
+            ep: Endpoint::new(cfg, service),
+            now: T0,
+        }
+    }
+
+    /// Delivers a segment from the peer (remote port `from`) and returns what was sent.
+    fn deliver(&mut self, from: u16, seg: Segment<'_>) -> Vec<Sent> {
+        let frame = peer_frame(PEER, from, seg);
+        self.deliver_frame(&frame)
+    }
+
+    fn deliver_frame(&mut self, frame: &[u8]) -> Vec<Sent> {
+        let mut tx = VecTx::default();
+        self.ep.handle(self.now, frame, &mut tx);
+        decode(tx.take())
+    }
+
+    /// Moves the clock and runs what is due.
+    fn advance(&mut self, d: Duration) -> Vec<Sent> {
+        self.now = self.now + d;
+        let mut tx = VecTx::default();
+        self.ep.handle_timeout(self.now, &mut tx);
+        decode(tx.take())
+    }
+
+    fn drops(&self, reason: DropReason) -> u64 {
+        self.ep.stats().drops[reason as usize]
+    }
+
+    /// A full passive handshake from remote port `from`; returns (our ISS, the id).
+    fn accept(&mut self, from: u16, peer_iss: u32) -> (SeqNum, ConnId) {
+        let out = self.deliver(from, syn(from, peer_iss));
+        let syn_ack = single(&out, SYN | ACK);
+        let out = self.deliver(
+            from,
+            seg(from, peer_iss + 1, syn_ack.seq.0.wrapping_add(1), ACK, b""),
+        );
+        assert!(out.iter().all(|s| !s.flags.rst()), "handshake completes");
+        let id = self.established_id().expect("an established connection");
+        (syn_ack.seq, id)
+    }
+
+    fn established_id(&self) -> Option<ConnId> {
+        self.ep
+            .service()
+            .events
+            .iter()
+            .rev()
+            .find(|(_, e)| *e == Event::Established)
+            .map(|(id, _)| *id)
+    }
+
+    fn state(&self, id: ConnId) -> Option<State> {
+        self.ep
+            .connection_states()
+            .into_iter()
+            .find(|(c, _)| *c == id)
+            .map(|(_, s)| s)
+    }
+}
+
+fn seg(from: u16, seq: u32, ack: u32, flags: TcpFlags, payload: &[u8]) -> Segment<'_> {
+    Segment {
+        src_port: from,
+        dst_port: PORT,
+        seq: SeqNum(seq),
+        ack: SeqNum(ack),
+        flags,
+        window: 65535,
+        payload,
+        ..Default::default()
+    }
+}
+
+fn syn(from: u16, iss: u32) -> Segment<'static> {
+    Segment {
+        options: TcpOptions {
+            mss: Some(1460),
+            ..Default::default()
+        },
+        ..seg(from, iss, 0, SYN, b"")
+    }
+}
+
+fn peer_frame(src_addr: u32, from: u16, seg: Segment<'_>) -> Vec<u8> {
+    let _ = from;
+    let hdr = FrameHeader {
+        src_mac: PEER_MAC,
+        dst_mac: SERVER_MAC,
+        src_addr,
+        dst_addr: SERVER,
+        ttl: 64,
+        ip_id: 0,
+    };
+    let mut buf = vec![0u8; 4096];
+    let len = emit_frame(&mut buf, &hdr, &seg).expect("the frame fits");
+    buf.truncate(len);
+    buf
+}
+
+fn decode(frames: Vec<Vec<u8>>) -> Vec<Sent> {
+    frames
+        .iter()
+        .map(|f| {
+            let p = parse_frame(f).expect("the endpoint emits valid frames");
+            Sent {
+                dst_addr: p.dst_addr,
+                dst_mac: p.dst_mac,
+                src_port: p.segment.src_port,
+                dst_port: p.segment.dst_port,
+                seq: p.segment.seq,
+                ack: p.segment.ack,
+                flags: p.segment.flags,
+                payload: p.segment.payload.to_vec(),
+            }
+        })
+        .collect()
+}
+
+/// The one segment sent, which must carry exactly `flags`.
+fn single(out: &[Sent], flags: TcpFlags) -> Sent {
+    assert_eq!(out.len(), 1, "one segment expected, got {out:?}");
+    assert_eq!(out[0].flags, flags, "{:?}", out[0]);
+    out[0].clone()
+}
+
+#[test]
+fn a_syn_to_a_listening_port_is_answered_with_a_syn_ack_and_held_half_open() {
+    let mut h = Harness::new();
+    let out = h.deliver(1000, syn(1000, 7000));
+    let sa = single(&out, SYN | ACK);
+    assert_eq!(sa.ack, SeqNum(7001));
+    assert_eq!(
+        (sa.dst_addr, sa.dst_mac, sa.dst_port),
+        (PEER, PEER_MAC, 1000)
+    );
+    assert_eq!(h.ep.connections(), 1);
+    assert_eq!(h.ep.connection_states()[0].1, State::SynReceived);
+    assert_eq!(h.ep.stats().conns_opened, 1);
+}
+
+#[test]
+fn the_handshake_completes_and_the_service_hears_established() {
+    let mut h = Harness::new();
+    let (_, id) = h.accept(1000, 7000);
+    assert_eq!(h.state(id), Some(State::Established));
+    assert_eq!(h.ep.service().events, vec![(id, Event::Established)]);
+}
+
+#[test]
+fn a_syn_to_a_port_without_listener_gets_rst_ack_acknowledging_it() {
+    // RFC 9293 3.10.7.1: <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>.
+    let mut h = Harness::new();
+    let out = h.deliver(
+        1000,
+        Segment {
+            dst_port: 81,
+            ..syn(1000, 7000)
+        },
+    );
+    let rst = single(&out, RST | ACK);
+    assert_eq!(
+        (rst.seq, rst.ack, rst.src_port),
+        (SeqNum(0), SeqNum(7001), 81)
+    );
+    assert_eq!(h.ep.connections(), 0);
+    assert_eq!(h.ep.stats().rsts_sent, 1);
+}
+
+#[test]
+fn an_ack_for_no_connection_gets_a_rst_whose_seq_is_its_ack() {
+    // RFC 9293 3.10.7.1/3.10.7.2: <SEQ=SEG.ACK><CTL=RST>.
+    let mut h = Harness::new();
+    let out = h.deliver(1000, seg(1000, 7000, 123_456, ACK, b"data"));
+    let rst = single(&out, RST);
+    assert_eq!(rst.seq, SeqNum(123_456));
+}
+
+#[test]
+fn a_rst_for_no_connection_is_never_answered() {
+    let mut h = Harness::new();
+    let out = h.deliver(1000, seg(1000, 7000, 0, RST, b""));
+    assert!(out.is_empty());
+    assert_eq!(h.drops(DropReason::NoConnectionRst), 1);
+}
+
+#[test]
+fn a_syn_to_an_outbound_port_is_refused_as_by_a_closed_port() {
+    // Local ports of outbound connections are steered to the endpoint but have no listener.
+    let mut h = Harness::new();
+    let out = h.deliver(
+        1000,
+        Segment {
+            dst_port: CLIENT_PORTS.0,
+            ..syn(1000, 7000)
+        },
+    );
+    single(&out, RST | ACK);
+    assert_eq!(h.ep.connections(), 0);
+}
+
+#[test]
+fn a_frame_for_another_local_address_is_dropped_as_not_served() {
+    let mut h = Harness::new();
+    let mut frame = peer_frame(PEER, 1000, syn(1000, 7000));
+    // Rewrite the destination address and fix the checksums by re-emitting.
+    let hdr = FrameHeader {
+        src_mac: PEER_MAC,
+        dst_mac: SERVER_MAC,
+        src_addr: PEER,
+        dst_addr: SERVER + 7,
+        ttl: 64,
+        ip_id: 0,
+    };
+    let len = emit_frame(&mut frame, &hdr, &syn(1000, 7000)).unwrap();
+    frame.truncate(len);
+    assert!(h.deliver_frame(&frame).is_empty());
+    assert_eq!(h.drops(DropReason::NotServed), 1);
+}
+
+#[test]
+fn a_frame_with_a_bad_tcp_checksum_is_counted_and_changes_nothing() {
+    let mut h = Harness::new();
+    let mut frame = peer_frame(PEER, 1000, syn(1000, 7000));
+    frame[14 + 20 + 16] ^= 0xff; // the TCP checksum field
+    assert!(h.deliver_frame(&frame).is_empty());
+    assert_eq!(h.drops(DropReason::BadTcpChecksum), 1);
+    assert_eq!(h.ep.connections(), 0);
+}
+
+#[test]
+fn while_not_accepting_a_syn_gets_rst_and_open_connections_go_on() {
+    let mut h = Harness::new();
+    let (iss, id) = h.accept(1000, 7000);
+    h.ep.set_accepting(false);
+    single(&h.deliver(1001, syn(1001, 9000)), RST | ACK);
+    let out = h.deliver(1000, seg(1000, 7001, iss.0 + 1, ACK, b"more"));
+    assert!(out.iter().all(|s| !s.flags.rst()));
+    assert_eq!(h.state(id), Some(State::Established));
+}
+
+#[test]
+fn syns_beyond_the_half_open_bound_get_cookies_and_keep_no_state() {
+    let mut cfg = config();
+    cfg.max_half_open = 1;
+    let mut h = Harness::with(cfg, Recorder::default());
+    single(&h.deliver(1000, syn(1000, 7000)), SYN | ACK);
+    let cookie = single(&h.deliver(1001, syn(1001, 8000)), SYN | ACK);
+    assert_eq!(cookie.ack, SeqNum(8001));
+    assert_eq!(h.ep.connections(), 1, "the cookie SYN-ACK keeps no state");
+    assert_eq!(h.ep.stats().syn_cookies_sent, 1);
+}
+
+#[test]
+fn the_ack_of_a_cookie_opens_an_established_connection() {
+    let mut cfg = config();
+    cfg.max_half_open = 0;
+    let mut h = Harness::with(cfg, Recorder::default());
+    let cookie = single(&h.deliver(1001, syn(1001, 8000)), SYN | ACK);
+    assert_eq!(h.ep.connections(), 0);
+    let out = h.deliver(1001, seg(1001, 8001, cookie.seq.0 + 1, ACK, b"hi"));
+    assert!(out.iter().all(|s| !s.flags.rst()), "{out:?}");
+    let id = h
+        .established_id()
+        .expect("the cookie ACK opened the connection");
+    assert_eq!(h.state(id), Some(State::Established));
+}
+
+#[test]
+fn an_ack_with_a_wrong_cookie_is_counted_and_reset() {
+    let mut cfg = config();
+    cfg.max_half_open = 0;
+    let mut h = Harness::with(cfg, Recorder::default());
+    let cookie = single(&h.deliver(1001, syn(1001, 8000)), SYN | ACK);
+    let out = h.deliver(1001, seg(1001, 8001, cookie.seq.0 + 2, ACK, b""));
+    single(&out, RST);
+    assert_eq!(h.drops(DropReason::BadCookie), 1);
+    assert_eq!(h.ep.connections(), 0);
+}
+
+#[test]
+fn acks_are_not_checked_as_cookies_when_none_was_sent_lately() {
+    // Only after a cookie went out (128 s) is an unmatched ACK hashed as one.
+    let mut cfg = config();
+    cfg.max_half_open = 0;
+    let mut h = Harness::with(cfg, Recorder::default());
+    single(&h.deliver(1001, seg(1001, 8001, 5, ACK, b"")), RST);
+    assert_eq!(h.drops(DropReason::BadCookie), 0);
+    let cookie = single(&h.deliver(1002, syn(1002, 8000)), SYN | ACK);
+    h.advance(Duration::from_secs(130));
+    single(
+        &h.deliver(1002, seg(1002, 8001, cookie.seq.0 + 1, ACK, b"")),
+        RST,
+    );
+    assert_eq!(h.drops(DropReason::BadCookie), 0);
+}
+
+#[test]
+fn without_cookies_syns_beyond_the_half_open_bound_are_dropped_and_counted() {
+    let mut cfg = config();
+    cfg.max_half_open = 1;
+    cfg.syn_cookies = false;
+    let mut h = Harness::with(cfg, Recorder::default());
+    single(&h.deliver(1000, syn(1000, 7000)), SYN | ACK);
+    assert!(h.deliver(1001, syn(1001, 8000)).is_empty());
+    assert_eq!(h.drops(DropReason::SynQueueFull), 1);
+}
+
+#[test]
+fn a_full_table_refuses_a_syn_with_rst() {
+    let mut cfg = config();
+    cfg.max_connections = 1;
+    let mut h = Harness::with(cfg, Recorder::default());
+    h.accept(1000, 7000);
+    single(&h.deliver(1001, syn(1001, 8000)), RST | ACK);
+    assert_eq!(h.drops(DropReason::TableFull), 1);
+    assert_eq!(h.ep.connections(), 1);
+}
+
+#[test]
+fn the_buffer_budget_refuses_a_syn_but_time_wait_connections_do_not_count() {
+    let mut cfg = config();
+    cfg.max_buffered_connections = 1;
+    let service = Recorder {
+        close_on_accept: true,
+        ..Recorder::default()
+    };
+    let mut h = Harness::with(cfg, service);
+    let (iss, id) = h.accept(1000, 7000);
+    // The server closed at once: its FIN is out; the second SYN finds the budget used.
+    single(&h.deliver(1001, syn(1001, 8000)), RST | ACK);
+    assert_eq!(h.drops(DropReason::TableFull), 1);
+    // The peer acknowledges our FIN and sends its own: TIME_WAIT, buffers given back.
+    h.deliver(1000, seg(1000, 7001, iss.0 + 2, ACK | FIN, b""));
+    assert_eq!(h.state(id), Some(State::TimeWait));
+    single(&h.deliver(1002, syn(1002, 9000)), SYN | ACK);
+}
+
+#[test]
+fn a_syn_reusing_a_time_wait_tuple_starts_above_the_old_sequence_space() {
+    // RFC 9293 3.4.1 / RFC 6191: the new incarnation's ISS must lie above every sequence
+    // number the old one used, or its old duplicates could be taken for new data. The old
+    // connection sends 200 kB in well under a millisecond, far more than the RFC 6528 clock
+    // moves the ISS (250 per ms), so the plain ISS would fall inside the old space.
+    let service = Recorder {
+        close_on_accept: true,
+        greeting: vec![7u8; 200_000],
+        ..Recorder::default()
+    };
+    let mut h = Harness::with(config(), service);
+    let sa = single(&h.deliver(1000, syn(1000, 7000)), SYN | ACK);
+    let iss = sa.seq;
+    // Acknowledge everything (200 kB and the FIN) as it is sent.
+    let mut out = h.deliver(1000, seg(1000, 7001, iss.0 + 1, ACK, b""));
+    let id = h.established_id().expect("established");
+    let mut acked = iss.0 + 1;
+    let mut fin_seen = false;
+    for _ in 0..10_000 {
+        for s in &out {
+            let end = s.seq.0 + s.payload.len() as u32 + u32::from(s.flags.fin());
+            if SeqNum(end) > SeqNum(acked) {
+                acked = end;
+            }
+            fin_seen |= s.flags.fin();
+        }
+        if fin_seen {
+            break;
+        }
+        out = h.deliver(1000, seg(1000, 7001, acked, ACK, b""));
+    }
+    assert!(fin_seen, "the server sent all its data and its FIN");
+    let old_snd_max = acked;
+    h.deliver(1000, seg(1000, 7001, acked, ACK | FIN, b""));
+    assert_eq!(h.state(id), Some(State::TimeWait));
+    assert!(old_snd_max.wrapping_sub(iss.0) > 200_000);
+    // A new SYN on the same tuple, with a sequence number beyond the old RCV.NXT.
+    h.now = h.now + Duration::from_micros(100);
+    let sa = single(&h.deliver(1000, syn(1000, 90_000)), SYN | ACK);
+    assert!(
+        SeqNum(sa.seq.0) > SeqNum(old_snd_max),
+        "new ISS {} must be above the old connection's {old_snd_max}",
+        sa.seq.0
+    );
+    assert_eq!(h.ep.stats().time_wait_reused, 1);
+    assert_eq!(h.state(id), None, "the TIME_WAIT connection is gone");
+}
+
+#[test]
+fn an_old_syn_on_a_time_wait_tuple_does_not_reopen_it() {
+    let service = Recorder {
+        close_on_accept: true,
+        ..Recorder::default()
+    };
+    let mut h = Harness::with(config(), service);
+    let (iss, id) = h.accept(1000, 7000);
+    h.deliver(1000, seg(1000, 7001, iss.0 + 2, ACK | FIN, b""));
+    assert_eq!(h.state(id), Some(State::TimeWait));
+    // A SYN at or below RCV.NXT is an old duplicate: TIME_WAIT answers it with an ACK.
+    let out = h.deliver(1000, syn(1000, 7000));
+    assert!(out.iter().all(|s| !s.flags.syn()), "{out:?}");
+    assert_eq!(h.state(id), Some(State::TimeWait));
+}
+
+#[test]
+fn connect_sends_a_syn_from_a_local_port_to_the_next_hop() {
+    let mut h = Harness::new();
+    let mut tx = VecTx::default();
+    let remote = SocketAddrV4::new(Ipv4Addr::from(PEER), 7);
+    let id =
+        h.ep.with_service(h.now, &mut tx, |_, cx| cx.connect(remote, ()))
+            .unwrap();
+    let out = decode(tx.take());
+    let s = single(&out, SYN);
+    assert_eq!((s.dst_addr, s.dst_mac, s.dst_port), (PEER, PEER_MAC, 7));
+    assert!((CLIENT_PORTS.0..=CLIENT_PORTS.1).contains(&s.src_port));
+    assert_eq!(h.state(id), Some(State::SynSent));
+    // The SYN-ACK completes it.
+    let out = h.deliver(
+        7,
+        Segment {
+            dst_port: s.src_port,
+            ..seg(7, 3000, s.seq.0 + 1, SYN | ACK, b"")
+        },
+    );
+    single(&out, ACK);
+    assert_eq!(h.state(id), Some(State::Established));
+    assert_eq!(h.ep.service().events, vec![(id, Event::Established)]);
+}
+
+#[test]
+fn connect_uses_each_free_local_port_once_then_reports_none_left() {
+    let mut h = Harness::new();
+    let mut tx = VecTx::default();
+    let remote = SocketAddrV4::new(Ipv4Addr::from(PEER), 7);
+    let mut ports = Vec::new();
+    for _ in 0..4 {
+        h.ep.with_service(h.now, &mut tx, |_, cx| cx.connect(remote, ()))
+            .unwrap();
+        ports.push(decode(tx.take())[0].src_port);
+    }
+    ports.sort_unstable();
+    assert_eq!(ports, vec![40000, 40001, 40002, 40003]);
+    let err =
+        h.ep.with_service(h.now, &mut tx, |_, cx| cx.connect(remote, ()));
+    assert_eq!(err, Err(OpenError::NoLocalPort));
+    // Another remote port has its own 4-tuples.
+    let other = SocketAddrV4::new(Ipv4Addr::from(PEER), 8);
+    assert!(h
+        .ep
+        .with_service(h.now, &mut tx, |_, cx| cx.connect(other, ()))
+        .is_ok());
+}
+
+#[test]
+fn connect_fails_without_a_route_without_setup_and_at_the_limit() {
+    let remote = SocketAddrV4::new(Ipv4Addr::from(PEER), 7);
+    let unknown = SocketAddrV4::new(Ipv4Addr::new(192, 0, 2, 9), 7);
+    let mut tx = VecTx::default();
+    let mut h = Harness::new();
+    let r =
+        h.ep.with_service(h.now, &mut tx, |_, cx| cx.connect(unknown, ()));
+    assert_eq!(r, Err(OpenError::NoRoute));
+
+    let mut cfg = config();
+    cfg.client = None;
+    let mut h = Harness::with(cfg, Recorder::default());
+    let r =
+        h.ep.with_service(h.now, &mut tx, |_, cx| cx.connect(remote, ()));
+    assert_eq!(r, Err(OpenError::NotConfigured));
+
+    let mut cfg = config();
+    cfg.max_connections = 1;
+    let mut h = Harness::with(cfg, Recorder::default());
+    h.accept(1000, 7000);
+    let r =
+        h.ep.with_service(h.now, &mut tx, |_, cx| cx.connect(remote, ()));
+    assert_eq!(r, Err(OpenError::NoRoom));
+}
+
+#[test]
+fn a_connect_refused_by_rst_reports_reset_with_the_reason() {
+    let mut h = Harness::new();
+    let mut tx = VecTx::default();
+    let remote = SocketAddrV4::new(Ipv4Addr::from(PEER), 7);
+    let id =
+        h.ep.with_service(h.now, &mut tx, |_, cx| cx.connect(remote, ()))
+            .unwrap();
+    let s = decode(tx.take()).remove(0);
+    h.deliver(
+        7,
+        Segment {
+            dst_port: s.src_port,
+            ..seg(7, 0, s.seq.0 + 1, RST | ACK, b"")
+        },
+    );
+    assert_eq!(h.ep.service().events, vec![(id, Event::Reset)]);
+    assert_eq!(h.ep.connections(), 0, "the failed connection is freed");
+}
+
+#[test]
+fn segments_wait_for_free_frames_instead_of_being_lost() {
+    let service = Recorder {
+        greeting: vec![1u8; 20_000],
+        ..Recorder::default()
+    };
+    let mut h = Harness::with(config(), service);
+    let out = h.deliver(1000, syn(1000, 7000));
+    let sa = single(&out, SYN | ACK);
+    // The handshake's last ACK arrives while only one TX frame is free.
+    let frame = peer_frame(PEER, 1000, seg(1000, 7001, sa.seq.0 + 1, ACK, b""));
+    let mut tx = VecTx::new(1);
+    h.ep.handle(h.now, &frame, &mut tx);
+    assert_eq!(tx.frames.len(), 1);
+    assert_eq!(tx.dropped, 0, "no segment was taken without a frame for it");
+    let first = decode(tx.take()).remove(0);
+    assert!(h.ep.has_blocked());
+    // Once frames are free the rest follows, in order.
+    let mut tx = VecTx::default();
+    h.ep.retry_blocked(h.now, &mut tx);
+    let out = decode(tx.take());
+    assert!(!out.is_empty());
+    assert_eq!(out[0].seq.0, first.seq.0 + first.payload.len() as u32);
+    assert!(!h.ep.has_blocked());
+}
+
+#[test]
+fn a_connection_timer_fires_once_and_a_stale_id_reaches_nothing() {
+    let mut h = Harness::new();
+    let (_, id) = h.accept(1000, 7000);
+    let mut tx = VecTx::default();
+    let at = h.now + Duration::from_millis(50);
+    h.ep.with_service(h.now, &mut tx, |_, cx| {
+        cx.conn(id).unwrap().set_timer(at);
+        cx.set_timer(42, at + Duration::from_millis(1));
+    });
+    assert_eq!(h.ep.poll_timeout(), Some(at));
+    h.advance(Duration::from_millis(49));
+    assert!(h.ep.service().timers.is_empty());
+    h.advance(Duration::from_millis(5));
+    assert_eq!(
+        h.ep.service().timers,
+        vec![Timer::Conn(id), Timer::Service(42)]
+    );
+    h.advance(Duration::from_secs(1));
+    assert_eq!(h.ep.service().timers.len(), 2, "each fired once");
+    // After the connection is gone, its id finds nothing, even once the slot is reused.
+    h.ep.abort_all(h.now, &mut tx);
+    h.accept(1001, 8000);
+    let stale =
+        h.ep.with_service(h.now, &mut tx, |_, cx| cx.conn(id).is_none());
+    assert!(stale);
+}
+
+#[test]
+fn abort_all_resets_open_connections_and_keeps_time_wait_quiet() {
+    let mut h = Harness::new();
+    let (_, open) = h.accept(1000, 7000);
+    let mut tx = VecTx::default();
+    h.ep.abort_all(h.now, &mut tx);
+    let out = decode(tx.take());
+    let rst = single(&out, RST);
+    assert_eq!(rst.dst_port, 1000);
+    assert_eq!(h.state(open), None);
+}

@@ -1,0 +1,176 @@
+//! The runtime's main thread while workers run: collects their snapshots, publishes the
+//! counters (stats file, metrics endpoint), watches the interface and the attached program,
+//! turns signals and [`StopHandle`](super::StopHandle) requests into drain and stop, then
+//! joins the workers and detaches.
+
+use std::sync::atomic::Ordering;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use crossbeam_channel::Receiver;
+
+use super::datapath::Datapath;
+use super::report::{print_counters, Report};
+use super::worker::{Control, Exit};
+use super::{signals, RuntimeConfig};
+use crate::metrics;
+use crate::service::Metric;
+use crate::stats::WorkerStats;
+use crate::xdp::netlink;
+
+/// What a worker publishes a few times a second.
+pub(crate) struct Snapshot {
+    pub stats: WorkerStats,
+    pub metrics: Vec<Metric>,
+}
+
+type WorkerHandle<S> = JoinHandle<(WorkerStats, S, Exit)>;
+
+/// How often the counters are published and the interface checked.
+const PUBLISH_EVERY: Duration = Duration::from_millis(500);
+const TICK: Duration = Duration::from_millis(20);
+
+pub(crate) fn run<S>(
+    cfg: &RuntimeConfig,
+    dp: &Datapath,
+    control: &Control,
+    handles: Vec<WorkerHandle<S>>,
+    snapshots: Receiver<Snapshot>,
+) -> Result<Report<S>> {
+    let queues = handles.len();
+    let shared: metrics::Shared = Default::default();
+    if let Some(addr) = cfg.metrics_addr {
+        metrics::serve_http(addr, shared.clone())
+            .with_context(|| format!("serving metrics on {addr}"))?;
+    }
+    let mut latest: Vec<Snapshot> = (0..queues)
+        .map(|q| Snapshot {
+            stats: WorkerStats {
+                queue: q as u32,
+                ..Default::default()
+            },
+            metrics: Vec::new(),
+        })
+        .collect();
+    let publish = |latest: &[Snapshot]| {
+        let stats: Vec<WorkerStats> = latest.iter().map(|s| s.stats.clone()).collect();
+        let service: Vec<&[Metric]> = latest.iter().map(|s| s.metrics.as_slice()).collect();
+        let text = metrics::render(&stats, &dp.program.counters(), &service);
+        if cfg.stats_file {
+            let _ = metrics::write_file(&dp.iface.name, &text);
+        }
+        if let Ok(mut s) = shared.lock() {
+            *s = text;
+        }
+    };
+    let mut failure: Option<String> = None;
+    let mut since_publish = Duration::ZERO;
+    let mut was_up = true;
+    let our_id = dp.program.id();
+    let mut last_seen = our_id;
+    let requested =
+        || (cfg.handle_signals && signals::signalled()) || control.drain.load(Ordering::SeqCst);
+    let mut handles: Vec<Option<WorkerHandle<S>>> = handles.into_iter().map(Some).collect();
+    let mut results: Vec<Option<(WorkerStats, S)>> = (0..queues).map(|_| None).collect();
+    // Joins the workers that have ended; false if one panicked.
+    let mut reap = |handles: &mut [Option<WorkerHandle<S>>], failure: &mut Option<String>| {
+        for (q, slot) in handles.iter_mut().enumerate() {
+            if slot.as_ref().is_some_and(|h| h.is_finished()) {
+                match slot.take().expect("checked").join() {
+                    Ok((stats, service, _exit)) => results[q] = Some((stats, service)),
+                    Err(_) => *failure = Some(format!("the worker of queue {q} panicked")),
+                }
+            }
+        }
+    };
+    let all_done = |handles: &[Option<WorkerHandle<S>>]| handles.iter().all(Option::is_none);
+    while !requested() && !all_done(&handles) {
+        std::thread::sleep(TICK);
+        since_publish += TICK;
+        // A worker ends on its own only when its service finished (or it panicked).
+        reap(&mut handles, &mut failure);
+        if failure.is_some() {
+            break;
+        }
+        if since_publish < PUBLISH_EVERY {
+            continue;
+        }
+        since_publish = Duration::ZERO;
+        collect(&snapshots, &mut latest);
+        publish(&latest);
+        let attached = netlink::attached_xdp_program(dp.iface.index).ok().flatten();
+        if attached != our_id && attached != last_seen {
+            eprintln!(
+                "xdptcp: the XDP program on {} is no longer ours (attached: {}); traffic is not steered to the stack",
+                dp.iface.name,
+                attached.map_or("none".to_string(), |id| format!("id {id}"))
+            );
+        }
+        last_seen = attached;
+        if !dp.iface.exists() {
+            failure = Some(format!("interface {} is gone", dp.iface.name));
+            break;
+        }
+        let up = dp.iface.is_up();
+        if up != was_up {
+            eprintln!(
+                "xdptcp: interface {} is {}",
+                dp.iface.name,
+                if up { "up again" } else { "DOWN" }
+            );
+            was_up = up;
+        }
+    }
+    if failure.is_some() {
+        control.stop.store(true, Ordering::SeqCst);
+    } else if !all_done(&handles) && cfg.exit_report && !control.stop.load(Ordering::SeqCst) {
+        eprintln!(
+            "xdptcp: draining connections (up to {} ms)",
+            cfg.drain_timeout.as_millis()
+        );
+    }
+    // First request: drain; a second signal, or a worker failure, stops at once.
+    control.drain.store(true, Ordering::SeqCst);
+    while !all_done(&handles) {
+        if cfg.handle_signals && signals::count() > 1 {
+            control.stop.store(true, Ordering::SeqCst);
+        }
+        std::thread::sleep(Duration::from_millis(5));
+        reap(&mut handles, &mut failure);
+    }
+    let mut workers = Vec::new();
+    let mut services = Vec::new();
+    for (stats, service) in results.into_iter().flatten() {
+        workers.push(stats);
+        services.push(service);
+    }
+    collect(&snapshots, &mut latest);
+    let report = Report {
+        workers,
+        services,
+        xdp: dp.program.counters(),
+        metrics: latest.into_iter().map(|s| s.metrics).collect(),
+    };
+    if cfg.exit_report {
+        print_counters(&report.workers, &report.xdp, &report.metrics);
+    }
+    if cfg.stats_file {
+        let _ = std::fs::remove_file(metrics::stats_path(&dp.iface.name));
+    }
+    if let Some(why) = failure {
+        eprintln!("xdptcp: {why}; stopped");
+        bail!("stopped: {why}");
+    }
+    Ok(report)
+}
+
+/// Keeps the newest snapshot of each worker.
+fn collect(rx: &Receiver<Snapshot>, latest: &mut [Snapshot]) {
+    while let Ok(s) = rx.try_recv() {
+        let q = s.stats.queue as usize;
+        if let Some(slot) = latest.get_mut(q) {
+            *slot = s;
+        }
+    }
+}

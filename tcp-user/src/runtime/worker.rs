@@ -1,0 +1,176 @@
+//! The pinned worker loop: one per receive queue. It is ring glue only: a receive batch goes
+//! into the [`Endpoint`], the endpoint's timers and service run, and what they wrote goes out
+//! in one flush (TX ring and wake-up) per turn. Every TCP and listener decision is the
+//! endpoint's.
+//!
+//! The worker owns its port and endpoint outright; what it shares is the [`Control`] flags,
+//! its [`EventWaker`] and the statistics snapshots it publishes.
+
+use std::os::fd::AsRawFd;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use super::wake::{wait_readable, EventWaker};
+use crate::endpoint::{Endpoint, Tx};
+use crate::service::Service;
+use crate::stats::{DropReason, WorkerStats};
+use crate::tcp::Instant;
+use crate::xdp::socket::Transmitter;
+use crate::xdp::XskPort;
+
+/// Receive batches handled per turn before timers and transmission: our own `sendto` runs
+/// the peer's receive path (on veth), whose replies land in our RX ring while we flush.
+const RX_BATCHES_PER_TURN: usize = 4;
+/// Idle turns spun before sleeping: a reply often comes within microseconds.
+const IDLE_SPINS: u32 = 2000;
+/// Longest sleep when idle (the control flags are read at least this often).
+const MAX_SLEEP_MS: i32 = 100;
+/// How often the counters are published.
+const PUBLISH_EVERY: Duration = Duration::from_millis(200);
+
+/// Control-plane requests to the workers.
+#[derive(Default)]
+pub struct Control {
+    /// Stop accepting, let connections finish (up to the drain timeout), then exit.
+    pub drain: AtomicBool,
+    /// Exit now (connections still open are reset).
+    pub stop: AtomicBool,
+}
+
+impl Tx for Transmitter<'_> {
+    #[inline]
+    fn has_room(&mut self) -> bool {
+        Transmitter::has_room(self)
+    }
+
+    #[inline]
+    fn send(&mut self, write: impl FnOnce(&mut [u8]) -> Option<usize>) -> bool {
+        Transmitter::send(self, write)
+    }
+}
+
+/// How one worker runs.
+pub(crate) struct WorkerParams<'a> {
+    /// The time origin shared by all workers (engine instants count from it).
+    pub clock: std::time::Instant,
+    pub busy_poll: bool,
+    pub drain_timeout: Duration,
+    pub control: &'a Control,
+    pub waker: &'a EventWaker,
+}
+
+/// Why a worker returned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Exit {
+    /// Told to stop, or drained.
+    Stopped,
+    /// Its service finished and no connection was left.
+    Finished,
+}
+
+/// Runs a worker until told to stop (and, for a drain, until its connections are done or the
+/// drain timeout passed). `publish` gets the counters every 200 ms and at the end.
+pub(crate) fn run<S: Service>(
+    mut port: XskPort,
+    mut ep: Endpoint<S>,
+    p: WorkerParams<'_>,
+    mut publish: impl FnMut(&WorkerStats, &S),
+) -> (WorkerStats, S, Exit) {
+    let clock = p.clock;
+    let now = || Instant::from_micros(clock.elapsed().as_micros() as u64);
+    let fds = [port.fd().as_raw_fd(), p.waker.raw_fd()];
+    let mut idle_spins = 0u32;
+    let mut last_publish = now();
+    let mut drain_deadline = None;
+    let exit = loop {
+        let t = now();
+        if drain_deadline.is_none() && p.control.drain.load(Ordering::Relaxed) {
+            ep.set_accepting(false);
+            drain_deadline = Some(t + p.drain_timeout);
+        }
+        let finished = ep.finished();
+        if p.control.stop.load(Ordering::Relaxed)
+            || finished
+            || drain_deadline.is_some_and(|d| ep.is_idle() || t >= d)
+        {
+            ep.abort_all(t, &mut port.transmitter());
+            port.flush();
+            break if finished {
+                Exit::Finished
+            } else {
+                Exit::Stopped
+            };
+        }
+        let mut received = 0;
+        for _ in 0..RX_BATCHES_PER_TURN {
+            let n = port.receive(|frame, tx| ep.handle(t, frame, tx));
+            received += n;
+            if n == 0 {
+                break;
+            }
+        }
+        ep.handle_timeout(t, &mut port.transmitter());
+        let sent = port.has_pending();
+        port.flush();
+        if ep.has_blocked() {
+            ep.retry_blocked(t, &mut port.transmitter());
+            port.flush();
+        }
+        if received > 0 || sent {
+            idle_spins = 0;
+        } else if !p.busy_poll {
+            idle_spins += 1;
+            if idle_spins > IDLE_SPINS && !ep.has_blocked() {
+                sleep(&mut port, &mut ep, &p, fds, now);
+            }
+        }
+        if t.saturating_since(last_publish) >= PUBLISH_EVERY {
+            last_publish = t;
+            sync_port(&mut port, &mut ep);
+            publish(ep.stats(), ep.service());
+        }
+    };
+    sync_port(&mut port, &mut ep);
+    publish(ep.stats(), ep.service());
+    let stats = ep.stats().clone();
+    (stats, ep.into_service(), exit)
+}
+
+/// Sleeps until a frame arrives, the waker fires, or the endpoint's next deadline. The
+/// service is polled once more after the sleeping flag is raised (see `wake.rs`), and the
+/// sleep is skipped if that produced anything to send.
+fn sleep<S: Service>(
+    port: &mut XskPort,
+    ep: &mut Endpoint<S>,
+    p: &WorkerParams<'_>,
+    fds: [std::os::fd::RawFd; 2],
+    now: impl Fn() -> Instant,
+) {
+    p.waker.set_sleeping(true);
+    let t = now();
+    ep.handle_timeout(t, &mut port.transmitter());
+    let busy = port.has_pending() || ep.has_blocked();
+    port.flush();
+    if !busy {
+        let wait_ms = ep
+            .poll_timeout()
+            .map(|d| d.micros().saturating_sub(now().micros()).div_ceil(1000) as i32)
+            .unwrap_or(MAX_SLEEP_MS)
+            .clamp(1, MAX_SLEEP_MS);
+        wait_readable(fds, wait_ms);
+    }
+    p.waker.set_sleeping(false);
+    p.waker.clear();
+}
+
+/// Copies the port's counters into the endpoint's statistics (TX frames dropped for a full
+/// ring are counted once, by the port, under `tx_ring_full`).
+fn sync_port<S: Service>(port: &mut XskPort, ep: &mut Endpoint<S>) {
+    port.read_kernel_stats();
+    let active = ep.connections() as u64;
+    let stats = ep.stats_mut();
+    stats.queue = port.queue;
+    stats.port = port.counters;
+    stats.drops[DropReason::TxRingFull as usize] = port.counters.tx_dropped;
+    stats.active = active;
+}

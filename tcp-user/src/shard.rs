@@ -1,0 +1,311 @@
+//! One worker's shard of the stack below the service: the connection table, the secrets and
+//! limits of new connections, active-open policy, the work list of connections to drive,
+//! service timers and the worker's counters.
+//!
+//! The [`Endpoint`](crate::endpoint::Endpoint) owns a shard and its service; the service
+//! reaches the shard only through [`Cx`](crate::service::Cx). Nothing here knows about the
+//! service trait, frames or rings.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::time::Duration;
+
+use crate::rss::PortChooser;
+use crate::stats::WorkerStats;
+use crate::table::{ConnId, ConnectionTable, Entry, InsertError};
+use crate::tcp::{self, Connection, FourTuple, Instant, IsnGenerator, SeqNum, SynCookies};
+use crate::wire::MacAddr;
+
+/// What one endpoint serves and how; one per worker.
+#[derive(Clone, Debug)]
+pub struct EndpointConfig {
+    /// Local IPv4 address (host order).
+    pub local_addr: u32,
+    /// Our Ethernet address.
+    pub local_mac: MacAddr,
+    /// Ports with a listener: a SYN to one of them opens a connection. Other ports reaching
+    /// the endpoint (those of outbound connections) answer as CLOSED ports do.
+    pub listen_ports: Vec<u16>,
+    /// Engine parameters of every connection.
+    pub tcp: tcp::Config,
+    /// Connections at once (any state).
+    pub max_connections: usize,
+    /// Connections in TIME_WAIT at once; beyond, a connection entering it is forgotten.
+    pub max_time_wait: usize,
+    /// Connections holding buffers (all but TIME_WAIT) at once, from the buffer memory
+    /// budget: each holds a receive and a send buffer.
+    pub max_buffered_connections: usize,
+    /// Half-open (SYN_RCVD) connections kept; beyond, SYN cookies (or drops).
+    pub max_half_open: usize,
+    /// Answer SYNs with cookies when the half-open bound is reached (RFC 4987).
+    pub syn_cookies: bool,
+    /// ISN secret (RFC 6528), the same for every worker.
+    pub isn_key: [u8; 16],
+    /// SYN cookie secret, the same for every worker.
+    pub cookie_key: [u8; 16],
+    /// For services that open connections: local ports and next hops.
+    pub client: Option<ClientSetup>,
+}
+
+impl EndpointConfig {
+    /// A configuration for `local_addr` listening on `listen_ports`, with the daemon's
+    /// default limits and fixed secrets (tests; the runtime draws random ones).
+    pub fn new(local_addr: u32, local_mac: MacAddr, listen_ports: &[u16]) -> EndpointConfig {
+        EndpointConfig {
+            local_addr,
+            local_mac,
+            listen_ports: listen_ports.to_vec(),
+            tcp: tcp::Config::default(),
+            max_connections: 16384,
+            max_time_wait: 8192,
+            max_buffered_connections: 16384,
+            max_half_open: 1024,
+            syn_cookies: true,
+            isn_key: [7; 16],
+            cookie_key: [9; 16],
+            client: None,
+        }
+    }
+}
+
+/// What an endpoint needs to open connections itself (active open).
+#[derive(Clone, Debug)]
+pub struct ClientSetup {
+    /// Local ports whose replies come back to this worker's queue.
+    pub ports: PortChooser,
+    /// Ethernet address of the next hop towards each remote address known at start (from
+    /// the kernel's neighbour table; see `xdp::neighbour`).
+    pub next_hops: Vec<(u32, MacAddr)>,
+    /// Next hop for other addresses (the gateway), if any.
+    pub default_next_hop: Option<MacAddr>,
+}
+
+impl ClientSetup {
+    /// The next hop towards `addr`.
+    pub fn next_hop(&self, addr: u32) -> Option<MacAddr> {
+        self.next_hops
+            .iter()
+            .find(|(a, _)| *a == addr)
+            .map(|(_, m)| *m)
+            .or(self.default_next_hop)
+    }
+}
+
+/// The shard: everything of one endpoint but its service.
+pub struct Shard<D> {
+    pub(crate) cfg: EndpointConfig,
+    /// Listening ports as a bitmap (one bit per port).
+    listening: Box<[u64; 1024]>,
+    pub(crate) table: ConnectionTable<D>,
+    pub(crate) isn: IsnGenerator,
+    pub(crate) cookies: SynCookies,
+    /// When the last cookie was sent: cookie ACKs are only looked for shortly after (as
+    /// Linux does), so random ACKs to a listener are not checked against the hash.
+    pub(crate) last_cookie: Option<Instant>,
+    pub(crate) stats: WorkerStats,
+    /// False while draining: new SYNs are refused with RST.
+    pub(crate) accepting: bool,
+    /// Connections to drive (deliver events, transmit, book-keep) before the batch ends.
+    pub(crate) work: Vec<ConnId>,
+    /// The connection being driven now: touching it needs no new work item.
+    pub(crate) driving: Option<ConnId>,
+    /// Connections that had more to send when the TX frames ran out: driven again after
+    /// the next flush, oldest first.
+    pub(crate) blocked: Vec<ConnId>,
+    /// Service timers: (deadline, token).
+    pub(crate) service_timers: BinaryHeap<Reverse<(Instant, u64)>>,
+}
+
+impl<D> Shard<D> {
+    /// A shard with an empty table.
+    pub fn new(cfg: EndpointConfig) -> Shard<D> {
+        let mut listening = Box::new([0u64; 1024]);
+        for &p in &cfg.listen_ports {
+            listening[p as usize / 64] |= 1 << (p % 64);
+        }
+        Shard {
+            listening,
+            table: ConnectionTable::new(cfg.max_connections, cfg.max_time_wait),
+            isn: IsnGenerator::new(cfg.isn_key),
+            cookies: SynCookies::new(cfg.cookie_key),
+            last_cookie: None,
+            stats: WorkerStats::default(),
+            accepting: true,
+            work: Vec::with_capacity(64),
+            driving: None,
+            blocked: Vec::new(),
+            service_timers: BinaryHeap::new(),
+            cfg,
+        }
+    }
+
+    /// True when `addr:port` has a listener (and we are not draining).
+    #[inline]
+    pub(crate) fn is_listening(&self, addr: u32, port: u16) -> bool {
+        self.accepting
+            && addr == self.cfg.local_addr
+            && self.listening[port as usize / 64] & (1 << (port % 64)) != 0
+    }
+
+    /// True when a new connection fits: a table slot, and buffer memory within the budget
+    /// (TIME_WAIT connections have given their buffers back and do not count).
+    pub(crate) fn has_room(&self) -> bool {
+        let buffered = self.table.len() - self.table.time_wait_count();
+        self.table.available() > 0 && buffered < self.cfg.max_buffered_connections
+    }
+
+    /// Lists `id` for driving unless it is listed or being driven.
+    #[inline]
+    pub(crate) fn mark(&mut self, id: ConnId) {
+        if self.driving == Some(id) {
+            return;
+        }
+        if let Some(entry) = self.table.get_mut(id) {
+            if !entry.queued {
+                entry.queued = true;
+                self.work.push(id);
+            }
+        }
+    }
+
+    /// Inserts a connection the endpoint created and lists it for driving.
+    pub(crate) fn insert(
+        &mut self,
+        conn: Connection,
+        data: D,
+        peer_mac: MacAddr,
+    ) -> Result<ConnId, InsertError> {
+        let id = self.table.insert(conn, data, peer_mac.0)?;
+        self.stats.conns_opened += 1;
+        self.mark(id);
+        Ok(id)
+    }
+
+    /// Active open (RFC 9293 section 3.10.4, OPEN call, active): a local port whose replies
+    /// land on this worker's queue, an RFC 6528 ISS, and a SYN queued.
+    pub(crate) fn connect(
+        &mut self,
+        now: Instant,
+        remote_addr: u32,
+        remote_port: u16,
+        data: D,
+    ) -> Result<ConnId, OpenError> {
+        if !self.has_room() {
+            return Err(OpenError::NoRoom);
+        }
+        let local_addr = self.cfg.local_addr;
+        let Some(client) = self.cfg.client.as_mut() else {
+            return Err(OpenError::NotConfigured);
+        };
+        let next_hop = client.next_hop(remote_addr).ok_or(OpenError::NoRoute)?;
+        let table = &self.table;
+        // A tuple is free if no connection holds it, or if the one holding it is in
+        // TIME_WAIT and may be reused for an outbound connection (`tcp_tw_reuse`).
+        let held = |t: &FourTuple| {
+            table.lookup(t).is_some_and(|id| {
+                table
+                    .get(id)
+                    .is_some_and(|e| !e.conn.time_wait_reusable_by_connect(now))
+            })
+        };
+        let local_port = client
+            .ports
+            .choose(local_addr, remote_addr, remote_port, held)
+            .ok_or(OpenError::NoLocalPort)?;
+        let tuple = FourTuple {
+            local_addr,
+            local_port,
+            remote_addr,
+            remote_port,
+        };
+        let mut floor = None;
+        if let Some(id) = self.table.lookup(&tuple) {
+            if let Some(gone) = self.table.remove(id) {
+                floor = Some(gone.conn.time_wait_isn_floor());
+                self.account_closed(&gone);
+                self.stats.time_wait_reused += 1;
+            }
+        }
+        let iss = self.iss_for(now, &tuple, floor);
+        let conn = Connection::connect(now, &self.cfg.tcp, tuple, iss);
+        self.insert(conn, data, next_hop)
+            .map_err(|_| OpenError::NoRoom)
+    }
+
+    /// The ISS of a connection on `tuple`: RFC 6528's, raised above `floor` when the tuple
+    /// comes out of TIME_WAIT (RFC 9293 section 3.4.1 / RFC 6191: a new incarnation must
+    /// start above every sequence number the old one used, so none of its old duplicates
+    /// can be taken for new data).
+    pub(crate) fn iss_for(&self, now: Instant, tuple: &FourTuple, floor: Option<SeqNum>) -> SeqNum {
+        let iss = self.isn.isn(now, tuple);
+        match floor {
+            Some(floor) if iss <= floor => floor,
+            _ => iss,
+        }
+    }
+
+    /// Accounts for a connection the table freed.
+    pub(crate) fn account_closed(&mut self, gone: &Entry<D>) {
+        let s = gone.conn.stats();
+        self.stats.conns_closed += 1;
+        self.stats.retransmissions += s.retransmissions;
+        self.stats.fast_retransmits += s.fast_retransmits;
+        self.stats.out_of_order += s.out_of_order_segments;
+    }
+
+    /// Arms a service timer.
+    pub(crate) fn set_service_timer(&mut self, token: u64, at: Instant) {
+        self.service_timers.push(Reverse((at, token)));
+    }
+
+    /// Pops a due service timer.
+    pub(crate) fn pop_service_timer(&mut self, now: Instant) -> Option<u64> {
+        match self.service_timers.peek() {
+            Some(Reverse((at, _))) if *at <= now => self.service_timers.pop().map(|r| r.0 .1),
+            _ => None,
+        }
+    }
+
+    /// The earliest deadline of connections and service timers.
+    pub(crate) fn next_deadline(&self) -> Option<Instant> {
+        let svc = self.service_timers.peek().map(|r| r.0 .0);
+        match (self.table.next_deadline(), svc) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// How long cookie ACKs are looked for after the last cookie was sent: cookies are
+    /// valid for two 64 s periods.
+    pub(crate) fn cookies_recent(&self, now: Instant) -> bool {
+        self.last_cookie
+            .is_some_and(|t| now.saturating_since(t) < Duration::from_secs(128))
+    }
+}
+
+/// Why [`Cx::connect`](crate::service::Cx::connect) could not start a connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OpenError {
+    /// The runtime was not given local ports for outbound connections.
+    NotConfigured,
+    /// No next hop is known for the remote address (the runtime resolves the remotes it is
+    /// told about at start).
+    NoRoute,
+    /// Every local port is in use towards this remote.
+    NoLocalPort,
+    /// The connection limit or the buffer budget is reached.
+    NoRoom,
+}
+
+impl std::fmt::Display for OpenError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            OpenError::NotConfigured => "no local ports configured for outbound connections",
+            OpenError::NoRoute => "no next hop known for the remote address",
+            OpenError::NoLocalPort => "no free local port",
+            OpenError::NoRoom => "connection limit or buffer budget reached",
+        })
+    }
+}
+
+impl std::error::Error for OpenError {}
