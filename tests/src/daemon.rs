@@ -31,6 +31,23 @@ pub fn daemon_bin() -> PathBuf {
     }
 }
 
+/// An example service built beside the daemon (`target/<profile>/examples/<name>`, built by
+/// `cargo xtask build`); panics with how to build it when missing.
+pub fn example_bin(name: &str) -> PathBuf {
+    let bin = daemon_bin();
+    let path = bin
+        .parent()
+        .expect("the daemon is in a directory")
+        .join("examples")
+        .join(name);
+    assert!(
+        path.is_file(),
+        "{} is missing: run the tests with `cargo xtask test`, which builds the examples",
+        path.display()
+    );
+    path
+}
+
 /// A running daemon; stopped (SIGTERM, then SIGKILL) on drop, its output printed if the test
 /// is panicking.
 pub struct Daemon {
@@ -51,6 +68,28 @@ impl Daemon {
         let mut daemon = Daemon::start_program(&tb.srv, &argv)?;
         daemon.iface = Some(tb.srv_if.clone());
         Ok(daemon)
+    }
+
+    /// Starts the example service `name` (`kv`, `proxy`) with `--iface <server veth>` and
+    /// `args` in the server namespace, and waits for its `ready` line.
+    pub fn start_example(tb: &Testbed, name: &str, args: &[&str]) -> Result<Daemon> {
+        let bin = example_bin(name);
+        let bin = bin.to_string_lossy();
+        let mut argv = vec![bin.as_ref(), "--iface", &tb.srv_if];
+        argv.extend_from_slice(args);
+        let mut daemon = Daemon::start_program(&tb.srv, &argv)?;
+        daemon.iface = Some(tb.srv_if.clone());
+        Ok(daemon)
+    }
+
+    /// Resident memory of the process now, in KiB (`VmRSS` of `/proc/PID/status`).
+    pub fn rss_kib(&self) -> Result<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()))?;
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .context("no VmRSS in /proc/PID/status")
     }
 
     /// Starts any program inside `ns` and waits for a line starting with `ready` (used with the

@@ -79,6 +79,11 @@ impl Process {
         self.child.id()
     }
 
+    /// The label it was started with.
+    pub fn label(&self) -> &str {
+        &self.label
+    }
+
     /// Everything captured so far, stdout and stderr interleaved in arrival order.
     pub fn output(&self) -> String {
         self.text(|_| true)

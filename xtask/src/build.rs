@@ -1,4 +1,5 @@
-//! `cargo xtask build [--release]`: the XDP program, then the daemon embedding it.
+//! `cargo xtask build [--release]`: the XDP program, then the daemon embedding it and the
+//! example services (`kv`, `proxy`) built on the same library.
 
 use std::path::PathBuf;
 
@@ -44,20 +45,41 @@ fn build_ebpf(route: Route) -> Result<PathBuf> {
     Ok(obj)
 }
 
-/// Builds the `xdptcp` binary of tcp-user, embedding `obj`.
+/// The example services built beside the daemon (`target/<profile>/examples/<name>`).
+pub const EXAMPLES: [&str; 2] = ["kv", "proxy"];
+
+/// Builds the `xdptcp` binary of tcp-user and its example services, embedding `obj`.
 fn build_daemon(release: bool, obj: &std::path::Path) -> Result<PathBuf> {
     let profile = if release { "release" } else { "debug" };
-    println!("build: xdptcp ({profile})");
+    println!(
+        "build: xdptcp and examples {} ({profile})",
+        EXAMPLES.join(", ")
+    );
     let mut cargo = user_cargo(obj);
     cargo.args(["build", "-p", "tcp-user", "--bin", "xdptcp"]);
+    for example in EXAMPLES {
+        cargo.args(["--example", example]);
+    }
     if release {
         cargo.arg("--release");
     }
     run_status(&mut cargo, "daemon build")?;
     let bin = target_dir().join(profile).join("xdptcp");
     anyhow::ensure!(bin.is_file(), "daemon build produced no {}", bin.display());
+    for example in EXAMPLES {
+        let path = example_path(&bin, example);
+        anyhow::ensure!(path.is_file(), "build produced no {}", path.display());
+    }
     println!("build: {} ok", bin.display());
     Ok(bin)
+}
+
+/// Where the example `name` is, next to the daemon `bin`.
+pub fn example_path(bin: &std::path::Path, name: &str) -> PathBuf {
+    bin.parent()
+        .expect("the daemon is in a directory")
+        .join("examples")
+        .join(name)
 }
 
 /// A clean `cargo` for the user-space workspace, with what the datapath build needs.

@@ -5,6 +5,7 @@
 mod bench;
 mod build;
 mod demo;
+mod own_service;
 mod setup;
 mod test;
 mod util;

@@ -32,6 +32,11 @@ const PACKAGES: &[&str] = &[
     "apache2-utils",
     "wrk",
     "python3",
+    // The services' peers and their references (tests, demo, bench).
+    "redis-server",
+    "redis-tools",
+    "haproxy",
+    "nginx-light",
 ];
 /// Packages of the Debian eBPF route: rustc 1.96 with LLVM 22 and a prebuilt bpf `core`.
 const DEBIAN_RUST: &[&str] = &["rustc-web", "libstd-rust-web-dev-bpf"];
@@ -152,6 +157,34 @@ pub fn ensure() -> Result<Route> {
     Ok(plan.route)
 }
 
+/// `/usr/sbin/policy-rc.d` forbidding service starts while packages install; removed on
+/// drop (only if we created it).
+struct NoServiceStart(bool);
+
+const POLICY_RC: &str = "/usr/sbin/policy-rc.d";
+
+impl NoServiceStart {
+    fn install() -> NoServiceStart {
+        if Path::new(POLICY_RC).exists() {
+            return NoServiceStart(false);
+        }
+        let ok = std::fs::write(POLICY_RC, "#!/bin/sh\nexit 101\n").is_ok()
+            && Command::new("chmod")
+                .args(["755", POLICY_RC])
+                .status()
+                .is_ok_and(|s| s.success());
+        NoServiceStart(ok)
+    }
+}
+
+impl Drop for NoServiceStart {
+    fn drop(&mut self) {
+        if self.0 {
+            let _ = std::fs::remove_file(POLICY_RC);
+        }
+    }
+}
+
 fn require_root_and_apt() -> Result<()> {
     if !crate::util::is_root() {
         bail!("setup needs root (it installs Debian packages): run it as root");
@@ -175,13 +208,19 @@ fn apply(plan: &Plan, verbose: bool) -> Result<()> {
             Command::new("apt-get").args(["update", "-q"]),
             "apt-get update",
         )?;
-        run_status(
+        // Servers among them (redis, nginx, haproxy) must not start as system services:
+        // the tests and benchmarks start their own, in namespaces. A policy-rc.d that
+        // answers 101 ("action forbidden") tells Debian's maintainer scripts so.
+        let policy = NoServiceStart::install();
+        let installed = run_status(
             Command::new("apt-get")
                 .args(["install", "-y", "-q", "--no-install-recommends"])
                 .args(&missing)
                 .env("DEBIAN_FRONTEND", "noninteractive"),
             "apt-get install",
-        )?;
+        );
+        drop(policy);
+        installed?;
         println!("setup: packages ok");
     }
     check_rustc_llvm(plan.route)?;

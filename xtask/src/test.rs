@@ -4,7 +4,7 @@ use std::time::Instant;
 
 use anyhow::{bail, Result};
 
-use crate::{build, setup};
+use crate::{build, own_service, setup};
 
 /// Runs every test suite, prints a summary, fails if any suite failed.
 pub fn run(netns_args: &[String]) -> Result<()> {
@@ -25,7 +25,21 @@ pub fn run(netns_args: &[String]) -> Result<()> {
     ));
 
     let start = Instant::now();
+    let own = own_service::build_and_test(&obj);
+    if let Err(e) = &own {
+        eprintln!("test: the README's own service: {e:#}");
+    }
+    results.push((
+        "README's own service (build, unit test)",
+        own.is_ok(),
+        start.elapsed(),
+    ));
+
+    let start = Instant::now();
     let mut e2e = build::user_cargo(&obj);
+    if let Ok(own) = &own {
+        e2e.env("XDPTCP_OWN_SERVICE_BIN", own);
+    }
     e2e.args([
         "test",
         "--release",

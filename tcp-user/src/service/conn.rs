@@ -89,6 +89,12 @@ impl<D> Conn<'_, D> {
         self.entry.conn.recv_slices()
     }
 
+    /// The readable bytes in place and the service's state, at once: a parser kept in the
+    /// state reads the bytes without copying them out first.
+    pub fn peek_with_data(&mut self) -> ((&[u8], &[u8]), &mut D) {
+        (self.entry.conn.recv_slices(), &mut self.entry.data)
+    }
+
     /// Bytes ready to read.
     pub fn readable(&self) -> usize {
         self.entry.conn.recv_len()
