@@ -56,12 +56,16 @@ pub enum XdpCounter {
     Malformed = 2,
     /// Segments for a served pair that arrived on a queue without a socket: passed.
     NoSocket = 3,
-    /// IPv4 fragments to a served address: passed (the stack does not reassemble).
+    /// IPv4 TCP fragments that are not the first of a served tuple's segment: passed (later
+    /// fragments carry no ports; the kernel drops them when its reassembly times out).
     Fragment = 4,
+    /// First fragments of a served tuple's segment (or too short to hold the ports): dropped,
+    /// so the kernel never reassembles and answers for a served tuple.
+    FragmentDropped = 5,
 }
 
 /// Number of counters in [`XdpCounter`].
-pub const XDP_COUNTERS: u32 = 5;
+pub const XDP_COUNTERS: u32 = 6;
 
 impl XdpCounter {
     /// All counters, in index order, with their names for reports.
@@ -71,6 +75,7 @@ impl XdpCounter {
         (XdpCounter::Malformed, "malformed"),
         (XdpCounter::NoSocket, "no_socket"),
         (XdpCounter::Fragment, "fragment"),
+        (XdpCounter::FragmentDropped, "fragment_dropped"),
     ];
 }
 

@@ -88,9 +88,24 @@ fn classify(ctx: &XdpContext) -> (u32, XdpCounter) {
     if ver_ihl >> 4 != 4 || ihl < 20 {
         return (PASS, XdpCounter::Malformed);
     }
-    // Only the destination port is needed: 4 bytes at the start of the TCP header.
+    // A fragment. Only the first one (offset 0) carries the TCP header. The kernel must never
+    // answer for a served tuple, and it would, once it reassembled a segment for a port it
+    // has no socket for (a RST that kills our connection). So the first fragment of a served
+    // tuple is dropped here: the kernel's reassembly never completes, and it sends nothing
+    // for a datagram whose first fragment never came. Later fragments have no ports to look
+    // at: they go to the kernel, which discards them at its reassembly timeout.
+    let fragment = frag & 0x3fff != 0;
+    let first_fragment = fragment && frag & 0x1fff == 0;
+    if fragment && !first_fragment {
+        return (PASS, XdpCounter::Fragment);
+    }
     // Bound `ihl` explicitly (<= 60) so the verifier sees a bounded offset.
     let Some(tcp) = bytes_at(ctx, ETH_HDR_LEN + (ihl & 0x3c), 4) else {
+        // A first fragment too short to hold the ports (RFC 1858's tiny fragment): no
+        // sender makes one, and its ports could belong to a served tuple.
+        if first_fragment {
+            return (xdp_action::XDP_DROP, XdpCounter::FragmentDropped);
+        }
         return (PASS, XdpCounter::Malformed);
     };
     // Safety: 4 bytes of TCP header checked above.
@@ -98,12 +113,10 @@ fn classify(ctx: &XdpContext) -> (u32, XdpCounter) {
     let key = ServedKey { addr: dst, port: dport, _pad: 0 };
     // Safety: the value is a plain u32 and is not kept beyond this call.
     if unsafe { SERVED.get(&key) }.is_none() {
-        return (PASS, XdpCounter::Passed);
+        return (PASS, if fragment { XdpCounter::Fragment } else { XdpCounter::Passed });
     }
-    // More-fragments flag or a fragment offset: the stack does not reassemble; let the
-    // kernel do it (it will answer or drop as it would for any unserved port).
-    if frag & 0x3fff != 0 {
-        return (PASS, XdpCounter::Fragment);
+    if first_fragment {
+        return (xdp_action::XDP_DROP, XdpCounter::FragmentDropped);
     }
     let queue = ctx.rx_queue_index();
     if XSKS.get(queue).is_none() {

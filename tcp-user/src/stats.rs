@@ -4,146 +4,73 @@
 //! an operator can tell hostile input from bugs. Counters are plain integers owned by one
 //! worker; the control plane reads snapshots (no atomics or locks on the packet path).
 
-/// Why a frame or segment was discarded. One enum for the whole stack.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[repr(u8)]
-pub enum DropReason {
-    /// Frame shorter than an Ethernet header.
-    TruncatedEthernet,
-    /// Not IPv4 (the XDP program should not have steered it).
-    NotIpv4,
-    /// Shorter than the IPv4 header, or total length beyond the frame.
-    TruncatedIpv4,
-    /// IHL below 5 or beyond the packet.
-    BadIpv4HeaderLength,
-    /// IPv4 version field is not 4.
-    BadIpVersion,
-    /// IPv4 header checksum does not verify.
-    BadIpv4Checksum,
-    /// A fragment (MF set or offset non-zero): the stack does not reassemble.
-    Ipv4Fragment,
-    /// Not TCP.
-    NotTcp,
-    /// Shorter than the TCP header.
-    TruncatedTcp,
-    /// Data offset below 5 or beyond the segment.
-    BadTcpDataOffset,
-    /// TCP checksum does not verify.
-    BadTcpChecksum,
-    /// An option's length is 0/1 or runs past the header.
-    BadTcpOption,
-    /// Source or destination address is broadcast, multicast or otherwise not unicast.
-    BadAddress,
-    /// Destination address/port is not one we serve.
-    NotServed,
-    /// Flag combination that is never valid (e.g. SYN+FIN, SYN+RST, no flags).
-    BadFlags,
-    /// Segment not acceptable for the connection's receive window (answered with an ACK).
-    OutOfWindow,
-    /// ACK acknowledges something not yet sent, or too old (RFC 5961 section 5).
-    BadAck,
-    /// RST that is not acceptable or needs a challenge (RFC 5961 section 3).
-    BadRst,
-    /// Segment for no connection that must not be answered (it carried RST).
-    NoConnectionRst,
-    /// Connection table full.
-    TableFull,
-    /// Half-open (SYN_RCVD) table full and cookies off / cookie invalid.
-    SynQueueFull,
-    /// Returning ACK with an invalid SYN cookie.
-    BadCookie,
-    /// Receive buffer has no room for the segment's data.
-    ReceiveBufferFull,
-    /// No TX frame available for an outgoing segment.
-    TxRingFull,
-    /// Rate limit on challenge ACKs or RSTs reached.
-    RateLimited,
-    /// Timestamp older than TS.Recent (RFC 7323 section 5.3 R1, PAWS; answered with an ACK).
-    PawsRejected,
-    /// SYN on a synchronized connection (RFC 5961 section 4; answered with a challenge ACK).
-    UnexpectedSyn,
-    /// Segment without ACK where one is required (RFC 9293 section 3.10.7.4 fifth step, or
-    /// a text-bearing segment without SYN for a listening port).
-    MissingAck,
-    /// Segment in SYN-SENT with neither SYN nor RST (RFC 9293 section 3.10.7.3 fifth).
-    MissingSyn,
-    /// Segment for a connection object already CLOSED (the table has not freed it yet).
-    ClosedConnection,
+/// Declares [`DropReason`] once: each variant with its name in reports and metrics and its
+/// help text, from which the enum, its doc comments, [`DropReason::ALL`],
+/// [`DropReason::name`] and [`DropReason::help`] are generated, so they cannot disagree.
+macro_rules! drop_reasons {
+    ($($variant:ident => $name:literal, $help:literal;)+) => {
+        /// Why a frame or segment was discarded. One enum for the whole stack.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        #[repr(u8)]
+        pub enum DropReason {
+            $(#[doc = $help] $variant,)+
+        }
+
+        impl DropReason {
+            /// All reasons in index order.
+            pub const ALL: [DropReason; DropReason::COUNT] = [$(DropReason::$variant,)+];
+            /// Number of variants (size of a counter array indexed by reason).
+            pub const COUNT: usize = [$($name,)+].len();
+
+            /// Stable snake_case name for reports and metrics.
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(DropReason::$variant => $name,)+
+                }
+            }
+
+            /// One line saying what the reason means.
+            pub fn help(self) -> &'static str {
+                match self {
+                    $(DropReason::$variant => $help,)+
+                }
+            }
+        }
+    };
 }
 
-impl DropReason {
-    /// Number of variants (size of a counter array indexed by reason).
-    pub const COUNT: usize = DropReason::ClosedConnection as usize + 1;
-
-    /// All reasons in index order.
-    pub const ALL: [DropReason; DropReason::COUNT] = [
-        DropReason::TruncatedEthernet,
-        DropReason::NotIpv4,
-        DropReason::TruncatedIpv4,
-        DropReason::BadIpv4HeaderLength,
-        DropReason::BadIpVersion,
-        DropReason::BadIpv4Checksum,
-        DropReason::Ipv4Fragment,
-        DropReason::NotTcp,
-        DropReason::TruncatedTcp,
-        DropReason::BadTcpDataOffset,
-        DropReason::BadTcpChecksum,
-        DropReason::BadTcpOption,
-        DropReason::BadAddress,
-        DropReason::NotServed,
-        DropReason::BadFlags,
-        DropReason::OutOfWindow,
-        DropReason::BadAck,
-        DropReason::BadRst,
-        DropReason::NoConnectionRst,
-        DropReason::TableFull,
-        DropReason::SynQueueFull,
-        DropReason::BadCookie,
-        DropReason::ReceiveBufferFull,
-        DropReason::TxRingFull,
-        DropReason::RateLimited,
-        DropReason::PawsRejected,
-        DropReason::UnexpectedSyn,
-        DropReason::MissingAck,
-        DropReason::MissingSyn,
-        DropReason::ClosedConnection,
-    ];
-
-    /// Stable snake_case name for reports and metrics.
-    pub fn name(self) -> &'static str {
-        match self {
-            DropReason::TruncatedEthernet => "truncated_ethernet",
-            DropReason::NotIpv4 => "not_ipv4",
-            DropReason::TruncatedIpv4 => "truncated_ipv4",
-            DropReason::BadIpv4HeaderLength => "bad_ipv4_header_length",
-            DropReason::BadIpVersion => "bad_ip_version",
-            DropReason::BadIpv4Checksum => "bad_ipv4_checksum",
-            DropReason::Ipv4Fragment => "ipv4_fragment",
-            DropReason::NotTcp => "not_tcp",
-            DropReason::TruncatedTcp => "truncated_tcp",
-            DropReason::BadTcpDataOffset => "bad_tcp_data_offset",
-            DropReason::BadTcpChecksum => "bad_tcp_checksum",
-            DropReason::BadTcpOption => "bad_tcp_option",
-            DropReason::BadAddress => "bad_address",
-            DropReason::NotServed => "not_served",
-            DropReason::BadFlags => "bad_flags",
-            DropReason::OutOfWindow => "out_of_window",
-            DropReason::BadAck => "bad_ack",
-            DropReason::BadRst => "bad_rst",
-            DropReason::NoConnectionRst => "no_connection_rst",
-            DropReason::TableFull => "table_full",
-            DropReason::SynQueueFull => "syn_queue_full",
-            DropReason::BadCookie => "bad_cookie",
-            DropReason::ReceiveBufferFull => "receive_buffer_full",
-            DropReason::TxRingFull => "tx_ring_full",
-            DropReason::RateLimited => "rate_limited",
-            DropReason::PawsRejected => "paws_rejected",
-            DropReason::UnexpectedSyn => "unexpected_syn",
-            DropReason::MissingAck => "missing_ack",
-            DropReason::MissingSyn => "missing_syn",
-            DropReason::ClosedConnection => "closed_connection",
-        }
-    }
+drop_reasons! {
+    TruncatedEthernet => "truncated_ethernet", "Frame shorter than an Ethernet header.";
+    NotIpv4 => "not_ipv4", "Not IPv4 (the XDP program should not have steered it).";
+    TruncatedIpv4 => "truncated_ipv4", "Shorter than the IPv4 header, or total length beyond the frame.";
+    BadIpv4HeaderLength => "bad_ipv4_header_length", "IHL below 5 or beyond the packet.";
+    BadIpVersion => "bad_ip_version", "IPv4 version field is not 4.";
+    BadIpv4Checksum => "bad_ipv4_checksum", "IPv4 header checksum does not verify.";
+    Ipv4Fragment => "ipv4_fragment", "A fragment (MF set or offset non-zero): the stack does not reassemble (the XDP program drops first fragments of served tuples; this counts what reached the stack anyway).";
+    NotTcp => "not_tcp", "Not TCP.";
+    TruncatedTcp => "truncated_tcp", "Shorter than the TCP header.";
+    BadTcpDataOffset => "bad_tcp_data_offset", "Data offset below 5 or beyond the segment.";
+    BadTcpChecksum => "bad_tcp_checksum", "TCP checksum does not verify.";
+    BadTcpOption => "bad_tcp_option", "An option's length is 0/1 or runs past the header.";
+    BadAddress => "bad_address", "Source or destination address is broadcast, multicast or otherwise not unicast.";
+    NotServed => "not_served", "Destination address is not the endpoint's (the XDP program steered something that is not ours).";
+    BadFlags => "bad_flags", "Flag combination that is never valid (e.g. SYN+FIN, SYN+RST, no flags).";
+    OutOfWindow => "out_of_window", "Segment not acceptable for the connection's receive window (answered with an ACK).";
+    BadAck => "bad_ack", "ACK acknowledges something not yet sent, or too old (RFC 5961 section 5).";
+    BadRst => "bad_rst", "RST that is not acceptable or needs a challenge (RFC 5961 section 3).";
+    NoConnectionRst => "no_connection_rst", "Segment for no connection that must not be answered (it carried RST).";
+    TableFull => "table_full", "Connection table full, or the buffer memory budget reached.";
+    SynQueueFull => "syn_queue_full", "Half-open (SYN_RCVD) table full and SYN cookies off.";
+    BadCookie => "bad_cookie", "Returning ACK with an invalid SYN cookie.";
+    ReassemblyFull => "reassembly_full", "Out-of-order data needing a new reassembly range when all are in use (the sender retransmits it).";
+    DataBeyondFin => "data_beyond_fin", "Data after the peer's FIN: the FIN ends the stream, nothing beyond it can be delivered (RFC 9293 section 3.10.7.4).";
+    TxRingFull => "tx_ring_full", "An answer (RST, SYN cookie) that found no free TX frame; segments of connections wait for frames instead and are never dropped.";
+    RateLimited => "rate_limited", "Dropped, and its answer (a challenge ACK, or the ACK of an out-of-window segment) suppressed by the per-connection rate limit (RFC 5961 section 7).";
+    PawsRejected => "paws_rejected", "Timestamp older than TS.Recent (RFC 7323 section 5.3 R1, PAWS; answered with an ACK).";
+    UnexpectedSyn => "unexpected_syn", "SYN on a synchronized connection (RFC 5961 section 4; answered with a challenge ACK).";
+    MissingAck => "missing_ack", "Segment without ACK where one is required (RFC 9293 section 3.10.7.4 fifth step).";
+    MissingSyn => "missing_syn", "Segment in SYN-SENT with neither SYN nor RST (RFC 9293 section 3.10.7.3 fifth).";
+    ClosedConnection => "closed_connection", "Segment for a connection object already CLOSED (the table has not freed it yet).";
 }
 
 /// Frame counters of one AF_XDP port.

@@ -183,12 +183,14 @@ fn table_survives_corpus_and_mutations() {
     smoke("table", fuzz_table, 0x8cb9_2ba7_2f3d_8dd7, 1024);
 }
 
-/// Replays one input given in hex by `FUZZ_REPRO` through `FUZZ_TARGET` (default: all).
+/// A tool, not a test: replays one input given in hex by `FUZZ_REPRO` through
+/// `FUZZ_TARGET` (default: all), e.g.
+/// `FUZZ_REPRO=07ff.. FUZZ_TARGET=connection cargo test --test fuzz_smoke repro -- --ignored`.
 #[test]
+#[ignore = "a replay tool: set FUZZ_REPRO and run with --ignored"]
 fn repro() {
-    let Ok(hex) = std::env::var("FUZZ_REPRO") else {
-        return;
-    };
+    let hex =
+        std::env::var("FUZZ_REPRO").expect("FUZZ_REPRO must hold the input to replay, in hex");
     let bytes: Vec<u8> = (0..hex.len() / 2)
         .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).expect("hex"))
         .collect();

@@ -14,6 +14,7 @@ pub mod iptables;
 pub mod netns;
 pub mod process;
 pub mod raw;
+pub mod redis_cases;
 pub mod servers;
 pub mod sock;
 pub mod testbed;

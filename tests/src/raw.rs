@@ -563,6 +563,33 @@ pub fn build_frame(
     f
 }
 
+/// Splits a frame built by [`build_frame`] into two IPv4 fragments (DF cleared): the first
+/// carries `first_len` bytes of the IP payload (the TCP header and the start of the data;
+/// rounded down to a multiple of 8), the second the rest. The TCP checksum, computed over
+/// the whole segment, stays valid for the reassembled datagram.
+pub fn fragment(frame: &[u8], first_len: usize) -> (Vec<u8>, Vec<u8>) {
+    let ihl = usize::from(frame[ETH_LEN] & 0x0f) * 4;
+    let total = usize::from(u16::from_be_bytes([frame[ETH_LEN + 2], frame[ETH_LEN + 3]]));
+    let payload = &frame[ETH_LEN + ihl..ETH_LEN + total];
+    let cut = (first_len / 8 * 8).clamp(8, payload.len().saturating_sub(1) / 8 * 8);
+    let piece = |bytes: &[u8], offset: usize, more: bool| {
+        let mut f = frame[..ETH_LEN + ihl].to_vec();
+        f.extend_from_slice(bytes);
+        let len = (ihl + bytes.len()) as u16;
+        f[ETH_LEN + 2..ETH_LEN + 4].copy_from_slice(&len.to_be_bytes());
+        let flags = (offset / 8) as u16 | if more { 0x2000 } else { 0 };
+        f[ETH_LEN + 6..ETH_LEN + 8].copy_from_slice(&flags.to_be_bytes());
+        f[IP_CHECKSUM_AT..IP_CHECKSUM_AT + 2].fill(0);
+        let sum = checksum(0, &f[ETH_LEN..ETH_LEN + ihl]);
+        f[IP_CHECKSUM_AT..IP_CHECKSUM_AT + 2].copy_from_slice(&sum.to_be_bytes());
+        f
+    };
+    (
+        piece(&payload[..cut], 0, true),
+        piece(&payload[cut..], cut, false),
+    )
+}
+
 /// Recomputes the IPv4 header and TCP checksums of a frame in place (after a test edited it);
 /// honours the IHL and total length found in the frame.
 pub fn fill_checksums(f: &mut [u8]) {

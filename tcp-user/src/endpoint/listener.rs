@@ -100,6 +100,8 @@ impl<S: Service> Endpoint<S> {
             let hdr = self.header(tuple, peer);
             if tx.send(|buf| emit_frame(buf, &hdr, &syn_ack)) {
                 self.shard.stats.syn_cookies_sent += 1;
+            } else {
+                self.count_drop(DropReason::TxRingFull);
             }
             self.shard.last_cookie = Some(now);
             return;
@@ -141,6 +143,8 @@ impl<S: Service> Endpoint<S> {
         let hdr = self.header(tuple, peer);
         if tx.send(|buf| emit_frame(buf, &hdr, rst)) {
             self.shard.stats.rsts_sent += 1;
+        } else {
+            self.count_drop(DropReason::TxRingFull);
         }
     }
 

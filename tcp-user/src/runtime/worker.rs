@@ -13,7 +13,7 @@ use std::time::Duration;
 use super::wake::{wait_readable, EventWaker};
 use crate::endpoint::{Endpoint, Tx};
 use crate::service::Service;
-use crate::stats::{DropReason, WorkerStats};
+use crate::stats::WorkerStats;
 use crate::tcp::Instant;
 use crate::xdp::socket::Transmitter;
 use crate::xdp::XskPort;
@@ -163,14 +163,12 @@ fn sleep<S: Service>(
     p.waker.clear();
 }
 
-/// Copies the port's counters into the endpoint's statistics (TX frames dropped for a full
-/// ring are counted once, by the port, under `tx_ring_full`).
+/// Copies the port's counters into the endpoint's statistics.
 fn sync_port<S: Service>(port: &mut XskPort, ep: &mut Endpoint<S>) {
     port.read_kernel_stats();
     let active = ep.connections() as u64;
     let stats = ep.stats_mut();
     stats.queue = port.queue;
     stats.port = port.counters;
-    stats.drops[DropReason::TxRingFull as usize] = port.counters.tx_dropped;
     stats.active = active;
 }

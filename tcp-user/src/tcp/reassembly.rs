@@ -110,6 +110,43 @@ impl Reassembly {
         }
     }
 
+    /// Forgets everything at or beyond `seq` (data past the peer's FIN can never be
+    /// delivered, and must not be reported in SACK blocks).
+    pub fn discard_from(&mut self, seq: SeqNum) {
+        while self.len > 0 && self.ranges[self.len - 1].left >= seq {
+            self.len -= 1;
+        }
+        if self.len > 0 && self.ranges[self.len - 1].right > seq {
+            self.ranges[self.len - 1].right = seq;
+        }
+    }
+
+    /// Calls `f` with each part of `[left, right)` that no range covers, in order: where a
+    /// new segment may be copied without overwriting data already held (the first copy of
+    /// every byte is kept, as Linux and the BSDs do, so a retransmission with other bytes
+    /// cannot change what a stream inspector already saw).
+    pub fn for_each_gap(&self, left: SeqNum, right: SeqNum, mut f: impl FnMut(SeqNum, SeqNum)) {
+        let mut at = left;
+        for r in &self.ranges[..self.len] {
+            if r.right <= at {
+                continue;
+            }
+            if r.left >= right {
+                break;
+            }
+            if r.left > at {
+                f(at, r.left);
+            }
+            at = at.max(r.right);
+            if at >= right {
+                return;
+            }
+        }
+        if at < right {
+            f(at, right);
+        }
+    }
+
     /// Up to `max` SACK blocks, most recently updated first (RFC 2018 section 4: "The first
     /// SACK block ... MUST specify the contiguous block of data containing the segment which
     /// triggered this ACK", then the most recently reported others).
@@ -141,6 +178,32 @@ impl Reassembly {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn discard_from_drops_ranges_beyond_and_clips_the_one_across() {
+        let mut r = Reassembly::default();
+        r.insert(SeqNum(10), SeqNum(20));
+        r.insert(SeqNum(30), SeqNum(40));
+        r.insert(SeqNum(50), SeqNum(60));
+        r.discard_from(SeqNum(35));
+        assert_eq!(r.len(), 2);
+        assert_eq!(r.range(1), (SeqNum(30), SeqNum(35)));
+        r.discard_from(SeqNum(10));
+        assert!(r.is_empty());
+    }
+
+    #[test]
+    fn gaps_are_the_parts_no_range_covers() {
+        let mut r = Reassembly::default();
+        r.insert(SeqNum(10), SeqNum(20));
+        r.insert(SeqNum(30), SeqNum(40));
+        let mut gaps = Vec::new();
+        r.for_each_gap(SeqNum(5), SeqNum(45), |a, b| gaps.push((a.0, b.0)));
+        assert_eq!(gaps, vec![(5, 10), (20, 30), (40, 45)]);
+        gaps.clear();
+        r.for_each_gap(SeqNum(12), SeqNum(18), |a, b| gaps.push((a.0, b.0)));
+        assert!(gaps.is_empty());
+    }
 
     fn s(n: u32) -> SeqNum {
         SeqNum(n)

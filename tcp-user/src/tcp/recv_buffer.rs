@@ -16,6 +16,8 @@ pub struct Written {
     pub filled_hole: bool,
     /// Bytes that could not be stored (no room, or no free reassembly range).
     pub dropped: usize,
+    /// The data was dropped because it needed a new reassembly range and all were in use.
+    pub no_range: bool,
 }
 
 /// Ring buffer plus reassembly state. `next` is the sequence number of the next in-order
@@ -79,7 +81,8 @@ impl ReceiveBuffer {
     }
 
     /// Stores `data` that starts at sequence number `seq` (which must be at or after
-    /// `next`: the caller trims old data first). Data beyond the room is dropped.
+    /// `next`: the caller trims old data first). Data beyond the room is dropped. Bytes
+    /// already held out of order keep their first copy.
     pub fn write(&mut self, seq: SeqNum, data: &[u8]) -> Written {
         let mut w = Written::default();
         let offset = seq - self.next;
@@ -95,14 +98,16 @@ impl ReceiveBuffer {
         let had_ooo = !self.ooo.is_empty();
         if offset > 0 {
             w.out_of_order = true;
+            // Copy only where nothing is held yet, then record the range (which may fail,
+            // having copied into free space nobody reads: harmless).
+            self.copy_gaps(seq, &data[..n]);
             if !self.ooo.insert(seq, seq + n) {
                 w.dropped = data.len();
-                return w;
+                w.no_range = true;
             }
-            self.copy_in(offset, &data[..n]);
             return w;
         }
-        self.copy_in(0, &data[..n]);
+        self.copy_gaps(seq, &data[..n]);
         self.len += n;
         self.next += n;
         w.readable = n;
@@ -117,6 +122,28 @@ impl ReceiveBuffer {
             }
         }
         w
+    }
+
+    /// Copies the parts of `data` (at `seq`) that no out-of-order range holds yet.
+    fn copy_gaps(&mut self, seq: SeqNum, data: &[u8]) {
+        if self.ooo.is_empty() {
+            return self.copy_in(seq - self.next, data);
+        }
+        let next = self.next;
+        let mut gaps = [(0usize, 0usize); super::reassembly::MAX_RANGES + 1];
+        let mut count = 0;
+        self.ooo.for_each_gap(seq, seq + data.len(), |a, b| {
+            gaps[count] = (a - seq, b - seq);
+            count += 1;
+        });
+        for &(from, to) in &gaps[..count] {
+            self.copy_in((seq - next) + from, &data[from..to]);
+        }
+    }
+
+    /// Forgets out-of-order data at or beyond `seq` (the peer's FIN is there).
+    pub fn discard_from(&mut self, seq: SeqNum) {
+        self.ooo.discard_from(seq);
     }
 
     /// Copies `data` to `offset` bytes after the readable data.
@@ -189,6 +216,27 @@ mod tests {
         assert_eq!(b.read(&mut out), 8);
         assert_eq!(&out[..8], b"abcdefgh");
         assert!(!b.has_out_of_order());
+    }
+
+    #[test]
+    fn an_overlapping_retransmission_keeps_the_first_copy_of_held_bytes() {
+        let mut b = ReceiveBuffer::new(32, SeqNum(0));
+        b.write(SeqNum(4), b"EFGH");
+        // Other bytes for 2..10: only the gaps (2..4 and 8..10) are taken.
+        b.write(SeqNum(2), b"xxyyyyzz");
+        b.write(SeqNum(0), b"ab");
+        let mut out = [0u8; 16];
+        let n = b.read(&mut out);
+        assert_eq!(&out[..n], b"abxxEFGHzz");
+    }
+
+    #[test]
+    fn out_of_order_data_beyond_the_peers_fin_is_discarded() {
+        let mut b = ReceiveBuffer::new(32, SeqNum(0));
+        b.write(SeqNum(10), b"late");
+        b.discard_from(SeqNum(8));
+        assert!(!b.has_out_of_order());
+        assert!(b.sack_blocks(4).is_empty());
     }
 
     #[test]

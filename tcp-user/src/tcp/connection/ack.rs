@@ -33,8 +33,7 @@ impl Connection {
         // and an ACK sent back." (3.10.7.4: "If the ACK acks something not yet sent ...
         // send an ACK, drop the segment, and return").
         if seg.ack > self.snd_max || seg.ack < self.snd_una.minus(self.max_snd_wnd) {
-            self.challenge_ack(now);
-            return Err(DropReason::BadAck);
+            return Err(self.challenge_ack(now, DropReason::BadAck));
         }
 
         let window = usize::from(seg.window) << self.snd_wscale;
@@ -208,9 +207,13 @@ impl Connection {
                 return;
             }
         }
+        // RFC 7323 section 4.3 and Linux (`tcp_rtt_tsopt_us`): the echo is trusted only if
+        // it is not from the future and not older than the oldest segment in flight, so a
+        // peer echoing stale or forged values cannot inflate (or shrink) its own RTO.
         if let (true, Some(ts)) = (self.ts_ok, seg.options.timestamps) {
             let ms = self.ts_now(now).wrapping_sub(ts.echo) as i32;
-            if (0..=self.config.rto_max.as_millis() as i32).contains(&ms) {
+            let in_flight = ts.echo.wrapping_sub(self.flight_tsval) as i32 >= 0;
+            if in_flight && (0..=self.config.rto_max.as_millis() as i32).contains(&ms) {
                 self.rtt.sample(Duration::from_millis(ms as u64));
             }
         }

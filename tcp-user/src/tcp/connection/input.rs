@@ -49,8 +49,7 @@ impl Connection {
         // TS.Recent is valid ... and if the RST bit is off, then treat the arriving segment
         // as not acceptable: Send an acknowledgment in reply ... and drop the segment".
         if !seg.flags.rst() && self.paws_rejects(now, seg) {
-            self.ack_unacceptable(now, seg);
-            return Err(DropReason::PawsRejected);
+            return Err(self.ack_unacceptable(now, seg, DropReason::PawsRejected));
         }
         if !self.acceptable(seg) {
             // "If a segment's contents straddle the boundary ... If an incoming segment is not
@@ -66,8 +65,7 @@ impl Connection {
                 self.ack_now = true;
                 return Err(DropReason::OutOfWindow);
             }
-            self.ack_unacceptable(now, seg);
-            return Err(DropReason::OutOfWindow);
+            return Err(self.ack_unacceptable(now, seg, DropReason::OutOfWindow));
         }
         self.last_recv = now;
         if self.state == State::FinWait2 {
@@ -82,8 +80,7 @@ impl Connection {
         // ACK (challenge ACK)".
         if seg.flags.rst() {
             if seg.seq != self.rcv_nxt {
-                self.challenge_ack(now);
-                return Err(DropReason::BadRst);
+                return Err(self.challenge_ack(now, DropReason::BadRst));
             }
             self.on_peer_reset();
             return Ok(());
@@ -94,8 +91,7 @@ impl Connection {
         // fourth, check the SYN bit (RFC 5961 section 4, RFC 9293): "If the SYN bit is set,
         // irrespective of the sequence number, TCP endpoints MUST send a 'challenge ACK'".
         if seg.flags.syn() {
-            self.challenge_ack(now);
-            return Err(DropReason::UnexpectedSyn);
+            return Err(self.challenge_ack(now, DropReason::UnexpectedSyn));
         }
 
         // RFC 7323 section 4.3 (2): "If SEG.TSval >= TS.Recent and SEG.SEQ =< Last.ACK.sent
@@ -145,9 +141,11 @@ impl Connection {
             let fin_seq = seg.seq + seg.payload.len();
             if fin_seq == self.recv.next() {
                 self.on_fin(now);
-            } else {
-                // A FIN beyond a hole: act on it once the data before it arrives.
+            } else if fin_seq > self.recv.next() && self.peer_fin.is_none() {
+                // A FIN beyond a hole: act on it once the data before it arrives. Nothing
+                // beyond it can ever be delivered: forget what reassembly holds there.
                 self.peer_fin = Some(fin_seq);
+                self.recv.discard_from(fin_seq);
             }
         }
         result
@@ -186,21 +184,29 @@ impl Connection {
     /// Answers an unacceptable segment with an ACK. Segments carrying data always get one
     /// (their sender needs it to recover); empty ones are rate-limited so two endpoints
     /// cannot ACK each other forever (RFC 5961 section 7; Linux `tcp_oow_rate_limited`).
-    fn ack_unacceptable(&mut self, now: Instant, seg: &Segment) {
+    /// Returns `reason`, or [`DropReason::RateLimited`] when the rate limit suppressed the ACK.
+    fn ack_unacceptable(&mut self, now: Instant, seg: &Segment, reason: DropReason) -> DropReason {
         if seg.payload.is_empty() && !seg.flags.syn() && !seg.flags.fin() {
-            self.rate_limited_ack(now);
+            if !self.rate_limited_ack(now) {
+                return DropReason::RateLimited;
+            }
         } else {
             if seg.seq + seg.seq_len() <= self.rcv_nxt {
                 self.stats.duplicate_segments += 1;
             }
             self.ack_now = true;
         }
+        reason
     }
 
-    /// A challenge ACK (RFC 5961 sections 3.2, 4.2, 5.2), rate-limited.
-    pub(super) fn challenge_ack(&mut self, now: Instant) {
+    /// A challenge ACK (RFC 5961 sections 3.2, 4.2, 5.2), rate-limited. Returns `reason`,
+    /// or [`DropReason::RateLimited`] when the rate limit suppressed the ACK.
+    pub(super) fn challenge_ack(&mut self, now: Instant, reason: DropReason) -> DropReason {
         if self.rate_limited_ack(now) {
             self.stats.challenge_acks += 1;
+            reason
+        } else {
+            DropReason::RateLimited
         }
     }
 
@@ -265,7 +271,26 @@ impl Connection {
             fin_ok = false;
             self.ack_now = true;
         }
+        // Data past a FIN already known (one that arrived beyond a hole) can never be
+        // delivered: the FIN is the end of the stream. Keep what comes before it.
+        let mut beyond_fin = false;
+        if let Some(fin) = self.peer_fin {
+            let keep = if seq >= fin {
+                0
+            } else {
+                (fin - seq).min(data.len())
+            };
+            if keep < data.len() {
+                data = &data[..keep];
+                beyond_fin = true;
+                // A second FIN elsewhere is not believed either.
+                fin_ok = false;
+            }
+        }
         if data.is_empty() {
+            if beyond_fin {
+                return (Err(DropReason::DataBeyondFin), false);
+            }
             // Everything was already received (or nothing fits): ACK so the peer learns.
             self.stats.duplicate_segments += 1;
             self.ack_now = true;
@@ -304,9 +329,16 @@ impl Connection {
         if w.dropped > 0 {
             self.ack_now = true;
             if w.dropped == data.len() {
-                return (Err(DropReason::ReceiveBufferFull), false);
+                // Only the range limit drops data that fits in the window: the window never
+                // promises more than the buffer holds (`rcv_slack`), so data trimmed to it
+                // always has room.
+                debug_assert!(w.no_range, "in-window data without room");
+                return (Err(DropReason::ReassemblyFull), false);
             }
             fin_ok = false;
+        }
+        if beyond_fin {
+            return (Err(DropReason::DataBeyondFin), false);
         }
         (Ok(()), fin_ok)
     }
@@ -316,6 +348,8 @@ impl Connection {
     fn on_fin(&mut self, now: Instant) {
         self.fin_received = true;
         self.peer_fin = None;
+        // Out-of-order data held beyond the FIN will never be delivered.
+        self.recv.discard_from(self.recv.next());
         self.rcv_nxt = self.recv.next() + 1;
         self.ack_now = true;
         self.events.insert(Event::PeerClosed);

@@ -115,6 +115,9 @@ pub struct Connection {
     last_ack_sent: SeqNum,
     /// Added to our millisecond clock for TSval (RFC 7323 section 5.4: per-connection).
     ts_offset: u32,
+    /// TSval of the oldest segment in flight (set when data leaves with nothing in flight):
+    /// an echo older than this cannot be for anything the ACK acknowledges.
+    flight_tsval: u32,
 
     // --- ACK generation ---
     /// Send an ACK at the next `poll_transmit`.

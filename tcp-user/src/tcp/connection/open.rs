@@ -231,7 +231,7 @@ impl Connection {
         self.ts_ok = c.timestamps && opts.timestamps.is_some();
         self.ts_recent = opts.timestamps.map_or(0, |t| t.value);
         self.ts_recent_at = now;
-        self.peer_mss = opts.mss.map_or(DEFAULT_PEER_MSS, usize::from).max(64);
+        self.peer_mss = peer_mss(opts.mss);
         self.cc = Congestion::new(self.config.congestion, initial_window(self.send_mss()));
     }
 
@@ -303,6 +303,7 @@ impl Connection {
             ts_recent_at: now,
             last_ack_sent: rcv_nxt,
             ts_offset: ts_offset_for(iss),
+            flight_tsval: 0,
             ack_now: false,
             unacked_bytes: 0,
             delack_at: None,
@@ -335,5 +336,21 @@ impl Connection {
             fin_wait2_at: None,
             last_recv: now,
         }
+    }
+}
+
+/// Smallest MSS taken from a peer (Linux `tcp_min_snd_mss`): a peer announcing less would
+/// make us cut the stream into tiny segments, one header and one frame for every few bytes,
+/// a resource-exhaustion attack (CVE-2019-11477/11479).
+pub(crate) const MIN_PEER_MSS: usize = 48;
+
+/// The MSS to send with, from the peer's SYN option. RFC 9293 section 3.7.1: without the
+/// option, assume 536 (IPv4). An option of 0 means nothing sensible and is treated as
+/// absent, as Linux does (`tcp_parse_options` ignores it); any other value below
+/// [`MIN_PEER_MSS`] is raised to it.
+pub(crate) fn peer_mss(option: Option<u16>) -> usize {
+    match option {
+        None | Some(0) => DEFAULT_PEER_MSS,
+        Some(m) => usize::from(m).max(MIN_PEER_MSS),
     }
 }

@@ -195,6 +195,9 @@ impl Connection {
     fn data_segment(&mut self, now: Instant, plan: DataPlan) -> Segment<'_> {
         let seq_len = plan.len + plan.fin as usize;
         let end = plan.seq + seq_len;
+        if self.snd_una == self.snd_max {
+            self.flight_tsval = self.ts_now(now);
+        }
         if plan.seq < self.snd_max {
             // Anything below SND.MAX was sent before: a retransmission. Karn's algorithm:
             // stop timing, its ACK would be ambiguous.
@@ -259,6 +262,7 @@ impl Connection {
         // (i.e., a <SYN> or <SYN,ACK>) MUST NOT be scaled".
         let window = self.window_space().min(usize::from(u16::MAX));
         let tsval = self.ts_now(now);
+        self.flight_tsval = tsval;
         let mut seg = Segment {
             src_port: self.tuple.local_port,
             dst_port: self.tuple.remote_port,

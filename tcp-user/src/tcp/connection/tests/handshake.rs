@@ -235,3 +235,24 @@ fn timestamps_are_echoed_and_ts_recent_follows_rfc7323() {
     let out = h.transmit();
     assert_eq!(out[0].payload.len(), 1448);
 }
+
+#[test]
+fn an_mss_of_zero_counts_as_absent_and_a_tiny_one_is_raised_to_48() {
+    // RFC 9293 3.7.1 (536 without the option) and Linux's rules for nonsense values.
+    let max_payload = |mss: Option<u16>| {
+        let mut h = Harness::established_with(
+            config(),
+            PeerSyn {
+                mss,
+                ..PeerSyn::default()
+            },
+        );
+        h.conn.send(&[0u8; 5000]);
+        h.transmit().iter().map(|s| s.payload.len()).max().unwrap()
+    };
+    assert_eq!(max_payload(None), 536);
+    assert_eq!(max_payload(Some(0)), 536);
+    assert_eq!(max_payload(Some(1)), 48);
+    assert_eq!(max_payload(Some(47)), 48);
+    assert_eq!(max_payload(Some(100)), 100);
+}

@@ -141,6 +141,80 @@ fn fin_beyond_a_hole_is_processed_when_the_hole_fills() {
     assert_eq!(h.read_all(), b"helloworld");
 }
 
+#[test]
+fn data_after_a_fin_known_beyond_a_hole_is_dropped_and_never_reported_in_sack() {
+    // The fuzzer's finding: FIN with data beyond a hole, then data after that FIN, then the
+    // hole filled. The bytes after the FIN can never be delivered: they must not be kept,
+    // and no SACK block may cover them (one at the cumulative ACK would be a lie).
+    let mut h = Harness::established();
+    h.peer_seq = IRS + 1 + 10;
+    h.input(ACK | FIN, b"0123456789").unwrap(); // data at 10..20, FIN at 20
+    h.transmit();
+    h.peer_seq = IRS + 1 + 21;
+    assert_eq!(h.input(ACK, b"late"), Err(DropReason::DataBeyondFin));
+    h.peer_seq = IRS + 1 + 18;
+    assert_eq!(
+        h.input(ACK, b"89tail"),
+        Err(DropReason::DataBeyondFin),
+        "a segment across the FIN keeps only what is before it"
+    );
+    let out = h.transmit();
+    for s in &out {
+        for b in s.options.sack.as_slice() {
+            assert!(b.right.0 <= IRS + 1 + 20, "SACK beyond the FIN: {b:?}");
+        }
+    }
+    h.peer_seq = IRS + 1;
+    h.input(ACK, b"abcdefghij").unwrap();
+    assert_eq!(h.conn.state(), State::CloseWait);
+    let out = h.transmit();
+    let last = out.last().expect("the hole-fill is acknowledged");
+    assert_eq!(
+        last.ack,
+        IRS + 1 + 20 + 1,
+        "everything up to the FIN, and the FIN"
+    );
+    assert!(
+        last.options.sack.is_empty(),
+        "no SACK block is left: {last:?}"
+    );
+    assert_eq!(h.read_all(), b"abcdefghij0123456789");
+}
+
+#[test]
+fn out_of_order_data_held_beyond_a_fin_is_purged_when_the_fin_arrives() {
+    let mut h = Harness::established();
+    h.peer_seq = IRS + 1 + 30;
+    h.input(ACK, b"beyond").unwrap(); // held at 30..36
+    h.peer_seq = IRS + 1 + 10;
+    h.input(ACK | FIN, b"0123456789").unwrap(); // FIN at 20: 30..36 can never be delivered
+    let out = h.transmit();
+    for s in &out {
+        for b in s.options.sack.as_slice() {
+            assert!(b.right.0 <= IRS + 1 + 20, "SACK beyond the FIN: {b:?}");
+        }
+    }
+    h.peer_seq = IRS + 1;
+    h.input(ACK, b"abcdefghij").unwrap();
+    let out = h.transmit();
+    let last = out.last().unwrap();
+    assert_eq!(last.ack, IRS + 1 + 21);
+    assert!(last.options.sack.is_empty(), "{last:?}");
+    assert_eq!(h.read_all(), b"abcdefghij0123456789");
+}
+
+#[test]
+fn an_out_of_order_duplicate_with_other_bytes_keeps_the_first_copy() {
+    let mut h = Harness::established();
+    h.peer_seq = IRS + 1 + 5;
+    h.input(ACK, b"WORLD").unwrap();
+    h.peer_seq = IRS + 1 + 5;
+    h.input(ACK, b"evil!").unwrap();
+    h.peer_seq = IRS + 1;
+    h.input(ACK, b"hello").unwrap();
+    assert_eq!(h.read_all(), b"helloWORLD");
+}
+
 /// A connection with a small receive buffer and no window scaling.
 fn small_window(buffer: usize) -> Harness {
     let c = Config {

@@ -151,3 +151,47 @@ fn too_old_ack_is_dropped() {
     assert_eq!(h.input(ACK, b"data"), Err(DropReason::BadAck));
     assert!(h.conn.recv_slices().0.is_empty());
 }
+
+#[test]
+fn an_echoed_timestamp_older_than_the_flight_or_from_the_future_gives_no_rtt_sample() {
+    // RFC 7323 section 4.3: only an echo of a segment in flight measures the RTT.
+    let mut h = Harness::established_with(
+        config(),
+        PeerSyn {
+            ts: Some(100),
+            ..PeerSyn::default()
+        },
+    );
+    let before = h.conn.srtt();
+    // A retransmitted segment is not timed (Karn), so only the echo could give a sample.
+    let mut sent = 0u32;
+    let mut flight_then_ack = |h: &mut Harness, echo_of: &dyn Fn(u32) -> u32| {
+        h.conn.send(b"data");
+        sent += 4;
+        h.transmit();
+        let rto = h.conn.poll_timeout().expect("the retransmission timer");
+        h.now = rto;
+        h.conn.handle_timeout(rto);
+        let rtx = h.transmit();
+        assert_eq!(rtx.len(), 1, "the RTO retransmission");
+        h.advance(Duration::from_millis(300));
+        let tsval = rtx[0].options.timestamps.expect("timestamps are on").value;
+        let mut seg = h.segment(ACK, b"");
+        seg.ack = SeqNum(ISS + 1 + sent);
+        seg.options.timestamps = Some(Timestamps {
+            value: 200 + sent,
+            echo: echo_of(tsval),
+        });
+        h.deliver(&seg).unwrap();
+    };
+    flight_then_ack(&mut h, &|tsval| tsval.wrapping_sub(30_000));
+    assert_eq!(h.conn.srtt(), before, "a stale echo is ignored");
+    flight_then_ack(&mut h, &|tsval| tsval.wrapping_add(50_000));
+    assert_eq!(h.conn.srtt(), before, "an echo from the future is ignored");
+    flight_then_ack(&mut h, &|tsval| tsval);
+    assert_ne!(
+        h.conn.srtt(),
+        before,
+        "an echo of the segment in flight is a sample"
+    );
+}

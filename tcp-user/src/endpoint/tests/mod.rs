@@ -12,6 +12,8 @@ use crate::service::{ConnId, Cx, Event, OpenError, Service, Timer};
 use crate::tcp::{Segment, SeqNum, TcpFlags, TcpOptions};
 use crate::wire::{emit_frame, parse_frame, FrameHeader};
 
+mod reasons;
+
 const SERVER: u32 = 0x0a00_0001;
 const PEER: u32 = 0x0a00_0002;
 const SERVER_MAC: MacAddr = MacAddr([2, 0, 0, 0, 0, 1]);

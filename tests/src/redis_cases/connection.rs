@@ -1,0 +1,230 @@
+//! Connection and server commands: PING, ECHO, QUIT, SELECT, HELLO, CLIENT, CONFIG, COMMAND,
+//! INFO, unknown commands and arity errors.
+
+use super::*;
+
+pub(super) fn cases() -> Vec<Case> {
+    vec![
+        case("ping", pipe(&["PING", "PING hello", "ping", "PING a b"])),
+        case("echo", pipe(&["ECHO hello", "ECHO", "ECHO a b"])),
+        case("echo_binary", mb(&[b"ECHO", b"a\r\nb\0c\xff"])),
+        case(
+            "case_insensitive",
+            pipe(&["set ci 1", "SeT ci 2", "gEt ci", "GET ci"]),
+        ),
+        closing("quit", pipe(&["QUIT", "PING"])),
+        closing("quit_with_args", pipe(&["QUIT now"])),
+        closing("quit_inline", b"PING\r\nQUIT\r\nPING\r\n".to_vec()),
+        case(
+            "select",
+            pipe(&[
+                "SELECT 0",
+                "SELECT 16",
+                "SELECT -1",
+                "SELECT x",
+                "SELECT 01",
+                "SELECT 9999999999",
+                "SELECT 99999999999999999999",
+                "SELECT",
+                "SELECT 0 1",
+            ]),
+        ),
+        masked("hello", pipe(&["HELLO"]), Mask::Integers),
+        masked("hello_2", pipe(&["HELLO 2"]), Mask::Integers),
+        masked(
+            "hello_setname",
+            pipe(&[
+                "HELLO 2 SETNAME conn1",
+                "CLIENT GETNAME",
+                "HELLO 2 setname conn2",
+                "CLIENT GETNAME",
+            ]),
+            Mask::Integers,
+        ),
+        masked(
+            "hello_auth",
+            pipe(&["HELLO 2 AUTH default secret"]),
+            Mask::Integers,
+        ),
+        case(
+            "hello_errors",
+            pipe(&[
+                "HELLO 1",
+                "HELLO 4",
+                "HELLO 0",
+                "HELLO -2",
+                "HELLO foo",
+                "HELLO 2.0",
+                "HELLO 2 FOO",
+                "HELLO 2 SETNAME",
+                "HELLO 2 AUTH default",
+                "HELLO 2 AUTH nobody secret",
+                "HELLO 2 SETNAME a\x01b",
+                "HELLO 1 FOO",
+            ]),
+        ),
+        case(
+            "hello_setname_spaces",
+            mb(&[b"HELLO", b"2", b"SETNAME", b"a b"]),
+        ),
+        case("hello_option_crlf", mb(&[b"HELLO", b"2", b"x\r\ny\r\n"])),
+        case(
+            "client_name",
+            pipe(&[
+                "CLIENT GETNAME",
+                "CLIENT SETNAME worker-1",
+                "CLIENT GETNAME",
+                "client setname other",
+                "CLIENT GETNAME",
+            ]),
+        ),
+        case(
+            "client_name_clear",
+            [
+                pipe(&["CLIENT SETNAME x"]),
+                mb(&[b"CLIENT", b"SETNAME", b""]),
+                pipe(&["CLIENT GETNAME"]),
+            ]
+            .concat(),
+        ),
+        case(
+            "client_name_invalid",
+            [
+                mb(&[b"CLIENT", b"SETNAME", b"a b"]),
+                mb(&[b"CLIENT", b"SETNAME", b"a\nb"]),
+                mb(&[b"CLIENT", b"SETNAME", b"\x7f"]),
+                mb(&[b"CLIENT", b"SETNAME", b"caf\xc3\xa9"]),
+                mb(&[b"CLIENT", b"SETNAME", b"a\0"]),
+                pipe(&["CLIENT SETNAME ~!#$%", "CLIENT GETNAME"]),
+            ]
+            .concat(),
+        ),
+        masked("client_id", pipe(&["CLIENT ID"]), Mask::Integers),
+        case(
+            "client_errors",
+            pipe(&[
+                "CLIENT",
+                "CLIENT FOO",
+                "client foo bar",
+                "CLIENT ID x",
+                "CLIENT SETNAME",
+                "CLIENT SETNAME a b",
+                "CLIENT GETNAME x",
+            ]),
+        ),
+        case(
+            "config_get",
+            pipe(&[
+                "CONFIG GET save",
+                "CONFIG GET appendonly",
+                "CONFIG GET maxmemory",
+                "CONFIG GET SAVE",
+                "config get AppendOnly",
+                "CONFIG GET maxmemory-policy",
+                "CONFIG GET save save",
+                "CONFIG GET nosuch",
+                "CONFIG GET nosuch*",
+                "CONFIG GET sav?",
+                "CONFIG GET appendonl[xyz]",
+                "CONFIG GET appendonl[^y]",
+                "CONFIG GET [a]ppendonly",
+                "CONFIG GET *ppendonly",
+                "CONFIG GET sa\\ve",
+            ]),
+        ),
+        case(
+            "config_errors",
+            pipe(&["CONFIG", "CONFIG GET", "CONFIG FOO", "CONFIG foo bar"]),
+        ),
+        case(
+            "command_info",
+            pipe(&[
+                "COMMAND INFO get",
+                "COMMAND INFO GET set nosuch",
+                "COMMAND INFO incr decr incrby decrby mset mget del exists",
+                "COMMAND INFO expire pexpire ttl pttl persist dbsize flushall flushdb",
+                "COMMAND INFO ping echo quit select hello info",
+                "COMMAND INFO config|get client|setname client|getname client|id",
+                "COMMAND INFO command|count command|docs command|info CONFIG|GET",
+                "COMMAND INFO config|nosuch get|x a|b|c",
+            ]),
+        ),
+        case(
+            "command_docs",
+            pipe(&[
+                "COMMAND DOCS get",
+                "COMMAND DOCS set nosuch incr",
+                "COMMAND DOCS del exists mget mset expire pexpire ttl pttl persist",
+                "COMMAND DOCS ping echo quit select hello info dbsize flushall flushdb",
+                "COMMAND DOCS incrby decrby decr config|get client|id client|setname",
+                "COMMAND DOCS nosuch",
+            ]),
+        ),
+        case(
+            "command_errors",
+            pipe(&["COMMAND FOO", "COMMAND COUNT x", "command nosuch a"]),
+        ),
+        case(
+            "unknown_command",
+            [
+                pipe(&["FOO", "FOO a b", "foo 'x y' z"]),
+                b"nosuch \"a b\" c\r\n".to_vec(),
+                mb(&[b"FOO", b"a\r\nb", b"c\nd"]),
+                mb(&[b"FO\0O", b"x\0y"]),
+                mb(&[b"FOO\r\n", b""]),
+            ]
+            .concat(),
+        ),
+        case(
+            "unknown_command_truncation",
+            [
+                mb(&[b"FOO", &[b'a'; 100], &[b'b'; 100], b"c"]),
+                mb(&[b"FOO", &[b'a'; 126], b"bb", b"cc"]),
+                mb(&[b"FOO", &[b'a'; 125], b"bb", b"cc"]),
+                mb(&[&[b'n'; 200], b"x"]),
+                mb(&[b"FOO", &[b'z'; 300]]),
+            ]
+            .concat(),
+        ),
+        case(
+            "arity_errors",
+            pipe(&[
+                "SET",
+                "SET a",
+                "GET",
+                "GET a b",
+                "DEL",
+                "EXISTS",
+                "INCR",
+                "INCR a b",
+                "DECR",
+                "INCRBY a",
+                "INCRBY a 1 2",
+                "DECRBY a",
+                "MSET",
+                "MSET a",
+                "MSET a 1 b",
+                "MGET",
+                "EXPIRE a",
+                "PEXPIRE a",
+                "TTL",
+                "TTL a b",
+                "PTTL",
+                "PERSIST",
+                "PERSIST a b",
+                "DBSIZE x",
+                "ECHO",
+            ]),
+        ),
+        case(
+            "info_unknown_section",
+            pipe(&["INFO nosuch", "INFO keyspacex"]),
+        ),
+        masked("info_server", pipe(&["INFO"]), Mask::InfoFields),
+        masked(
+            "info_server_section",
+            pipe(&["INFO server", "INFO SERVER"]),
+            Mask::InfoFields,
+        ),
+    ]
+}
