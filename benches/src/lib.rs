@@ -8,6 +8,7 @@ pub mod kernel_server;
 pub mod reflect;
 pub mod report;
 pub mod run;
+pub mod services;
 pub mod stack_client;
 pub mod svg;
 pub mod sys;

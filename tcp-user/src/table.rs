@@ -311,7 +311,9 @@ impl<D> ConnectionTable<D> {
     pub fn after_io(&mut self, id: ConnId) -> Option<Entry<D>> {
         let max_tw = self.max_time_wait;
         let entry = self.get_mut(id)?;
-        if entry.conn.is_closed() {
+        // A connection that ended gracefully keeps what it received until the service has
+        // read it (or closed or aborted it, which discards).
+        if entry.conn.is_closed() && !(entry.conn.keeps_unread_data() && !entry.discard) {
             return self.remove(id);
         }
         let left_half_open = entry.half_open && entry.conn.state() != State::SynReceived;
@@ -330,7 +332,10 @@ impl<D> ConnectionTable<D> {
         let entry = self.get_mut(id).expect("entry exists");
         if entered_tw {
             entry.in_time_wait = true;
-            // Nothing can be sent or received any more: keep only the control block.
+        }
+        // Nothing can be sent or received any more: once the service has read what it
+        // received, keep only the control block.
+        if entry.in_time_wait && entry.conn.recv_len() == 0 {
             entry.conn.release_buffers();
         }
         if let Some(deadline) = entry.deadline() {

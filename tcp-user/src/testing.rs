@@ -412,7 +412,9 @@ impl Peer {
         let pending = std::mem::take(&mut conn.data_mut().to_send);
         let n = conn.write(&pending);
         conn.data_mut().to_send = pending[n..].to_vec();
-        if conn.data().to_send.is_empty() && conn.data().shutdown {
+        // A half-close waits for the handshake (in SYN-SENT, CLOSE deletes the connection).
+        let synchronized = matches!(conn.state(), State::Established | State::CloseWait);
+        if conn.data().to_send.is_empty() && conn.data().shutdown && synchronized {
             conn.shutdown();
         }
     }

@@ -149,9 +149,6 @@ struct PacketSender {
     addr: libc::sockaddr_ll,
 }
 
-// Safety: sockaddr_ll is plain data; the descriptor is owned.
-unsafe impl Send for PacketSender {}
-
 impl PacketSender {
     fn new(tb: &Testbed) -> PacketSender {
         let ifname = tb.cli_if.clone();

@@ -1,6 +1,13 @@
-//! `cargo xtask bench [ARGS...]`: builds the daemon and the benchmark tool (release), then runs
-//! `xdptcp-bench run` with them. Extra arguments go to `xdptcp-bench run` (see its `--help`:
-//! modes, duration, sizes, connections, cores, results folder).
+//! `cargo xtask bench [ARGS...]`: builds the daemon, the examples and the benchmark tool
+//! (release), then runs them:
+//! - the stack's own modes (`rr`, `crr`, `stream`, `http`, `syn`, `download`, `reflect`) with
+//!   `xdptcp-bench run`, the same client against xdptcp and the kernel;
+//! - the services (`kv`, `proxy`) with `xdptcp-bench services`, against redis-server and
+//!   HAProxy with their own clients, in alternating rounds.
+//!
+//! `--modes` may mix both kinds; without it, everything runs. `--rounds`, `--requests` and
+//! `--clients` go to the services; every other argument goes to `xdptcp-bench run` (see its
+//! `--help`). Both write into the same results folder.
 
 use anyhow::{bail, Result};
 
@@ -8,6 +15,54 @@ use crate::{
     build,
     util::{run_status, target_dir, workspace_root},
 };
+
+/// The modes `xdptcp-bench services` runs.
+const SERVICE_MODES: [&str; 2] = ["kv", "proxy"];
+/// The modes `xdptcp-bench run` runs when none are given.
+const DEFAULT_RUN_MODES: &str = "rr,crr,stream,http,syn,reflect";
+/// Arguments (each followed by a value) that belong to the services command.
+const SERVICE_ARGS: [&str; 3] = ["--rounds", "--requests", "--clients"];
+
+/// How the arguments split between the two commands.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Split {
+    run_modes: Vec<String>,
+    service_modes: Vec<String>,
+    run_args: Vec<String>,
+    service_args: Vec<String>,
+    results: Option<String>,
+}
+
+fn split(args: &[String]) -> Split {
+    let mut s = Split::default();
+    let mut modes: Option<String> = None;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        if let Some(v) = a.strip_prefix("--modes=") {
+            modes = Some(v.to_string());
+        } else if a == "--modes" {
+            modes = it.next().cloned();
+        } else if let Some(v) = a.strip_prefix("--results=") {
+            s.results = Some(v.to_string());
+        } else if a == "--results" {
+            s.results = it.next().cloned();
+        } else if SERVICE_ARGS.contains(&a.as_str()) {
+            s.service_args.push(a.clone());
+            s.service_args.extend(it.next().cloned());
+        } else {
+            s.run_args.push(a.clone());
+        }
+    }
+    let modes = modes.unwrap_or_else(|| format!("{DEFAULT_RUN_MODES},kv,proxy"));
+    for m in modes.split(',').filter(|m| !m.is_empty()) {
+        if SERVICE_MODES.contains(&m) {
+            s.service_modes.push(m.to_string());
+        } else {
+            s.run_modes.push(m.to_string());
+        }
+    }
+    s
+}
 
 pub fn run(args: &[String]) -> Result<()> {
     let daemon = build::run(true)?;
@@ -24,15 +79,82 @@ pub fn run(args: &[String]) -> Result<()> {
     run_status(&mut cargo, "benchmark build")?;
     crate::setup::mount_bpffs(false)?;
     let tool = target_dir().join("release/xdptcp-bench");
-    let mut cmd = std::process::Command::new(&tool);
-    cmd.current_dir(workspace_root())
-        .arg("run")
-        .arg("--xdptcp-bin")
-        .arg(&daemon)
-        .args(args);
-    let status = cmd.status()?;
-    if !status.success() {
-        bail!("xdptcp-bench exited with {status}: a server run failed (the results written are in the results folder)");
+    let s = split(args);
+    let results = s.results.clone().unwrap_or_else(|| {
+        let secs = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        format!("results/run-{secs}")
+    });
+    let mut failed = Vec::new();
+    if !s.run_modes.is_empty() {
+        let mut cmd = std::process::Command::new(&tool);
+        cmd.current_dir(workspace_root())
+            .arg("run")
+            .arg("--xdptcp-bin")
+            .arg(&daemon)
+            .arg("--results")
+            .arg(&results)
+            .arg("--modes")
+            .arg(s.run_modes.join(","))
+            .args(&s.run_args);
+        if !cmd.status()?.success() {
+            failed.push("xdptcp-bench run");
+        }
     }
+    if !s.service_modes.is_empty() {
+        let mut cmd = std::process::Command::new(&tool);
+        cmd.current_dir(workspace_root())
+            .arg("services")
+            .arg("--xdptcp-bin")
+            .arg(&daemon)
+            .arg("--results")
+            .arg(&results)
+            .arg("--modes")
+            .arg(s.service_modes.join(","))
+            .args(&s.service_args);
+        if !cmd.status()?.success() {
+            failed.push("xdptcp-bench services");
+        }
+    }
+    if !failed.is_empty() {
+        bail!(
+            "{} failed (the results written are in {results})",
+            failed.join(" and ")
+        );
+    }
+    println!("bench: results in {results}");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(a: &[&str]) -> Vec<String> {
+        a.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn modes_and_their_arguments_go_to_the_command_that_runs_them() {
+        let s = split(&args(&[
+            "--modes",
+            "rr,kv,crr",
+            "--duration",
+            "3",
+            "--rounds",
+            "5",
+        ]));
+        assert_eq!(s.run_modes, ["rr", "crr"]);
+        assert_eq!(s.service_modes, ["kv"]);
+        assert_eq!(s.run_args, ["--duration", "3"]);
+        assert_eq!(s.service_args, ["--rounds", "5"]);
+    }
+
+    #[test]
+    fn without_modes_everything_runs() {
+        let s = split(&[]);
+        assert_eq!(s.service_modes, ["kv", "proxy"]);
+        assert!(s.run_modes.contains(&"rr".to_string()));
+    }
 }

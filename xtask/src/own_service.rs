@@ -1,6 +1,6 @@
 //! The README's "Write your own service" example as a crate of its own, outside the
 //! workspace: its `Cargo.toml` and `src/main.rs` are the README's code blocks (between
-//! `<!-- own-service:FILE -->` markers), written under `target/own-service/`, with the path
+//! `<!-- own-service:FILE -->` markers), written to `/tmp/xdptcp-own-service/`, with the path
 //! to `tcp-user` made absolute. `cargo xtask test` builds it, runs its unit test (the service
 //! on the in-memory harness) and hands the binary to an end-to-end test, so the README's code
 //! is known to compile and work as printed.
@@ -36,7 +36,8 @@ pub fn block(readme: &str, name: &str) -> Result<String> {
 pub fn write_crate() -> Result<PathBuf> {
     let root = workspace_root();
     let readme = std::fs::read_to_string(root.join("README.md")).context("reading README.md")?;
-    let dir = target_dir().join("own-service");
+    // Outside the workspace's directory, as a user's crate would be.
+    let dir = std::env::temp_dir().join("xdptcp-own-service");
     for file in FILES {
         let mut text = block(&readme, file)?;
         if file == "Cargo.toml" {

@@ -11,7 +11,7 @@ use std::{
     time::Duration,
 };
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use benches::{
     client::{run_client, ClientConfig, Mode, Schedule},
     hist::{write_hlog, Percentiles},
@@ -42,6 +42,40 @@ enum Cmd {
     Client(ClientArgs),
     /// The kernel-socket reference server (epoll, nonblocking, one thread).
     KernelServer(KernelServerArgs),
+    /// The example services against the programs people would otherwise run (kv against
+    /// redis-server with redis-benchmark, proxy against HAProxy with wrk), alternating rounds.
+    Services(ServicesArgs),
+}
+
+#[derive(Args)]
+struct ServicesArgs {
+    /// kv, proxy.
+    #[arg(long, value_delimiter = ',', default_value = "kv,proxy")]
+    modes: Vec<String>,
+    /// Alternating rounds per mode (stack, reference, stack, ...).
+    #[arg(long, default_value_t = 3)]
+    rounds: usize,
+    /// Seconds of wrk per proxy measurement.
+    #[arg(long, default_value_t = 5.0)]
+    duration: f64,
+    /// redis-benchmark requests per test per measurement.
+    #[arg(long, default_value_t = 300_000)]
+    requests: usize,
+    /// Client connections of redis-benchmark and wrk.
+    #[arg(long, default_value_t = 50)]
+    clients: usize,
+    /// Core of the servers.
+    #[arg(long, default_value_t = 1)]
+    server_core: usize,
+    /// Core of the clients (and of the proxy's nginx backend).
+    #[arg(long, default_value_t = 0)]
+    client_core: usize,
+    /// The daemon; the examples are taken from `examples/` next to it.
+    #[arg(long)]
+    xdptcp_bin: Option<PathBuf>,
+    /// Results directory (default results/<UTC timestamp>).
+    #[arg(long)]
+    results: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -204,6 +238,39 @@ fn real_main() -> Result<()> {
             if failed > 0 {
                 bail!("{failed} server run(s) failed; see the tables above");
             }
+            Ok(())
+        }
+        Cmd::Services(a) => {
+            let daemon = match a.xdptcp_bin {
+                Some(p) => p,
+                None => match std::env::var_os("XDPTCP_BIN") {
+                    Some(p) if !p.is_empty() => PathBuf::from(p),
+                    _ => std::env::current_exe()?.with_file_name("xdptcp"),
+                },
+            };
+            let bin_dir = daemon
+                .canonicalize()
+                .with_context(|| format!("no daemon at {}", daemon.display()))?
+                .parent()
+                .map(PathBuf::from)
+                .unwrap_or_default();
+            if a.rounds == 0 {
+                bail!("--rounds must be at least 1");
+            }
+            let opts = benches::services::ServicesOptions {
+                modes: a.modes,
+                rounds: a.rounds,
+                duration: secs(a.duration)?,
+                requests: a.requests,
+                clients: a.clients,
+                server_core: a.server_core,
+                client_core: a.client_core,
+                bin_dir,
+                results: a
+                    .results
+                    .unwrap_or_else(|| PathBuf::from("results").join(sys::timestamp())),
+            };
+            benches::services::run(&opts)?;
             Ok(())
         }
         Cmd::Client(a) => {

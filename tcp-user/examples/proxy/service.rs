@@ -210,12 +210,11 @@ impl Proxy {
     }
 }
 
-/// Half-closes a leg unless it already is.
+/// Half-closes a leg unless it already is. A leg still connecting is left alone (a CLOSE
+/// in SYN-SENT deletes the connection): its `Established` moves the bytes and passes the
+/// FIN on then.
 fn shutdown_once(conn: &mut Conn<'_, Leg>) {
-    if matches!(
-        conn.state(),
-        State::Established | State::CloseWait | State::SynSent | State::SynReceived
-    ) {
+    if matches!(conn.state(), State::Established | State::CloseWait) {
         conn.shutdown();
     }
 }

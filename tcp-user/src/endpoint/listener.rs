@@ -42,9 +42,11 @@ impl<S: Service> Endpoint<S> {
             // RFC 9293 3.10.7.4 (TIME-WAIT) / RFC 6191: a new SYN may reopen a tuple in
             // TIME_WAIT; the new incarnation's ISS must then lie above the old one's
             // sequence space.
+            // Not while the service has still to read what the old one received.
             let reopen = listening
                 && seg.flags.syn()
                 && !seg.flags.ack()
+                && entry.conn.recv_len() == 0
                 && entry.conn.time_wait_accepts_syn(seg);
             if !reopen {
                 if let Err(reason) = entry.conn.handle_segment(now, seg) {

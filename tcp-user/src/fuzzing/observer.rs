@@ -198,7 +198,7 @@ impl Observer {
             "sent up to ISS+{end}, only ISS+{limit} exists"
         );
         if !seg.payload.is_empty() {
-            let mss = usize::from(self.syn_options.mss.unwrap_or(536)).max(64);
+            let mss = crate::tcp::connection::peer_mss(self.syn_options.mss);
             let cap = mss.min(usize::from(self.config.mss));
             assert!(
                 seg.payload.len() <= cap,

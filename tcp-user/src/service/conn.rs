@@ -169,10 +169,11 @@ impl<D> Conn<'_, D> {
         self.entry.conn.recv_consume(n);
     }
 
-    /// Abort (RFC 9293 section 3.10.5): a RST goes out and the connection is gone. The
-    /// service hears no more events for it.
+    /// Abort (RFC 9293 section 3.10.5): a RST goes out and the connection is gone, unread
+    /// data with it. The service hears no more events for it.
     pub fn abort(&mut self) {
         self.entry.conn.abort();
+        self.entry.discard = true;
     }
 
     /// Arms this connection's timer at `at` (replacing an earlier one):

@@ -239,3 +239,34 @@ fn bytes_sent_before_the_backend_accepted_are_not_lost() {
     let b = s.accepted(0);
     assert_eq!(s.net.take_received(s.backends[0], b), b"early bytes");
 }
+
+#[test]
+fn a_request_and_fin_sent_before_the_backend_answers_reach_it_and_the_whole_reply_returns() {
+    // The client's request and FIN arrive while the backend leg is still connecting: the
+    // FIN is passed on once the backend accepted (a CLOSE in SYN-SENT would delete the leg).
+    // The backend leg is then in FIN-WAIT-2 when the reply and the backend's FIN come, with
+    // the client not reading yet: every byte must still arrive.
+    let mut s = setup(1);
+    let c = s.connect();
+    s.net.send(s.client, c, b"request");
+    s.net.shutdown(s.client, c);
+    s.net.pause_reading(s.client, c, true);
+    s.net.advance(Duration::from_millis(100));
+    let b = s.accepted(0);
+    let reply = data(1 << 20, 9);
+    s.net.send(s.backends[0], b, &reply);
+    s.net.shutdown(s.backends[0], b);
+    s.net.advance(Duration::from_secs(2));
+    s.net.pause_reading(s.client, c, false);
+    let mut got = Vec::new();
+    let done = s
+        .net
+        .run_until(Duration::from_secs(30), Duration::from_millis(20), |n| {
+            got.extend(n.take_received(s.client, c));
+            n.events(s.client, c).contains(&Event::PeerClosed)
+        });
+    got.extend(s.net.take_received(s.client, c));
+    assert!(done, "the client never saw the end");
+    assert_eq!(got.len(), reply.len());
+    assert!(got == reply, "the bytes differ");
+}

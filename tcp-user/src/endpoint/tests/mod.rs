@@ -47,6 +47,10 @@ struct Recorder {
     timers: Vec<Timer>,
     /// Close every connection as soon as it is established (the server closes first).
     close_on_accept: bool,
+    /// Half-close every connection as soon as it is established.
+    shutdown_on_accept: bool,
+    /// Read nothing (what arrives stays in the receive buffer).
+    hold: bool,
     /// Write this on every established connection.
     greeting: Vec<u8>,
 }
@@ -57,12 +61,17 @@ impl Service for Recorder {
     fn on_event(&mut self, cx: &mut Cx<'_, ()>, id: ConnId, event: Event) {
         self.events.push((id, event));
         let Some(mut conn) = cx.conn(id) else { return };
-        let n = conn.readable();
-        conn.consume(n);
+        if !self.hold {
+            let n = conn.readable();
+            conn.consume(n);
+        }
         if event == Event::Established {
             conn.write(&self.greeting);
             if self.close_on_accept {
                 conn.close();
+            }
+            if self.shutdown_on_accept {
+                conn.shutdown();
             }
         }
     }
@@ -657,4 +666,72 @@ fn abort_all_resets_open_connections_and_keeps_time_wait_quiet() {
     let rst = single(&out, RST);
     assert_eq!(rst.dst_port, 1000);
     assert_eq!(h.state(open), None);
+}
+
+/// Reads everything readable on `id` through the service API.
+fn read_all(h: &mut Harness, id: ConnId) -> Option<Vec<u8>> {
+    let mut tx = VecTx::default();
+    h.ep.with_service(h.now, &mut tx, |_, cx| {
+        let mut conn = cx.conn(id)?;
+        let mut out = vec![0u8; conn.readable()];
+        let n = conn.read(&mut out);
+        out.truncate(n);
+        Some(out)
+    })
+}
+
+#[test]
+fn data_received_before_time_wait_stays_readable_until_the_service_reads_it() {
+    let service = Recorder {
+        shutdown_on_accept: true,
+        hold: true,
+        ..Recorder::default()
+    };
+    let mut h = Harness::with(config(), service);
+    let (iss, id) = h.accept(1000, 7000);
+    // Our FIN is out; the peer acknowledges it, sends data and its own FIN: TIME_WAIT.
+    h.deliver(1000, seg(1000, 7001, iss.0 + 2, ACK | FIN, b"last words"));
+    assert_eq!(h.state(id), Some(State::TimeWait));
+    // A new SYN on the tuple does not take over a connection with unread data.
+    h.deliver(1000, syn(1000, 90_000));
+    assert_eq!(h.state(id), Some(State::TimeWait));
+    assert_eq!(read_all(&mut h, id).as_deref(), Some(&b"last words"[..]));
+    assert_eq!(
+        h.state(id),
+        Some(State::TimeWait),
+        "and then the buffers go"
+    );
+}
+
+#[test]
+fn a_connection_closed_with_unread_data_is_kept_until_it_is_read() {
+    let service = Recorder {
+        hold: true,
+        ..Recorder::default()
+    };
+    let mut h = Harness::with(config(), service);
+    let (iss, id) = h.accept(1000, 7000);
+    h.deliver(1000, seg(1000, 7001, iss.0 + 1, ACK | FIN, b"unread"));
+    assert_eq!(h.state(id), Some(State::CloseWait));
+    // The service half-closes without reading; the peer acknowledges our FIN: CLOSED.
+    let mut tx = VecTx::default();
+    h.ep.with_service(h.now, &mut tx, |_, cx| cx.conn(id).unwrap().shutdown());
+    h.deliver(1000, seg(1000, 7008, iss.0 + 2, ACK, b""));
+    assert_eq!(h.state(id), Some(State::Closed), "kept: data is unread");
+    assert_eq!(read_all(&mut h, id).as_deref(), Some(&b"unread"[..]));
+    assert_eq!(h.state(id), None, "freed once read");
+}
+
+#[test]
+fn an_aborted_connection_is_freed_whatever_it_holds() {
+    let service = Recorder {
+        hold: true,
+        ..Recorder::default()
+    };
+    let mut h = Harness::with(config(), service);
+    let (iss, id) = h.accept(1000, 7000);
+    h.deliver(1000, seg(1000, 7001, iss.0 + 1, ACK, b"unread"));
+    let mut tx = VecTx::default();
+    h.ep.with_service(h.now, &mut tx, |_, cx| cx.conn(id).unwrap().abort());
+    assert_eq!(h.state(id), None);
 }

@@ -81,6 +81,7 @@ impl Connection {
                 // state, and return".
                 State::LastAck => {
                     self.events.insert(Event::Closed);
+                    self.ended_gracefully = true;
                     self.set_state(now, State::Closed);
                 }
                 _ => {}

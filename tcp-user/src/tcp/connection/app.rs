@@ -28,8 +28,8 @@ impl Connection {
     /// Gives the receive and send rings back (to the per-thread buffer pool) once the
     /// connection can neither send nor receive data any more: TIME_WAIT or CLOSED. A
     /// TIME_WAIT entry then costs a few hundred bytes, like Linux's timewait sockets,
-    /// instead of its buffers. Data the application left unread is discarded; the worker
-    /// calls this after the application has seen `Event::Closed`.
+    /// instead of its buffers. Data the application left unread is discarded: the table
+    /// calls this only once the application has read everything.
     pub fn release_buffers(&mut self) {
         if matches!(self.state, State::TimeWait | State::Closed) && self.recv.capacity() > 1 {
             self.recv = ReceiveBuffer::new(1, self.recv.next());

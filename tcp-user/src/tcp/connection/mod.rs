@@ -19,6 +19,8 @@ mod output;
 mod sack;
 mod timers;
 
+pub(crate) use open::peer_mss;
+
 #[cfg(test)]
 mod tests;
 
@@ -57,6 +59,9 @@ pub struct Connection {
     /// attempt instead of silently dropping a half-open connection.
     active_open: bool,
     connect_error: Option<ConnectError>,
+    /// The connection ended gracefully (`Event::Closed`): what it received stays readable
+    /// until the application has read it, in TIME_WAIT and after.
+    ended_gracefully: bool,
 
     // --- Send sequence space (RFC 9293 section 3.3.1) ---
     iss: SeqNum,
@@ -192,6 +197,13 @@ impl Connection {
         self.state == State::Closed && self.rst_pending.is_none()
     }
 
+    /// True when the connection ended gracefully with data the application has not read
+    /// yet: the table keeps it (and its receive buffer) until the data is read, as Linux
+    /// keeps a closed socket's receive queue readable. A reset or abort discards instead.
+    pub fn keeps_unread_data(&self) -> bool {
+        self.ended_gracefully && self.recv.len() > 0
+    }
+
     /// Why an active open failed, once it did (reported with `Event::Reset` or
     /// `Event::TimedOut`).
     pub fn connect_error(&self) -> Option<ConnectError> {
@@ -257,6 +269,7 @@ impl Connection {
     pub fn time_wait_reusable_by_connect(&self, now: Instant) -> bool {
         self.state == State::TimeWait
             && self.ts_ok
+            && self.recv.is_empty()
             && self.time_wait_at.is_some_and(|end| {
                 let tw = (2 * self.config.msl).as_micros() as u64;
                 let entered = Instant::from_micros(end.micros().saturating_sub(tw));
@@ -313,6 +326,7 @@ impl Connection {
                 self.fin_wait2_at = None;
                 self.stop_retransmission();
                 self.events.insert(Event::Closed);
+                self.ended_gracefully = true;
             }
             State::FinWait2 => {
                 self.fin_wait2_at = Some(now + self.config.fin_wait2_timeout);

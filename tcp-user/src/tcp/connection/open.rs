@@ -271,6 +271,7 @@ impl Connection {
             events: EventSet::default(),
             stats: ConnStats::default(),
             active_open: false,
+            ended_gracefully: false,
             connect_error: None,
             iss,
             snd_una: iss,

@@ -1,0 +1,512 @@
+//! `xdptcp-bench services`: the example services against the programs people would
+//! otherwise run, with those programs' own clients, in alternating rounds.
+//!
+//! - `kv`: `redis-benchmark -t set,get -c 50 -r 100000` against `examples/kv` on the stack
+//!   and against `redis-server` on kernel TCP.
+//! - `proxy`: `wrk` through `examples/proxy` on the stack and through HAProxy (`mode tcp`,
+//!   one thread) on kernel TCP, both in front of the same nginx.
+//!
+//! Both servers of a mode run on the same core (`--server-core`, pinned with `taskset` or
+//! `--cores`), the clients and the nginx backend on the other (`--client-core`), on a veth
+//! pair between two namespaces. The machines these run on are shared and noisy, so every
+//! mode runs `--rounds` times, alternating stack, reference, stack, reference, ...; the
+//! report gives each figure's median over the rounds and each ratio's median and spread
+//! (min to max over the rounds), never one lucky run.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use netns_tests::{Daemon, KernelServer, Process, Testbed};
+use serde::Serialize;
+
+/// What `xdptcp-bench services` runs.
+#[derive(Debug, Clone)]
+pub struct ServicesOptions {
+    /// `kv`, `proxy`.
+    pub modes: Vec<String>,
+    /// Alternating rounds per mode.
+    pub rounds: usize,
+    /// Seconds of wrk per proxy measurement.
+    pub duration: Duration,
+    /// redis-benchmark requests per test (SET, GET) per measurement.
+    pub requests: usize,
+    /// Clients (connections) of redis-benchmark and wrk.
+    pub clients: usize,
+    pub server_core: usize,
+    pub client_core: usize,
+    /// The directory holding `xdptcp` and `examples/`.
+    pub bin_dir: PathBuf,
+    pub results: PathBuf,
+}
+
+/// One measurement of one server.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Measure {
+    /// Requests per second.
+    pub rps: f64,
+    /// Latency percentiles, milliseconds.
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+}
+
+/// The rounds of one figure (e.g. `kv SET`) for both servers.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Series {
+    pub figure: String,
+    pub stack: Vec<Measure>,
+    pub reference: Vec<Measure>,
+    pub reference_name: String,
+}
+
+const KV_PORT: u16 = 6379;
+const PROXY_PORT: u16 = 80;
+const BACKEND_PORT: u16 = 8080;
+
+/// Runs the modes; prints and writes `services.md` and `services.json`.
+pub fn run(opts: &ServicesOptions) -> Result<Vec<Series>> {
+    std::fs::create_dir_all(&opts.results)?;
+    if let Ok(stale) = netns_tests::cleanup_stale() {
+        if !stale.is_empty() {
+            eprintln!("bench: removed stale namespaces/links {stale:?}");
+        }
+    }
+    let tb = Testbed::new(1)?;
+    for kv in [
+        "net.ipv4.tcp_max_tw_buckets=0",
+        "net.ipv4.ip_local_port_range=1024 65535",
+    ] {
+        tb.cli.run_ok(&["sysctl", "-qw", kv])?;
+    }
+    let mut all = Vec::new();
+    for mode in &opts.modes {
+        match mode.as_str() {
+            "kv" => all.extend(kv(&tb, opts)?),
+            "proxy" => all.extend(proxy(&tb, opts)?),
+            other => bail!("unknown services mode {other:?} (kv, proxy)"),
+        }
+    }
+    let text = report(&all, opts);
+    println!("{text}");
+    std::fs::write(opts.results.join("services.md"), &text)?;
+    std::fs::write(
+        opts.results.join("services.json"),
+        serde_json::to_string_pretty(&all)?,
+    )?;
+    Ok(all)
+}
+
+fn progress(what: &str) {
+    eprintln!("bench services: {what}");
+}
+
+/// Pins every thread of `pid` to `core`.
+fn pin(pid: u32, core: usize) -> Result<()> {
+    netns_tests::host(&["taskset", "-apc", &core.to_string(), &pid.to_string()])?.check()?;
+    Ok(())
+}
+
+fn example(opts: &ServicesOptions, name: &str) -> String {
+    opts.bin_dir
+        .join("examples")
+        .join(name)
+        .to_string_lossy()
+        .into_owned()
+}
+
+// ---- kv ------------------------------------------------------------------------------------
+
+fn kv(tb: &Testbed, opts: &ServicesOptions) -> Result<Vec<Series>> {
+    let mut set = Series {
+        figure: "kv SET".into(),
+        reference_name: "redis-server".into(),
+        ..Series::default()
+    };
+    let mut get = Series {
+        figure: "kv GET".into(),
+        reference_name: "redis-server".into(),
+        ..Series::default()
+    };
+    for round in 0..opts.rounds {
+        for stack in [true, false] {
+            let who = if stack { "examples/kv" } else { "redis-server" };
+            progress(&format!("kv round {}/{}: {who}", round + 1, opts.rounds));
+            let (s, g) = if stack {
+                let core = opts.server_core.to_string();
+                let bin = example(opts, "kv");
+                let d = Daemon::start_program(
+                    &tb.srv,
+                    &[
+                        &bin,
+                        "--iface",
+                        &tb.srv_if,
+                        "--port",
+                        "6379",
+                        "--queues",
+                        "1",
+                        "--cores",
+                        &core,
+                        "--max-memory",
+                        "4gb",
+                    ],
+                )?;
+                let r = redis_benchmark(tb, opts);
+                let _ = d.stop();
+                r?
+            } else {
+                let server = KernelServer::redis(&tb.srv, tb.srv_addr(KV_PORT), 4 << 30)?;
+                pin(server.pid(), opts.server_core)?;
+                redis_benchmark(tb, opts)?
+            };
+            let (sv, gv) = if stack {
+                (&mut set.stack, &mut get.stack)
+            } else {
+                (&mut set.reference, &mut get.reference)
+            };
+            sv.push(s);
+            gv.push(g);
+        }
+    }
+    Ok(vec![set, get])
+}
+
+/// redis-benchmark SET and GET from the client namespace: (SET, GET).
+fn redis_benchmark(tb: &Testbed, opts: &ServicesOptions) -> Result<(Measure, Measure)> {
+    let host = tb.srv_ip.to_string();
+    let (n, c) = (opts.requests.to_string(), opts.clients.to_string());
+    let core = opts.client_core.to_string();
+    let out = tb.cli.run_timeout(
+        &[
+            "taskset",
+            "-c",
+            &core,
+            "redis-benchmark",
+            "-h",
+            &host,
+            "-p",
+            "6379",
+            "-t",
+            "set,get",
+            "-c",
+            &c,
+            "-n",
+            &n,
+            "-r",
+            "100000",
+            "--csv",
+        ],
+        Duration::from_secs(600),
+    )?;
+    if !out.success() {
+        bail!("redis-benchmark failed: {}{}", out.stdout, out.stderr);
+    }
+    parse_redis_csv(&out.stdout)
+}
+
+/// `"SET","79051.38","0.331","0.104","0.311","0.455","0.615","2.191"` lines (test, rps,
+/// avg, min, p50, p95, p99, max) into (SET, GET).
+pub fn parse_redis_csv(text: &str) -> Result<(Measure, Measure)> {
+    let find = |test: &str| -> Result<Measure> {
+        let line = text
+            .lines()
+            .find(|l| l.starts_with(&format!("\"{test}\"")))
+            .with_context(|| format!("no {test} line in redis-benchmark's output:\n{text}"))?;
+        let f: Vec<f64> = line
+            .split(',')
+            .skip(1)
+            .map(|v| v.trim_matches('"').parse().unwrap_or(f64::NAN))
+            .collect();
+        if f.len() < 6 || f.iter().any(|v| v.is_nan()) {
+            bail!("cannot read {line:?}");
+        }
+        Ok(Measure {
+            rps: f[0],
+            p50_ms: f[3],
+            p99_ms: f[5],
+        })
+    };
+    Ok((find("SET")?, find("GET")?))
+}
+
+// ---- proxy ---------------------------------------------------------------------------------
+
+fn proxy(tb: &Testbed, opts: &ServicesOptions) -> Result<Vec<Series>> {
+    let mut series = Series {
+        figure: "proxy HTTP through to nginx".into(),
+        reference_name: "HAProxy".into(),
+        ..Series::default()
+    };
+    let backend = netns_tests::KernelServer::nginx(
+        &tb.cli,
+        std::net::SocketAddrV4::new(tb.cli_ip, BACKEND_PORT),
+        "hello from nginx\\n",
+    )?;
+    pin(backend.pid(), opts.client_core)?;
+    let backend_addr = format!("{}:{BACKEND_PORT}", tb.cli_ip);
+    for round in 0..opts.rounds {
+        for stack in [true, false] {
+            let who = if stack { "examples/proxy" } else { "HAProxy" };
+            progress(&format!("proxy round {}/{}: {who}", round + 1, opts.rounds));
+            let m = if stack {
+                let core = opts.server_core.to_string();
+                let bin = example(opts, "proxy");
+                let d = Daemon::start_program(
+                    &tb.srv,
+                    &[
+                        &bin,
+                        "--iface",
+                        &tb.srv_if,
+                        "--port",
+                        "80",
+                        "--backend",
+                        &backend_addr,
+                        "--queues",
+                        "1",
+                        "--cores",
+                        &core,
+                    ],
+                )?;
+                let r = wrk(tb, opts);
+                let _ = d.stop();
+                r?
+            } else {
+                let haproxy = Haproxy::start(tb, &backend_addr, &opts.results)?;
+                pin(haproxy.process.pid(), opts.server_core)?;
+                wrk(tb, opts)?
+            };
+            if stack {
+                series.stack.push(m);
+            } else {
+                series.reference.push(m);
+            }
+        }
+    }
+    drop(backend);
+    Ok(vec![series])
+}
+
+/// HAProxy in `mode tcp`, one thread, listening on the server address.
+struct Haproxy {
+    process: Process,
+    config: PathBuf,
+}
+
+impl Haproxy {
+    fn start(tb: &Testbed, backend: &str, dir: &Path) -> Result<Haproxy> {
+        let config = dir.join("haproxy.cfg");
+        let text = format!(
+            "global\n  nbthread 1\n  maxconn 100000\n\ndefaults\n  mode tcp\n  timeout connect 5s\n  \
+             timeout client 60s\n  timeout server 60s\n\nfrontend front\n  bind {}:{PROXY_PORT}\n  \
+             default_backend back\n\nbackend back\n  server nginx {backend}\n",
+            tb.srv_ip
+        );
+        std::fs::write(&config, text)?;
+        let path = config.to_string_lossy().into_owned();
+        let process = tb.srv.spawn("haproxy", &["haproxy", "-db", "-f", &path])?;
+        let target = std::net::SocketAddr::V4(tb.srv_addr(PROXY_PORT));
+        netns_tests::wait_until("HAProxy listening", Duration::from_secs(10), || {
+            tb.cli
+                .exec_in(move || {
+                    std::net::TcpStream::connect_timeout(&target, Duration::from_millis(200))
+                })
+                .ok()
+                .map(|_| ())
+        })?;
+        Ok(Haproxy { process, config })
+    }
+}
+
+impl Drop for Haproxy {
+    fn drop(&mut self) {
+        let _ = self.process.signal(libc::SIGTERM);
+        let _ = self.process.wait_exit(Duration::from_secs(5));
+        let _ = std::fs::remove_file(&self.config);
+    }
+}
+
+/// wrk from the client namespace through the proxy.
+fn wrk(tb: &Testbed, opts: &ServicesOptions) -> Result<Measure> {
+    let url = format!("http://{}/", tb.srv_addr(PROXY_PORT));
+    let core = opts.client_core.to_string();
+    let c = opts.clients.to_string();
+    let d = format!("{}s", opts.duration.as_secs().max(1));
+    let out = tb.cli.run_timeout(
+        &[
+            "taskset",
+            "-c",
+            &core,
+            "wrk",
+            "-t1",
+            "-c",
+            &c,
+            "-d",
+            &d,
+            "--latency",
+            &url,
+        ],
+        opts.duration + Duration::from_secs(60),
+    )?;
+    let text = format!("{}{}", out.stdout, out.stderr);
+    if !out.success() {
+        bail!("wrk failed: {text}");
+    }
+    if text.contains("Socket errors") || text.contains("Non-2xx") {
+        bail!("wrk saw errors:\n{text}");
+    }
+    parse_wrk(&text)
+}
+
+/// Requests/sec and the 50% and 99% lines of `wrk --latency`.
+pub fn parse_wrk(text: &str) -> Result<Measure> {
+    let rps = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Requests/sec:"))
+        .and_then(|v| v.trim().parse().ok())
+        .with_context(|| format!("no Requests/sec in wrk's output:\n{text}"))?;
+    let pct = |p: &str| -> Result<f64> {
+        let v = text
+            .lines()
+            .find_map(|l| l.trim().strip_prefix(p))
+            .with_context(|| format!("no {p} line in wrk's output:\n{text}"))?;
+        duration_ms(v.trim()).with_context(|| format!("cannot read {v:?}"))
+    };
+    Ok(Measure {
+        rps,
+        p50_ms: pct("50%")?,
+        p99_ms: pct("99%")?,
+    })
+}
+
+/// `180.00us`, `1.23ms`, `2.00s` in milliseconds.
+fn duration_ms(v: &str) -> Option<f64> {
+    let (num, scale) = if let Some(n) = v.strip_suffix("us") {
+        (n, 0.001)
+    } else if let Some(n) = v.strip_suffix("ms") {
+        (n, 1.0)
+    } else if let Some(n) = v.strip_suffix('s') {
+        (n, 1000.0)
+    } else {
+        return None;
+    };
+    num.trim().parse::<f64>().ok().map(|n| n * scale)
+}
+
+// ---- report --------------------------------------------------------------------------------
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    match v.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => v[n / 2],
+        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
+    }
+}
+
+/// Median and (min, max) of the per-round ratios stack/reference of `f`.
+pub fn ratio_stats(s: &Series, f: impl Fn(&Measure) -> f64) -> (f64, f64, f64) {
+    let ratios: Vec<f64> = s
+        .stack
+        .iter()
+        .zip(&s.reference)
+        .map(|(a, b)| f(a) / f(b))
+        .collect();
+    let min = ratios.iter().copied().fold(f64::INFINITY, f64::min);
+    let max = ratios.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    (median(ratios), min, max)
+}
+
+fn report(all: &[Series], opts: &ServicesOptions) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "## Services against their usual programs ({} alternating rounds, medians; ratio = stack / reference, with its min-max over the rounds)\n",
+        opts.rounds
+    );
+    let _ = writeln!(
+        out,
+        "| figure | stack | reference | req/s | ratio | p50 ms | ratio | p99 ms | ratio |"
+    );
+    let _ = writeln!(out, "|---|---|---|---:|---:|---:|---:|---:|---:|");
+    for s in all {
+        let med = |v: &[Measure], f: fn(&Measure) -> f64| median(v.iter().map(f).collect());
+        let cell = |f: fn(&Measure) -> f64, digits: usize| {
+            let (m, lo, hi) = ratio_stats(s, f);
+            (
+                format!(
+                    "{:.*} / {:.*}",
+                    digits,
+                    med(&s.stack, f),
+                    digits,
+                    med(&s.reference, f)
+                ),
+                format!("{m:.2} ({lo:.2}-{hi:.2})"),
+            )
+        };
+        let (rps, rps_r) = cell(|m| m.rps, 0);
+        let (p50, p50_r) = cell(|m| m.p50_ms, 3);
+        let (p99, p99_r) = cell(|m| m.p99_ms, 3);
+        let stack = if s.figure.starts_with("kv") {
+            "examples/kv"
+        } else {
+            "examples/proxy"
+        };
+        let _ = writeln!(
+            out,
+            "| {} | {stack} | {} | {rps} | {rps_r} | {p50} | {p50_r} | {p99} | {p99_r} |",
+            s.figure, s.reference_name
+        );
+    }
+    let _ = writeln!(
+        out,
+        "\nkv: redis-benchmark -t set,get -c {} -n {} -r 100000 (no pipelining); proxy: wrk -t1 -c {} -d {}s --latency, nginx backend. Servers on core {}, clients and nginx on core {}. Per-round figures in services.json.",
+        opts.clients,
+        opts.requests,
+        opts.clients,
+        opts.duration.as_secs(),
+        opts.server_core,
+        opts.client_core
+    );
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_redis_benchmarks_csv() {
+        let text = "\"test\",\"rps\",\"avg_latency_ms\",\"min_latency_ms\",\"p50_latency_ms\",\"p95_latency_ms\",\"p99_latency_ms\",\"max_latency_ms\"\n\
+                    \"SET\",\"79051.38\",\"0.331\",\"0.104\",\"0.311\",\"0.455\",\"0.615\",\"2.191\"\n\
+                    \"GET\",\"80000.00\",\"0.300\",\"0.100\",\"0.303\",\"0.400\",\"0.500\",\"1.000\"\n";
+        let (set, get) = parse_redis_csv(text).unwrap();
+        assert_eq!((set.rps, set.p50_ms, set.p99_ms), (79051.38, 0.311, 0.615));
+        assert_eq!(get.rps, 80000.0);
+        assert!(parse_redis_csv("\"SET\",\"x\"").is_err());
+    }
+
+    #[test]
+    fn reads_wrk_latency_output() {
+        let text = "Running 2s test @ http://10.0.0.1/\n  1 threads and 16 connections\n  \
+                    Latency Distribution\n     50%  180.00us\n     75%  250.00us\n     90%  \
+                    400.00us\n     99%    1.23ms\n  128306 requests in 2.00s, 20.31MB read\n\
+                    Requests/sec:  64153.12\nTransfer/sec:     10.15MB\n";
+        let m = parse_wrk(text).unwrap();
+        assert_eq!(m.rps, 64153.12);
+        assert!((m.p50_ms - 0.18).abs() < 1e-9 && (m.p99_ms - 1.23).abs() < 1e-9);
+    }
+
+    #[test]
+    fn ratios_are_per_round_with_their_spread() {
+        let m = |rps| Measure {
+            rps,
+            ..Measure::default()
+        };
+        let s = Series {
+            stack: vec![m(200.0), m(150.0), m(300.0)],
+            reference: vec![m(100.0), m(100.0), m(100.0)],
+            ..Series::default()
+        };
+        assert_eq!(ratio_stats(&s, |m| m.rps), (2.0, 1.5, 3.0));
+    }
+}
