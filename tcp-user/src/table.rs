@@ -313,7 +313,7 @@ impl<D> ConnectionTable<D> {
         let entry = self.get_mut(id)?;
         // A connection that ended gracefully keeps what it received until the service has
         // read it (or closed or aborted it, which discards).
-        if entry.conn.is_closed() && !(entry.conn.keeps_unread_data() && !entry.discard) {
+        if entry.conn.is_closed() && (entry.discard || !entry.conn.keeps_unread_data()) {
             return self.remove(id);
         }
         let left_half_open = entry.half_open && entry.conn.state() != State::SynReceived;

@@ -201,7 +201,7 @@ impl Connection {
     /// yet: the table keeps it (and its receive buffer) until the data is read, as Linux
     /// keeps a closed socket's receive queue readable. A reset or abort discards instead.
     pub fn keeps_unread_data(&self) -> bool {
-        self.ended_gracefully && self.recv.len() > 0
+        self.ended_gracefully && !self.recv.is_empty()
     }
 
     /// Why an active open failed, once it did (reported with `Event::Reset` or
