@@ -3,6 +3,7 @@
 //!
 //! A transaction is recorded only if it started at or after `measure_from` and finished by
 //! `until`, so warm-up and the tail cut by the deadline never pollute the figures.
+#![allow(unsafe_code)] // epoll and socket options are FFI.
 
 use std::{
     io::{self, Read, Write},

@@ -4,6 +4,7 @@
 //! Back-pressure is the same as a careful production server's: while a connection has output
 //! the peer has not taken, it is not read (interest switches from EPOLLIN to EPOLLOUT), so
 //! memory stays bounded however fast the client writes.
+#![allow(unsafe_code)] // epoll and socket options are FFI.
 
 use std::{
     collections::HashMap,

@@ -11,6 +11,7 @@
 //! the window) would shrink the window for good; after [`LOSS_TIMEOUT`] without progress the
 //! outstanding frames are counted lost and a new epoch starts (late arrivals of an old epoch
 //! are counted, but return no credit).
+#![allow(unsafe_code)] // the raw AF_PACKET client is FFI.
 
 use std::{
     io,
@@ -193,6 +194,7 @@ impl RawLink {
     fn send_batch(&mut self, n: usize) -> Result<usize> {
         // Safety: all-zero iovec and mmsghdr are valid; the pointers set below outlive the call.
         let mut iov: [libc::iovec; BATCH] = unsafe { std::mem::zeroed() };
+        // Safety: as above.
         let mut msgs: [libc::mmsghdr; BATCH] = unsafe { std::mem::zeroed() };
         let addr = &mut self.addr as *mut libc::sockaddr_ll as *mut libc::c_void;
         for i in 0..n {
@@ -230,6 +232,7 @@ impl RawLink {
     fn recv_batch(&mut self, lens: &mut [usize; BATCH]) -> Result<usize> {
         // Safety: as in send_batch.
         let mut iov: [libc::iovec; BATCH] = unsafe { std::mem::zeroed() };
+        // Safety: as in send_batch.
         let mut msgs: [libc::mmsghdr; BATCH] = unsafe { std::mem::zeroed() };
         for i in 0..BATCH {
             iov[i].iov_base = self.rx[i].as_mut_ptr() as *mut libc::c_void;

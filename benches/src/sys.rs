@@ -1,5 +1,6 @@
 //! Small facts about the machine and processes: CPU time of a pid, TCP counters, pinning, and
 //! a timestamp for result directories (no date crate needed).
+#![allow(unsafe_code)] // getrusage and sched_setaffinity are FFI.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 

@@ -80,5 +80,6 @@ impl XdpCounter {
 }
 
 #[cfg(feature = "user")]
-// Safety: ServedKey is repr(C), Copy, made only of integers and has explicit padding.
+#[allow(unsafe_code)] // aya reads map keys as plain bytes
+                      // SAFETY: ServedKey is repr(C), Copy, made only of integers and has explicit padding.
 unsafe impl aya::Pod for ServedKey {}

@@ -76,7 +76,9 @@ drop_reasons! {
 /// Frame counters of one AF_XDP port.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct PortCounters {
+    /// Frames received on the socket.
     pub rx_frames: u64,
+    /// Frames handed to the TX ring.
     pub tx_frames: u64,
     /// Outgoing frames dropped because no TX frame was free.
     pub tx_dropped: u64,
@@ -93,20 +95,33 @@ pub struct PortCounters {
 /// Counters of one worker (plain integers, published as snapshots).
 #[derive(Clone, Debug, Default)]
 pub struct WorkerStats {
+    /// The worker's receive queue.
     pub queue: u32,
+    /// The AF_XDP port's frame counters.
     pub port: PortCounters,
+    /// Frames or segments dropped, by [`DropReason`] index.
     pub drops: [u64; DropReason::COUNT],
+    /// Connections created (accepted, cookie-completed or opened).
     pub conns_opened: u64,
+    /// Connections freed.
     pub conns_closed: u64,
+    /// Connections reset by the peer.
     pub conns_reset: u64,
+    /// Connections given up after their retries or idle timeout.
     pub conns_timed_out: u64,
+    /// RSTs sent for segments that matched no connection.
     pub rsts_sent: u64,
+    /// SYN-ACKs carrying a SYN cookie.
     pub syn_cookies_sent: u64,
     /// Connections in TIME_WAIT freed early for a new SYN on the same tuple (RFC 6191).
     pub time_wait_reused: u64,
+    /// Segments retransmitted (of freed connections).
     pub retransmissions: u64,
+    /// Fast retransmissions (of freed connections).
     pub fast_retransmits: u64,
+    /// Out-of-order segments received (of freed connections).
     pub out_of_order: u64,
+    /// Connections in the table now.
     pub active: u64,
 }
 

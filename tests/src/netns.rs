@@ -4,6 +4,7 @@
 //! the pid is the process that owns them. [`cleanup_stale`] removes the ones whose owner is
 //! dead; the SIGINT/SIGTERM handler installed with the first namespace removes the live
 //! process's own before it exits.
+#![allow(unsafe_code)] // setns(2) and friends are FFI.
 
 use std::{
     fs::File,

@@ -1,5 +1,6 @@
 //! A background process guard: output captured line by line, waits with deadlines, stopped
 //! (SIGTERM, then SIGKILL) on drop.
+#![allow(unsafe_code)] // kill(2) is FFI.
 
 use std::{
     io::{BufRead, BufReader, Read},

@@ -13,6 +13,7 @@
 //! `-A OUTPUT -p tcp --sport <port> --tcp-flags RST RST -j DROP`. (The alternative, a source IP
 //! the client does not own, avoids iptables but depends on how the stack picks the reply's
 //! MAC and never looks like a real client; the rule is explicit and visible in `iptables -S`.)
+#![allow(unsafe_code)] // the raw AF_PACKET peer is FFI.
 
 use std::{
     fmt, io,

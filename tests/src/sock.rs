@@ -1,4 +1,5 @@
 //! Socket helpers: connecting from a chosen source port, reading `ss` socket states.
+#![allow(unsafe_code)] // socket options are FFI.
 
 use std::{
     io,

@@ -7,6 +7,7 @@
 //! so TX checksum offload is turned off on the SERVER-side veth end ([`ClientBed::new`]).
 //!
 //! Run with `cargo xtask test` (sets `XDPTCP_BIN`); without it these tests fail on purpose.
+#![allow(unsafe_code)] // raw sockets and shutdown(2) of the test's own listener are FFI.
 
 use std::{
     io::{Read, Write},

@@ -4,6 +4,7 @@
 //! and restart, and a graceful SIGTERM drain under traffic.
 //!
 //! Run with `cargo xtask test` (sets `XDPTCP_BIN`); without it these tests fail on purpose.
+#![allow(unsafe_code)] // the flood's AF_PACKET socket and sendmmsg(2) are FFI.
 
 use std::{
     collections::BTreeMap,

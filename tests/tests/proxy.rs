@@ -3,6 +3,7 @@
 //! servers (std sockets, nginx) in the client namespace.
 //!
 //! Run with `cargo xtask test` (builds the examples, sets `XDPTCP_BIN`).
+#![allow(unsafe_code)] // SO_LINGER (a RST on close) is FFI.
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddrV4, TcpListener, TcpStream};

@@ -15,6 +15,29 @@ pub fn run(netns_args: &[String]) -> Result<()> {
     clean_stale("before");
 
     let mut results = Vec::new();
+    // The rules first: formatting, and clippy with every warning an error (the workspace's
+    // lints make undocumented `unsafe`, `unsafe` outside its modules and undocumented public
+    // items of the library warnings or errors).
+    let start = Instant::now();
+    let mut fmt = build::user_cargo(&obj);
+    fmt.args(["fmt", "--all", "--check"]);
+    let fmt_ok = fmt.status().map(|s| s.success()).unwrap_or(false);
+    let mut clippy = build::user_cargo(&obj);
+    clippy.args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]);
+    let clippy_ok = clippy.status().map(|s| s.success()).unwrap_or(false);
+    results.push((
+        "cargo fmt --check, cargo clippy -D warnings",
+        fmt_ok && clippy_ok,
+        start.elapsed(),
+    ));
+
     let start = Instant::now();
     let mut unit = build::user_cargo(&obj);
     unit.args(["test", "--workspace", "--exclude", "netns-tests"]);

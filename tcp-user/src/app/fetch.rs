@@ -46,15 +46,18 @@ pub struct Fetch {
     half_close: bool,
     /// Bytes received from the server.
     pub received: Vec<u8>,
+    /// How the fetch ended, once it has.
     pub outcome: Option<Outcome>,
     /// When the connection was started and when it was established.
     pub opened_at: Option<Instant>,
+    /// When the handshake completed.
     pub established_at: Option<Instant>,
     /// The state our side ended in before it was freed (TIME_WAIT when we closed first).
     pub last_state: Option<State>,
 }
 
 impl Fetch {
+    /// A fetch of `addr:port` (host order) sending `request`, half-closing after it if `half_close`.
     pub fn new(addr: u32, port: u16, request: Vec<u8>, half_close: bool) -> Fetch {
         Fetch {
             target: Some((addr, port)),

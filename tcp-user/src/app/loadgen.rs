@@ -34,8 +34,11 @@ impl std::str::FromStr for LoadMode {
 /// What the generator does.
 #[derive(Clone, Debug)]
 pub struct LoadConfig {
+    /// Which transactions to run.
     pub mode: LoadMode,
+    /// Server address (host order).
     pub remote_addr: u32,
+    /// Server port.
     pub remote_port: u16,
     /// Connections in flight.
     pub conns: usize,
@@ -70,6 +73,7 @@ pub struct LoadGen {
 }
 
 impl LoadGen {
+    /// A load generator for `cfg`.
     pub fn new(cfg: LoadConfig) -> LoadGen {
         LoadGen {
             request: vec![b'x'; cfg.size],

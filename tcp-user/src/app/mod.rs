@@ -10,8 +10,11 @@ pub mod loadgen;
 /// The built-in applications (`--app`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AppKind {
+    /// RFC 862: every byte back.
     Echo,
+    /// RFC 863: every byte thrown away.
     Discard,
+    /// HTTP/1.1 `200 OK` with a fixed body to every request.
     Http,
 }
 

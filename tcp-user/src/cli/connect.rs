@@ -22,6 +22,7 @@ use crate::tcp;
 #[derive(Args, Debug, Clone)]
 pub struct ConnectArgs {
     #[command(flatten)]
+    #[allow(missing_docs)] // clap: the flattened group documents itself
     pub datapath: DatapathArgs,
     /// Server to load, IPV4:PORT.
     #[arg(long)]
@@ -69,7 +70,9 @@ pub struct ConnectArgs {
 /// What `xdptcp connect` does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ConnectMode {
+    /// `rr` or `crr` load.
     Load(LoadMode),
+    /// One request, everything back.
     Fetch,
 }
 

@@ -17,6 +17,7 @@ use crate::metrics;
 #[command(name = "xdptcp", version, about)]
 pub struct Cli {
     #[command(subcommand)]
+    #[allow(missing_docs)] // clap: the flattened group documents itself
     pub command: Command,
 }
 

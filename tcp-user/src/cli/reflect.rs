@@ -23,6 +23,7 @@ use crate::xdp::XskPort;
 #[derive(Args, Debug, Clone)]
 pub struct ReflectArgs {
     #[command(flatten)]
+    #[allow(missing_docs)] // clap: the flattened group documents itself
     pub datapath: DatapathArgs,
     /// TCP port(s) whose frames are reflected.
     #[arg(long = "port", value_delimiter = ',', required = true)]

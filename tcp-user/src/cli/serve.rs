@@ -12,6 +12,7 @@ use crate::service::{Service, WorkerInfo};
 #[derive(Args, Debug, Clone)]
 pub struct ServeArgs {
     #[command(flatten)]
+    #[allow(missing_docs)] // clap: the flattened group documents itself
     pub datapath: DatapathArgs,
     /// TCP port(s) to serve, comma-separated.
     #[arg(long = "port", value_delimiter = ',', required = true, value_parser = parse_port)]

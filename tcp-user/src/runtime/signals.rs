@@ -1,4 +1,5 @@
 //! SIGINT and SIGTERM: the first asks the runtime to drain, the second to stop at once.
+#![allow(unsafe_code)] // sigaction is FFI; the handler only touches an atomic.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 

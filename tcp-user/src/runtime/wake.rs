@@ -7,6 +7,7 @@
 //! With sequentially consistent orderings on both sides, either the worker's last `poll` sees
 //! the message or the waker sees the flag (the Dekker pattern), so no message waits for the
 //! worker's idle timeout, and a busy worker costs its wakers nothing.
+#![allow(unsafe_code)] // eventfd and poll(2) are FFI.
 
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};

@@ -138,7 +138,9 @@ impl CongestionControl for Reno {
 /// there is no allocation or indirect call per ACK.
 #[derive(Clone, Copy, Debug)]
 pub enum Congestion {
+    /// NewReno (RFC 5681, RFC 6582).
     Reno(Reno),
+    /// CUBIC (RFC 9438).
     Cubic(Cubic),
 }
 

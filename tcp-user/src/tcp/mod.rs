@@ -43,8 +43,12 @@ pub use unmatched::{handle_unmatched, Unmatched};
 /// A connection's identity: local and remote IPv4 address and port, all in host order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
 pub struct FourTuple {
+    /// Our IPv4 address (host order).
     pub local_addr: u32,
+    /// Our port.
     pub local_port: u16,
+    /// The peer's IPv4 address (host order).
     pub remote_addr: u32,
+    /// The peer's port.
     pub remote_port: u16,
 }

@@ -26,6 +26,7 @@ pub struct Reassembly {
 }
 
 impl Reassembly {
+    /// True when no out-of-order range is held.
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }

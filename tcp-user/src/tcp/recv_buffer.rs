@@ -45,6 +45,7 @@ impl ReceiveBuffer {
         }
     }
 
+    /// Size of the ring in bytes.
     pub fn capacity(&self) -> usize {
         self.buf.len()
     }
@@ -54,6 +55,7 @@ impl ReceiveBuffer {
         self.len
     }
 
+    /// True when nothing is readable.
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }

@@ -33,8 +33,11 @@ pub struct FlightView {
 /// SACKed byte lies inside it), so a hole is lost whole, or only up to `lost_below`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Hole {
+    /// First sequence number of the hole.
     pub start: SeqNum,
+    /// End of the hole (exclusive).
     pub end: SeqNum,
+    /// End of the part of the hole deemed lost (RFC 6675 IsLost).
     pub lost_end: SeqNum,
 }
 

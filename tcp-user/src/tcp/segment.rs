@@ -10,13 +10,21 @@ use core::fmt;
 pub struct TcpFlags(pub u8);
 
 impl TcpFlags {
+    /// No more data from the sender.
     pub const FIN: TcpFlags = TcpFlags(0x01);
+    /// Synchronize sequence numbers.
     pub const SYN: TcpFlags = TcpFlags(0x02);
+    /// Reset the connection.
     pub const RST: TcpFlags = TcpFlags(0x04);
+    /// Push function.
     pub const PSH: TcpFlags = TcpFlags(0x08);
+    /// The acknowledgment field is significant.
     pub const ACK: TcpFlags = TcpFlags(0x10);
+    /// The urgent pointer is significant.
     pub const URG: TcpFlags = TcpFlags(0x20);
+    /// ECN-Echo (RFC 3168).
     pub const ECE: TcpFlags = TcpFlags(0x40);
+    /// Congestion Window Reduced (RFC 3168).
     pub const CWR: TcpFlags = TcpFlags(0x80);
     /// No flags set.
     pub const NONE: TcpFlags = TcpFlags(0);
@@ -27,26 +35,32 @@ impl TcpFlags {
         self.0 & other.0 == other.0
     }
     #[inline]
+    /// FIN is set.
     pub fn fin(self) -> bool {
         self.contains(Self::FIN)
     }
     #[inline]
+    /// SYN is set.
     pub fn syn(self) -> bool {
         self.contains(Self::SYN)
     }
     #[inline]
+    /// RST is set.
     pub fn rst(self) -> bool {
         self.contains(Self::RST)
     }
     #[inline]
+    /// ACK is set.
     pub fn ack(self) -> bool {
         self.contains(Self::ACK)
     }
     #[inline]
+    /// PSH is set.
     pub fn psh(self) -> bool {
         self.contains(Self::PSH)
     }
     #[inline]
+    /// URG is set.
     pub fn urg(self) -> bool {
         self.contains(Self::URG)
     }
@@ -95,7 +109,9 @@ pub const MAX_SACK_BLOCKS: usize = 4;
 /// (RFC 2018 section 3).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub struct SackBlock {
+    /// First sequence number of the block.
     pub left: SeqNum,
+    /// Sequence number after the block's last byte.
     pub right: SeqNum,
 }
 
@@ -130,9 +146,11 @@ impl SackBlocks {
     pub fn as_slice(&self) -> &[SackBlock] {
         &self.blocks[..self.len as usize]
     }
+    /// True when there is no block.
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
+    /// Number of blocks.
     pub fn len(&self) -> usize {
         self.len as usize
     }
@@ -171,16 +189,23 @@ pub struct TcpOptions {
 /// (they belong to the connection's 4-tuple).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub struct Segment<'a> {
+    /// Source port.
     pub src_port: u16,
+    /// Destination port.
     pub dst_port: u16,
+    /// SEG.SEQ.
     pub seq: SeqNum,
     /// Acknowledgment number; meaningful only when `flags` has ACK.
     pub ack: SeqNum,
+    /// Control bits.
     pub flags: TcpFlags,
     /// Window field as carried (not yet scaled).
     pub window: u16,
+    /// Urgent pointer (RFC 6093: data is delivered inline).
     pub urgent: u16,
+    /// Parsed options.
     pub options: TcpOptions,
+    /// The data, borrowed from the frame or the send buffer.
     pub payload: &'a [u8],
 }
 

@@ -34,6 +34,7 @@ impl SendBuffer {
         self.len
     }
 
+    /// True when nothing is queued.
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }

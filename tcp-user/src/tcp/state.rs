@@ -4,16 +4,27 @@
 /// a [`Connection`](super::Connection); it is here for completeness.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum State {
+    /// No connection.
     Closed,
+    /// Waiting for a SYN (endpoints listen; no connection object is in LISTEN).
     Listen,
+    /// Our SYN is out (active open).
     SynSent,
+    /// A SYN arrived and our SYN-ACK is out.
     SynReceived,
+    /// Open: data flows both ways.
     Established,
+    /// We closed; our FIN is not acknowledged yet.
     FinWait1,
+    /// We closed and our FIN is acknowledged; the peer may still send.
     FinWait2,
+    /// The peer closed; we may still send.
     CloseWait,
+    /// Both closed at once; our FIN is not acknowledged yet.
     Closing,
+    /// The peer closed first, then we did; waiting for the ACK of our FIN.
     LastAck,
+    /// Both FINs exchanged; waiting 2 MSL for old duplicates to die out.
     TimeWait,
 }
 

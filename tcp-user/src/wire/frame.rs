@@ -16,22 +16,34 @@ const HEADERS_LEN: usize = ethernet::HEADER_LEN + ipv4::HEADER_LEN;
 /// payload borrowed from the frame. Addresses in host order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ParsedFrame<'a> {
+    /// Source Ethernet address.
     pub src_mac: MacAddr,
+    /// Destination Ethernet address.
     pub dst_mac: MacAddr,
+    /// Source IPv4 address (host order).
     pub src_addr: u32,
+    /// Destination IPv4 address (host order).
     pub dst_addr: u32,
+    /// IPv4 time to live.
     pub ttl: u8,
+    /// The TCP segment.
     pub segment: Segment<'a>,
 }
 
 /// Link and network header values for a frame to send. Addresses in host order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FrameHeader {
+    /// Source Ethernet address.
     pub src_mac: MacAddr,
+    /// Destination Ethernet address.
     pub dst_mac: MacAddr,
+    /// Source IPv4 address (host order).
     pub src_addr: u32,
+    /// Destination IPv4 address (host order).
     pub dst_addr: u32,
+    /// IPv4 time to live.
     pub ttl: u8,
+    /// IPv4 identification (DF is always set, so any value will do).
     pub ip_id: u16,
 }
 

@@ -10,9 +10,13 @@ use crate::wire::MacAddr;
 /// What the daemon needs to know about the interface it serves.
 #[derive(Clone, Debug)]
 pub struct Interface {
+    /// Interface name.
     pub name: String,
+    /// Interface index.
     pub index: u32,
+    /// Its Ethernet address.
     pub mac: MacAddr,
+    /// Its MTU.
     pub mtu: u32,
     /// Number of receive queues the device exposes (`/sys/class/net/IF/queues/rx-*`).
     pub rx_queues: u32,

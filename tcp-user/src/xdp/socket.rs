@@ -61,6 +61,7 @@ impl Default for PortConfig {
 
 /// An AF_XDP socket on one queue, its UMEM and its rings.
 pub struct XskPort {
+    /// The receive queue the socket is bound to.
     pub queue: u32,
     /// The mode the socket was bound in (copy or zero-copy).
     pub zero_copy: bool,
@@ -78,6 +79,7 @@ pub struct XskPort {
     tx_frames: usize,
     /// Frames were given back to the fill ring since the last flush.
     refilled: bool,
+    /// Frame counters.
     pub counters: PortCounters,
 }
 
