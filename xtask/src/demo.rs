@@ -12,7 +12,7 @@ use std::{
 };
 
 use anyhow::{bail, Context, Result};
-use netns_tests::{wait_until, Daemon, ExitCounters, Testbed};
+use netns_tests::{wait_until, Daemon, ExitCounters, KernelServer, Testbed};
 
 use crate::{build, util::workspace_root};
 
@@ -27,17 +27,36 @@ struct Step {
     run: fn(&Ctx) -> Result<String>,
 }
 
+/// What a scenario runs on the server end.
+enum Launch {
+    /// `xdptcp serve` with these arguments.
+    Serve(&'static [&'static str]),
+    /// An example service (`target/release/examples/NAME`), with arguments from the testbed.
+    Example {
+        name: &'static str,
+        args: fn(&Testbed) -> Vec<String>,
+    },
+    /// Nothing: the stack is the client, against kernel servers.
+    Client,
+}
+
 struct Scenario {
     title: &'static str,
-    /// `xdptcp serve` arguments, or `None` when the stack is the client (kernel servers).
-    daemon_args: Option<&'static [&'static str]>,
+    launch: Launch,
+    /// Kernel servers the scenario needs before its daemon starts (a proxy's backend).
+    backends: fn(&Testbed) -> Result<Vec<KernelServer>>,
     steps: &'static [Step],
+}
+
+fn no_backends(_: &Testbed) -> Result<Vec<KernelServer>> {
+    Ok(Vec::new())
 }
 
 const SCENARIOS: &[Scenario] = &[
     Scenario {
         title: "echo on port 7: the stack serves it, the kernel keeps everything else",
-        daemon_args: Some(&["--port", "7", "--app", "echo"]),
+        launch: Launch::Serve(&["--port", "7", "--app", "echo"]),
+        backends: no_backends,
         steps: &[
             Step {
                 name: "XDP program attached to the server veth",
@@ -67,7 +86,8 @@ const SCENARIOS: &[Scenario] = &[
     },
     Scenario {
         title: "http on port 80: curl and ab against the stack",
-        daemon_args: Some(&["--port", "80", "--app", "http", "--body-size", "1024"]),
+        launch: Launch::Serve(&["--port", "80", "--app", "http", "--body-size", "1024"]),
+        backends: no_backends,
         steps: &[
             Step {
                 name: "curl GET / (two requests, one keep-alive connection)",
@@ -84,8 +104,61 @@ const SCENARIOS: &[Scenario] = &[
         ],
     },
     Scenario {
+        title: "examples/kv on port 6379: a Redis-protocol service, with Redis's own clients",
+        launch: Launch::Example {
+            name: "kv",
+            args: |_| {
+                ["--port", "6379", "--max-memory", "256mb"]
+                    .map(String::from)
+                    .to_vec()
+            },
+        },
+        backends: no_backends,
+        steps: &[
+            Step {
+                name: "redis-cli SET, GET, INCR, MSET/MGET, TTL",
+                run: redis_cli,
+            },
+            Step {
+                name: "redis-benchmark -t set,get -n 50000 -c 50 -q: no errors",
+                run: redis_benchmark,
+            },
+        ],
+    },
+    Scenario {
+        title: "examples/proxy on port 80: a TCP proxy to nginx, both legs on the stack",
+        launch: Launch::Example {
+            name: "proxy",
+            args: |tb| {
+                let backend = format!("{}:8080", tb.cli_ip);
+                ["--port", "80", "--backend", &backend]
+                    .map(String::from)
+                    .to_vec()
+            },
+        },
+        backends: |tb| {
+            let addr = std::net::SocketAddrV4::new(tb.cli_ip, 8080);
+            Ok(vec![KernelServer::nginx(
+                &tb.cli,
+                addr,
+                "hello from nginx, through the stack\\n",
+            )?])
+        },
+        steps: &[
+            Step {
+                name: "curl through the proxy to nginx",
+                run: curl_proxy,
+            },
+            Step {
+                name: "wrk -c 16 -d 2s through the proxy: 0 errors",
+                run: wrk_proxy,
+            },
+        ],
+    },
+    Scenario {
         title: "the stack as a client: xdptcp connect against kernel servers",
-        daemon_args: None,
+        launch: Launch::Client,
+        backends: no_backends,
         steps: &[
             Step {
                 name: "fetch README.md from python http.server, byte for byte",
@@ -138,10 +211,16 @@ fn run_scenario(s: &Scenario) -> Result<usize> {
         tb.cli_if,
         tb.cli_ip
     );
-    let Some(args) = s.daemon_args else {
-        return run_client_scenario(s, &tb);
+    let _backends = (s.backends)(&tb).context("starting the backends")?;
+    let mut daemon = match &s.launch {
+        Launch::Client => return run_client_scenario(s, &tb),
+        Launch::Serve(args) => Daemon::start(&tb, args).context("starting xdptcp")?,
+        Launch::Example { name, args } => {
+            let args = args(&tb);
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            Daemon::start_example(&tb, name, &args).with_context(|| format!("starting {name}"))?
+        }
     };
-    let mut daemon = Daemon::start(&tb, args).context("starting xdptcp")?;
     println!("daemon: {}", daemon.ready_line());
     let ctx = Ctx { tb: &tb };
     let mut failed = 0;
@@ -157,10 +236,13 @@ fn run_scenario(s: &Scenario) -> Result<usize> {
     let (status, out) = daemon.sigterm_and_wait()?;
     println!("daemon exited: {status}");
     let counters = ExitCounters::parse(&out);
-    for line in out
-        .lines()
-        .filter(|l| l.contains("queue ") || l.contains("xdp:"))
-    {
+    for line in out.lines().filter(|l| {
+        l.contains("queue ")
+            || l.contains("xdp:")
+            || l.starts_with("service ")
+            || l.starts_with("backend ")
+            || l.starts_with("kv:")
+    }) {
         println!("  {line}");
     }
     if counters.queues.is_empty() && counters.xdp.is_empty() {
@@ -557,4 +639,114 @@ fn ab_keepalive(ctx: &Ctx) -> Result<String> {
 
 fn ab_close(ctx: &Ctx) -> Result<String> {
     ab(ctx, &["-n", "2000", "-c", "4"])
+}
+
+/// `redis-cli -h <server> -p 6379 ARGS` from the client namespace: its output, trimmed.
+fn cli(ctx: &Ctx, args: &[&str]) -> Result<String> {
+    let host = ctx.tb.srv_ip.to_string();
+    let mut argv = vec!["redis-cli", "-h", &host, "-p", "6379"];
+    argv.extend_from_slice(args);
+    let out = ctx
+        .tb
+        .cli
+        .run_timeout(&argv, Duration::from_secs(10))?
+        .check()?;
+    Ok(out.stdout.trim().replace('\n', " "))
+}
+
+fn redis_cli(ctx: &Ctx) -> Result<String> {
+    let steps: [(&[&str], &str); 6] = [
+        (&["SET", "greeting", "hello"], "OK"),
+        (&["GET", "greeting"], "hello"),
+        (&["INCRBY", "visits", "41"], "41"),
+        (&["INCR", "visits"], "42"),
+        (&["MSET", "a", "1", "b", "2"], "OK"),
+        (&["MGET", "a", "nope", "b"], "1  2"),
+    ];
+    let mut shown = Vec::new();
+    for (args, want) in steps {
+        let got = cli(ctx, args)?;
+        if got != want {
+            bail!("redis-cli {args:?}: {got:?}, expected {want:?}");
+        }
+        shown.push(format!("{} -> {got}", args.join(" ")));
+    }
+    cli(ctx, &["SET", "temp", "v", "EX", "60"])?;
+    let ttl = cli(ctx, &["TTL", "temp"])?;
+    if ttl != "60" && ttl != "59" {
+        bail!("TTL after SET EX 60: {ttl}");
+    }
+    shown.push(format!("TTL temp -> {ttl}"));
+    Ok(shown.join("; "))
+}
+
+fn redis_benchmark(ctx: &Ctx) -> Result<String> {
+    let host = ctx.tb.srv_ip.to_string();
+    let out = ctx.tb.cli.run_timeout(
+        &[
+            "redis-benchmark",
+            "-h",
+            &host,
+            "-p",
+            "6379",
+            "-t",
+            "set,get",
+            "-n",
+            "50000",
+            "-c",
+            "50",
+            "-r",
+            "10000",
+            "-q",
+        ],
+        Duration::from_secs(60),
+    )?;
+    let text = format!("{}{}", out.stdout, out.stderr);
+    if !out.success() || text.to_lowercase().contains("error") {
+        bail!("redis-benchmark: {text}");
+    }
+    let lines: Vec<String> = text
+        .split(['\r', '\n'])
+        .filter(|l| l.contains("requests per second"))
+        .map(|l| l.trim().to_string())
+        .collect();
+    if lines.len() != 2 {
+        bail!("no SET and GET results in: {text}");
+    }
+    Ok(lines.join("; "))
+}
+
+fn curl_proxy(ctx: &Ctx) -> Result<String> {
+    let url = format!("http://{}/", ctx.tb.srv_addr(80));
+    let out = ctx
+        .tb
+        .cli
+        .run_ok(&["curl", "-sS", "--max-time", "5", &url])?;
+    if out != "hello from nginx, through the stack\n" {
+        bail!("unexpected body {out:?}");
+    }
+    Ok(format!("{:?}", out.trim()))
+}
+
+fn wrk_proxy(ctx: &Ctx) -> Result<String> {
+    let url = format!("http://{}/", ctx.tb.srv_addr(80));
+    let out = ctx.tb.cli.run_timeout(
+        &["wrk", "-t1", "-c16", "-d2s", "--latency", &url],
+        Duration::from_secs(30),
+    )?;
+    let text = format!("{}{}", out.stdout, out.stderr);
+    if !out.success() || text.contains("Socket errors") || text.contains("Non-2xx") {
+        bail!("wrk: {text}");
+    }
+    let rps = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Requests/sec:"))
+        .map(str::trim)
+        .context("no Requests/sec in wrk's output")?;
+    let p99 = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("99%"))
+        .map(str::trim)
+        .unwrap_or("?");
+    Ok(format!("{rps} requests/s, p99 {p99}, 0 errors"))
 }

@@ -6,7 +6,7 @@ use super::observer::*;
 
 /// Runs a script against one passive connection. Layout: two config bytes, the SYN
 /// (option flags, MSS, window scale, TSval, window, IRS, ISS), then operations until the
-/// input ends; see [`Script::step`].
+/// input ends; see `Script::step`.
 pub fn fuzz_connection(data: &[u8]) {
     let mut input = Input::new(data);
     let config = config_from(&mut input);
