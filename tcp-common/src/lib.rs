@@ -54,7 +54,8 @@ pub enum XdpCounter {
     /// Frames that could not be parsed (truncated headers, bad IHL/data offset): passed to
     /// the kernel, which counts and drops them itself.
     Malformed = 2,
-    /// Segments for a served pair that arrived on a queue without a socket: passed.
+    /// Segments for a served pair that arrived on a queue without a socket: dropped (the
+    /// kernel would answer them with a RST).
     NoSocket = 3,
     /// IPv4 TCP fragments that are not the first of a served tuple's segment: passed (later
     /// fragments carry no ports; the kernel drops them when its reassembly times out).

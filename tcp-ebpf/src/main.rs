@@ -118,13 +118,16 @@ fn classify(ctx: &XdpContext) -> (u32, XdpCounter) {
     if first_fragment {
         return (xdp_action::XDP_DROP, XdpCounter::FragmentDropped);
     }
+    // A served tuple on a queue with no socket (the daemon serves fewer queues than the
+    // NIC has, and RSS sent the flow elsewhere) is dropped, not passed: the kernel has no
+    // socket for it either and would answer with a RST.
     let queue = ctx.rx_queue_index();
     if XSKS.get(queue).is_none() {
-        return (PASS, XdpCounter::NoSocket);
+        return (xdp_action::XDP_DROP, XdpCounter::NoSocket);
     }
-    match XSKS.redirect(queue, xdp_action::XDP_PASS as u64) {
+    match XSKS.redirect(queue, xdp_action::XDP_DROP as u64) {
         Ok(action) => (action, XdpCounter::Steered),
-        Err(_) => (PASS, XdpCounter::NoSocket),
+        Err(_) => (xdp_action::XDP_DROP, XdpCounter::NoSocket),
     }
 }
 

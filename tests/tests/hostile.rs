@@ -7,8 +7,8 @@
 //!
 //! Run with `cargo xtask test` (sets `XDPTCP_BIN`).
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
+use std::io::{ErrorKind, Read, Write};
+use std::net::{SocketAddr, TcpStream};
 use std::thread;
 use std::time::Duration;
 
@@ -141,4 +141,35 @@ fn a_body_beyond_what_the_app_takes_gets_413_and_the_connection_is_closed() {
     let mut rest = Vec::new();
     let _ = s.read_to_end(&mut rest);
     assert!(rest.is_empty(), "nothing after the 413");
+}
+
+#[test]
+fn a_served_tuple_on_a_queue_without_a_socket_is_dropped_never_answered_by_the_kernel() {
+    // Two queues, one served: flows that hash to the other queue find no socket there. The
+    // kernel has none either; it must not refuse them for the stack.
+    let tb = Testbed::new(2).unwrap();
+    let d = daemon(&tb, &["--port", "7", "--app", "echo", "--queues", "1"]);
+    let addr = SocketAddr::V4(tb.srv_addr(7));
+    let attempts: Vec<_> = (0..16)
+        .map(|_| {
+            tb.cli
+                .spawn_in(move || TcpStream::connect_timeout(&addr, Duration::from_millis(1500)))
+        })
+        .collect();
+    let results: Vec<std::io::Result<TcpStream>> =
+        attempts.into_iter().map(|h| h.join().unwrap()).collect();
+    let connected = results.iter().filter(|r| r.is_ok()).count();
+    let refused = results
+        .iter()
+        .filter(|r| matches!(r, Err(e) if e.kind() == ErrorKind::ConnectionRefused))
+        .count();
+    eprintln!("{connected} of 16 connected (queue 0), {refused} refused");
+    assert_eq!(refused, 0, "the kernel answered for a served tuple");
+    assert!(
+        connected > 0 && connected < 16,
+        "flows spread over both queues"
+    );
+    drop(results);
+    let (c, _) = d.stop();
+    assert!(c.xdp("no_socket") > 0, "{:?}", c.xdp);
 }
