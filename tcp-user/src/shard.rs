@@ -7,7 +7,7 @@
 //! service trait, frames or rings.
 
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::{BinaryHeap, HashMap};
 use std::time::Duration;
 
 use crate::rss::PortChooser;
@@ -112,8 +112,13 @@ pub struct Shard<D> {
     /// Connections that had more to send when the TX frames ran out: driven again after
     /// the next flush, oldest first.
     pub(crate) blocked: Vec<ConnId>,
-    /// Service timers: (deadline, token).
-    pub(crate) service_timers: BinaryHeap<Reverse<(Instant, u64)>>,
+    /// Service timers: (deadline, arming number, token), with lazy deletion: an entry counts
+    /// only while `service_deadlines` holds the same arming for its token.
+    pub(crate) service_timers: BinaryHeap<Reverse<(Instant, u64, u64)>>,
+    /// The armed (deadline, arming number) of each service timer token.
+    pub(crate) service_deadlines: HashMap<u64, (Instant, u64)>,
+    /// Arming numbers, increasing: a turn fires only timers armed before it began.
+    pub(crate) timer_seq: u64,
 }
 
 impl<D> Shard<D> {
@@ -135,6 +140,8 @@ impl<D> Shard<D> {
             driving: None,
             blocked: Vec::new(),
             service_timers: BinaryHeap::new(),
+            service_deadlines: HashMap::new(),
+            timer_seq: 0,
             cfg,
         }
     }
@@ -152,6 +159,14 @@ impl<D> Shard<D> {
     pub(crate) fn has_room(&self) -> bool {
         let buffered = self.table.len() - self.table.time_wait_count();
         self.table.available() > 0 && buffered < self.cfg.max_buffered_connections
+    }
+
+    /// True when a SYN would now be accepted as a full (not cookie) connection once a
+    /// TIME_WAIT slot it reuses is freed: buffer budget and half-open bound both have room.
+    pub(crate) fn can_accept_without_cookie(&self) -> bool {
+        let buffered = self.table.len() - self.table.time_wait_count();
+        buffered < self.cfg.max_buffered_connections
+            && self.table.half_open_count() < self.cfg.max_half_open
     }
 
     /// Lists `id` for driving unless it is listed or being driven.
@@ -253,17 +268,42 @@ impl<D> Shard<D> {
         self.stats.out_of_order += s.out_of_order_segments;
     }
 
-    /// Arms a service timer.
+    /// Arms service timer `token` at `at`, replacing its earlier deadline.
     pub(crate) fn set_service_timer(&mut self, token: u64, at: Instant) {
-        self.service_timers.push(Reverse((at, token)));
+        self.timer_seq += 1;
+        let seq = self.timer_seq;
+        self.service_deadlines.insert(token, (at, seq));
+        self.service_timers.push(Reverse((at, seq, token)));
+        if self.service_timers.len() > 2 * self.service_deadlines.len() + 64 {
+            // Re-armed tokens left stale entries behind: keep only the live ones.
+            self.service_timers = self
+                .service_deadlines
+                .iter()
+                .map(|(&token, &(at, seq))| Reverse((at, seq, token)))
+                .collect();
+        }
     }
 
-    /// Pops a due service timer.
-    pub(crate) fn pop_service_timer(&mut self, now: Instant) -> Option<u64> {
-        match self.service_timers.peek() {
-            Some(Reverse((at, _))) if *at <= now => self.service_timers.pop().map(|r| r.0 .1),
-            _ => None,
+    /// Disarms service timer `token`.
+    pub(crate) fn cancel_service_timer(&mut self, token: u64) {
+        self.service_deadlines.remove(&token);
+    }
+
+    /// Pops a service timer due at `now` and armed before arming number `before` (skipping
+    /// entries of re-armed or cancelled tokens): one re-armed during this turn waits for the
+    /// next, so a service re-arming at `now` from `on_timer` cannot spin the worker.
+    pub(crate) fn pop_service_timer(&mut self, now: Instant, before: u64) -> Option<u64> {
+        while let Some(&Reverse((at, seq, token))) = self.service_timers.peek() {
+            if at > now || seq > before {
+                return None;
+            }
+            self.service_timers.pop();
+            if self.service_deadlines.get(&token) == Some(&(at, seq)) {
+                self.service_deadlines.remove(&token);
+                return Some(token);
+            }
         }
+        None
     }
 
     /// The earliest deadline of connections and service timers.

@@ -103,6 +103,8 @@ pub struct Entry<D> {
     pub(crate) blocked: bool,
     /// The service closed it: data still arriving is discarded, not reported.
     pub(crate) discard: bool,
+    /// The service aborted it: no event at all is reported any more.
+    pub(crate) aborted: bool,
     /// Deadline currently in the timer heap for this slot, if any.
     armed: Option<Instant>,
     in_time_wait: bool,
@@ -244,6 +246,7 @@ impl<D> ConnectionTable<D> {
             queued: false,
             blocked: false,
             discard: false,
+            aborted: false,
             armed: None,
             in_time_wait: false,
             half_open,
@@ -316,23 +319,22 @@ impl<D> ConnectionTable<D> {
         if entry.conn.is_closed() && (entry.discard || !entry.conn.keeps_unread_data()) {
             return self.remove(id);
         }
-        let left_half_open = entry.half_open && entry.conn.state() != State::SynReceived;
-        let entered_tw = entry.conn.state() == State::TimeWait && !entry.in_time_wait;
-        if left_half_open {
-            entry.half_open = false;
-            self.half_open -= 1;
+        let state = entry.conn.state();
+        let left_half_open = entry.half_open && state != State::SynReceived;
+        let entered_tw = state == State::TimeWait && !entry.in_time_wait;
+        // TIME_WAIT expired and the connection is kept, CLOSED, for its unread data.
+        let left_tw = entry.in_time_wait && state != State::TimeWait;
+        let unread = entry.conn.recv_len();
+        if entered_tw && self.time_wait >= max_tw && unread == 0 {
+            // TIME_WAIT table overflow: forget the connection rather than grow (as Linux does
+            // past tcp_max_tw_buckets); one with data still to read is kept.
+            return self.remove(id);
         }
-        if entered_tw {
-            if self.time_wait >= max_tw {
-                // TIME_WAIT table overflow: forget the connection rather than grow.
-                return self.remove(id);
-            }
-            self.time_wait += 1;
-        }
+        self.half_open -= usize::from(left_half_open);
+        self.time_wait = self.time_wait + usize::from(entered_tw) - usize::from(left_tw);
         let entry = self.get_mut(id).expect("entry exists");
-        if entered_tw {
-            entry.in_time_wait = true;
-        }
+        entry.half_open &= !left_half_open;
+        entry.in_time_wait = (entry.in_time_wait || entered_tw) && !left_tw;
         // Nothing can be sent or received any more: once the service has read what it
         // received, keep only the control block.
         if entry.in_time_wait && entry.conn.recv_len() == 0 {
@@ -342,9 +344,33 @@ impl<D> ConnectionTable<D> {
             if entry.armed.is_none_or(|armed| deadline < armed) {
                 entry.armed = Some(deadline);
                 self.timers.push(Reverse((deadline, id)));
+                if self.timers.len() > 2 * self.len() + 1024 {
+                    self.rebuild_timers();
+                }
             }
         }
         None
+    }
+
+    /// Rebuilds the timer heap from the armed deadlines: each time a connection's deadline
+    /// moves earlier the old entry stays behind (lazy deletion), so a connection with a far
+    /// deadline (an idle timeout) and frequent near ones (delayed ACKs) would otherwise leave
+    /// a trail of stale entries for the whole far interval.
+    fn rebuild_timers(&mut self) {
+        self.timers.clear();
+        for (index, slot) in self.slots.iter().enumerate() {
+            if let Some(Entry {
+                armed: Some(deadline),
+                ..
+            }) = &slot.entry
+            {
+                let id = ConnId {
+                    index: index as u32,
+                    generation: slot.generation,
+                };
+                self.timers.push(Reverse((*deadline, id)));
+            }
+        }
     }
 
     /// The earliest armed deadline (may be stale, i.e. earlier than needed: harmless).

@@ -6,6 +6,7 @@
 //! which costs a syscall only when that worker was asleep (see the runtime's `EventWaker`).
 //! The mutex here is taken once per worker at start, to hand out the receivers.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crossbeam_channel::{unbounded, Receiver, Sender};
@@ -36,6 +37,7 @@ pub enum Msg {
 struct Channels {
     senders: Vec<Sender<Msg>>,
     receivers: Vec<Option<Receiver<Msg>>>,
+    busy: Arc<AtomicUsize>,
 }
 
 /// Shared by the service factory of every worker until each has joined.
@@ -53,6 +55,7 @@ impl MeshBuilder {
             Channels {
                 senders,
                 receivers: receivers.into_iter().map(Some).collect(),
+                busy: Arc::new(AtomicUsize::new(0)),
             }
         });
         Mesh {
@@ -62,6 +65,8 @@ impl MeshBuilder {
                 .take()
                 .expect("each worker joins once"),
             wakers: info.wakers.clone(),
+            busy: channels.busy.clone(),
+            counted_busy: false,
         }
     }
 }
@@ -73,6 +78,9 @@ pub struct Mesh {
     senders: Vec<Sender<Msg>>,
     inbox: Receiver<Msg>,
     wakers: Vec<Waker>,
+    /// Workers that hold open connections (and so may still send requests to any shard).
+    busy: Arc<AtomicUsize>,
+    counted_busy: bool,
 }
 
 impl Mesh {
@@ -81,13 +89,29 @@ impl Mesh {
         self.senders.len()
     }
 
-    /// Sends `msg` to worker `to` and wakes it.
+    /// Sends `msg` to worker `to` and wakes it. Every worker keeps serving its inbox until
+    /// no worker holds connections ([`Mesh::all_idle`]), so a request always gets a reply.
     pub fn send(&self, to: usize, msg: Msg) {
-        // A send fails only when the receiver is gone: that worker stopped, and its
-        // connections' replies do not matter any more.
         if self.senders[to].send(msg).is_ok() {
             self.wakers[to].wake();
         }
+    }
+
+    /// Records whether this worker holds open connections.
+    pub fn set_busy(&mut self, busy: bool) {
+        if busy != self.counted_busy {
+            self.counted_busy = busy;
+            if busy {
+                self.busy.fetch_add(1, Ordering::SeqCst);
+            } else {
+                self.busy.fetch_sub(1, Ordering::SeqCst);
+            }
+        }
+    }
+
+    /// True when no worker holds open connections: nobody can send a request any more.
+    pub fn all_idle(&self) -> bool {
+        self.busy.load(Ordering::SeqCst) == 0
     }
 
     /// The next message for this worker, if any.

@@ -44,6 +44,14 @@ impl Args {
         Args::default()
     }
 
+    /// Frees the buffers if they grew beyond `max` bytes (after a large request), so an idle
+    /// connection does not keep the memory of its largest request.
+    pub fn shrink_to(&mut self, max: usize) {
+        if self.data.capacity() > max {
+            *self = Args::new();
+        }
+    }
+
     /// Forgets all arguments, keeping the allocations.
     pub fn clear(&mut self) {
         self.data.clear();

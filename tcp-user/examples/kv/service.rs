@@ -35,8 +35,11 @@ use crate::store::Store;
 /// Largest request gathered in a connection's buffer (Redis's `client-query-buffer-limit`
 /// is 1 GB; values here are bounded by the memory budget anyway).
 pub const MAX_QUERY: usize = 64 << 20;
-/// Reply bytes waiting to be written above which no more requests are read.
+/// Reply bytes waiting (to be written, or queued behind a reply from another shard) above
+/// which no more requests are read.
 pub const OUTPUT_HIGH: usize = 1 << 20;
+/// Request buffers larger than this are freed once the request is done.
+const ARGS_KEEP: usize = 64 * 1024;
 /// Replies waiting for other shards above which no more requests are read.
 pub const MAX_WAITING: usize = 4096;
 /// How often the active expiry runs, and how many keys it looks at each time.
@@ -89,8 +92,15 @@ enum Slot {
 pub struct KvConn {
     session: Option<Session>,
     parser: Parser,
-    /// Received bytes of an unfinished request, taken out of the receive buffer.
+    /// The arguments of the request being parsed (kept across partial reads, so the parser
+    /// resumes where it stopped instead of starting over).
+    args: Args,
+    /// Received bytes of an unfinished request, taken out of the receive buffer; the part
+    /// before `input_pos` is already parsed.
     input: Vec<u8>,
+    input_pos: usize,
+    /// Bytes of the complete replies queued in `slots` behind one that waits.
+    slot_bytes: usize,
     /// Complete replies, in order, not yet written.
     output: Vec<u8>,
     /// Replies behind one that waits for another shard (the first one is waiting).
@@ -127,7 +137,6 @@ pub struct Kv {
     /// Unix time in ms at the runtime's clock origin: the store's clock is Unix time (for
     /// EXAT/PXAT and INFO), read from the wall clock once.
     epoch_offset_ms: Option<u64>,
-    args: Args,
     expiry_armed: bool,
     /// Counters.
     pub stats: KvStats,
@@ -152,7 +161,6 @@ impl Kv {
             next_client: mesh.index as u64 + 1,
             next_tag: 1,
             epoch_offset_ms: None,
-            args: Args::new(),
             expiry_armed: false,
             stats: KvStats::default(),
             mesh,
@@ -195,7 +203,7 @@ impl Kv {
             if st.close_after || st.closed {
                 break;
             }
-            if st.output.len() > OUTPUT_HIGH || st.slots.len() > MAX_WAITING {
+            if st.output.len() + st.slot_bytes > OUTPUT_HIGH || st.slots.len() > MAX_WAITING {
                 return; // Writable, or the replies from other shards, resume us
             }
             if !self.next_request(&mut conn, now_ms) {
@@ -203,10 +211,9 @@ impl Kv {
                 break;
             }
         }
-        // The client closed its side and every request it sent was read: answer, then close.
-        let peer_done = conn.state() == State::CloseWait
-            && conn.readable() == 0
-            && conn.data().input.is_empty();
+        // The client closed its side and everything it sent was read: answer the complete
+        // requests, then close (a partial one can never complete: it is dropped).
+        let peer_done = conn.state() == State::CloseWait && conn.readable() == 0;
         let st = conn.data_mut();
         st.close_after |= peer_done;
         if st.close_after && st.output.is_empty() && st.slots.is_empty() && !st.closed {
@@ -218,12 +225,12 @@ impl Kv {
     /// Parses and runs one request; false when there is none complete.
     fn next_request(&mut self, conn: &mut Conn<'_, KvConn>, now_ms: u64) -> bool {
         let id = conn.id();
-        let mut args = std::mem::take(&mut self.args);
-        let parsed = if conn.data().input.is_empty() {
+        let mut args = std::mem::take(&mut conn.data_mut().args);
+        let parsed = if pending_input(conn.data()) == 0 {
             // In place, from the receive buffer, when the request is in its first slice.
             let ((first, _), st) = conn.peek_with_data();
             if first.is_empty() {
-                self.args = args;
+                conn.data_mut().args = args;
                 return false;
             }
             match st.parser.parse(first, &mut args) {
@@ -244,12 +251,20 @@ impl Kv {
         };
         let progressed = match parsed {
             Parsed::Complete { .. } => {
-                if !args.is_empty() && self.run(conn, id, &args, now_ms) == Outcome::Abort {
+                let outcome = if args.is_empty() {
+                    Outcome::Continue
+                } else {
+                    self.run(conn, id, &args, now_ms)
+                };
+                args.clear();
+                args.shrink_to(ARGS_KEEP);
+                if outcome == Outcome::Abort {
                     // As Redis does with what looks like HTTP (a cross-protocol attack):
                     // drop the client at once, unsent replies included.
                     let st = conn.data_mut();
                     st.output.clear();
                     st.slots.clear();
+                    st.slot_bytes = 0;
                     st.closed = true;
                     conn.abort();
                     false
@@ -258,7 +273,8 @@ impl Kv {
                 }
             }
             Parsed::Incomplete { .. } => {
-                if conn.data().input.len() > MAX_QUERY {
+                // The arguments parsed so far stay for the next read.
+                if pending_input(conn.data()) > MAX_QUERY {
                     // As Redis does past client-query-buffer-limit: drop the client.
                     conn.data_mut().closed = true;
                     conn.abort();
@@ -267,14 +283,14 @@ impl Kv {
             }
             Parsed::ProtocolError(reply) => {
                 self.stats.protocol_errors += 1;
+                args.clear();
                 let st = conn.data_mut();
                 push_reply(st, reply);
                 st.close_after = true;
                 false
             }
         };
-        args.clear();
-        self.args = args;
+        conn.data_mut().args = args;
         progressed
     }
 
@@ -319,6 +335,7 @@ impl Kv {
                     execute(session, &mut self.store, now_ms, args, &mut st.output)
                 } else {
                     let o = execute(session, &mut self.store, now_ms, args, &mut out);
+                    st.slot_bytes += out.len();
                     st.slots.push_back(Slot::Done(out));
                     o
                 };
@@ -458,7 +475,10 @@ impl Kv {
                 _ => {}
             }
             match st.slots.pop_front().expect("a head") {
-                Slot::Done(bytes) => st.output.extend_from_slice(&bytes),
+                Slot::Done(bytes) => {
+                    st.slot_bytes -= bytes.len();
+                    st.output.extend_from_slice(&bytes);
+                }
                 Slot::Waiting(w) => finish(w, &mut st.output),
             }
         }
@@ -490,15 +510,32 @@ fn push_reply(st: &mut KvConn, reply: Vec<u8>) {
     if st.slots.is_empty() {
         st.output.extend_from_slice(&reply);
     } else {
+        st.slot_bytes += reply.len();
         st.slots.push_back(Slot::Done(reply));
     }
 }
 
+/// Received bytes gathered and not parsed yet.
+fn pending_input(st: &KvConn) -> usize {
+    st.input.len() - st.input_pos
+}
+
 /// Parses the next request out of the connection's request buffer.
 fn parse_input(st: &mut KvConn, args: &mut Args) -> Parsed {
-    let r = st.parser.parse(&st.input, args);
+    let r = st.parser.parse(&st.input[st.input_pos..], args);
     if let Parsed::Complete { consumed } = r {
-        st.input.drain(..consumed);
+        st.input_pos += consumed;
+        if st.input_pos == st.input.len() {
+            st.input.clear();
+            st.input_pos = 0;
+            if st.input.capacity() > ARGS_KEEP {
+                st.input = Vec::new();
+            }
+        } else if st.input_pos > st.input.len() / 2 {
+            // Compact now and then rather than moving the rest after every request.
+            st.input.drain(..st.input_pos);
+            st.input_pos = 0;
+        }
     }
     r
 }
@@ -544,7 +581,13 @@ impl Service for Kv {
         }
     }
 
+    fn can_stop(&self) -> bool {
+        // Other workers' clients may still need this worker's shard.
+        self.mesh.all_idle()
+    }
+
     fn poll(&mut self, cx: &mut Cx<'_, KvConn>) {
+        self.mesh.set_busy(cx.open_connections() > 0);
         if !self.expiry_armed {
             self.expiry_armed = true;
             self.config.started_ms = self.now_ms(cx);

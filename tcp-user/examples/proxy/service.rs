@@ -177,6 +177,7 @@ impl Proxy {
             if let Some(mut conn) = cx.conn(from) {
                 if conn.readable() > 0 || !conn.data().peer_closed {
                     conn.abort();
+                    self.backend_done(leg);
                 }
             }
             return;
@@ -192,11 +193,14 @@ impl Proxy {
         }
     }
 
-    /// A leg failed or was reset: abort the other one too.
+    /// A leg failed or was reset: abort the other one too. An aborted leg hears no more
+    /// events, so a backend leg is accounted for here.
     fn abort_other(&mut self, cx: &mut Cx<'_, Leg>, leg: Leg) {
         if let Some(other) = leg.other {
             if let Some(mut conn) = cx.conn(other) {
+                let other_leg = *conn.data();
                 conn.abort();
+                self.backend_done(other_leg);
             }
         }
     }

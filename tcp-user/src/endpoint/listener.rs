@@ -33,6 +33,7 @@ impl<S: Service> Endpoint<S> {
         }
         let listening = self.shard.is_listening(tuple.local_addr, tuple.local_port);
         let mut iss_floor = None;
+        let can_accept = self.shard.can_accept_without_cookie();
         if let Some(id) = self.shard.table.lookup(&tuple) {
             let entry = self
                 .shard
@@ -42,12 +43,16 @@ impl<S: Service> Endpoint<S> {
             // RFC 9293 3.10.7.4 (TIME-WAIT) / RFC 6191: a new SYN may reopen a tuple in
             // TIME_WAIT; the new incarnation's ISS must then lie above the old one's
             // sequence space.
-            // Not while the service has still to read what the old one received.
+            // Not while the service has still to read what the old one received, and only
+            // when the SYN will be taken as a full connection: the TIME_WAIT entry must not
+            // go for a SYN then refused, nor for one answered with a cookie (whose ISS would
+            // ignore the floor). Otherwise TIME_WAIT answers it, as before.
             let reopen = listening
                 && seg.flags.syn()
                 && !seg.flags.ack()
                 && entry.conn.recv_len() == 0
-                && entry.conn.time_wait_accepts_syn(seg);
+                && entry.conn.time_wait_accepts_syn(seg)
+                && can_accept;
             if !reopen {
                 if let Err(reason) = entry.conn.handle_segment(now, seg) {
                     self.count_drop(reason);

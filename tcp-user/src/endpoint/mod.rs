@@ -155,7 +155,10 @@ impl<S: Service> Endpoint<S> {
                 self.service.on_timer(cx, Timer::Conn(id));
             }
         }
-        while let Some(token) = self.shard.pop_service_timer(now) {
+        // Only timers armed before this turn: one the service re-arms at `now` from
+        // `on_timer` fires on the next turn instead of spinning here.
+        let before = self.shard.timer_seq;
+        while let Some(token) = self.shard.pop_service_timer(now, before) {
             let cx = &mut Cx::new(now, &mut self.shard);
             self.service.on_timer(cx, Timer::Service(token));
         }
@@ -218,6 +221,9 @@ impl<S: Service> Endpoint<S> {
                 Event::Reset => self.shard.stats.conns_reset += 1,
                 Event::TimedOut => self.shard.stats.conns_timed_out += 1,
                 _ => {}
+            }
+            if entry.aborted {
+                continue; // aborted by the service: it hears nothing more
             }
             if entry.discard {
                 // Closed by the service: what still arrives is read and dropped.

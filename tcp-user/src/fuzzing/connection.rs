@@ -421,7 +421,9 @@ impl Script {
         }
         assert!(self.conn.poll_transmit(self.now).is_none());
         self.obs.on_state(&self.conn);
-        if self.conn.state() == State::Closed {
+        // A closed connection keeps no timer, but the one that bounds how long data it
+        // received and nobody read is kept.
+        if self.conn.state() == State::Closed && !self.conn.keeps_unread_data() {
             assert_eq!(
                 self.conn.poll_timeout(),
                 None,

@@ -96,7 +96,8 @@ pub struct Builder<F> {
 }
 
 impl<F> Builder<F> {
-    /// Starts from a whole configuration (the command line builds one from flags).
+    /// Starts from a whole configuration (the command line builds one from flags); it
+    /// replaces everything set before, so call it first.
     pub fn config(mut self, cfg: RuntimeConfig) -> Self {
         self.cfg = cfg;
         self
@@ -224,11 +225,15 @@ impl<F> Builder<F> {
         self
     }
 
-    /// The NIC's RSS key (needed for outbound connections with more than one queue).
+    /// The NIC's RSS key (needed for outbound connections on a NIC with more than one
+    /// queue). Call it after [`Builder::connect_from`].
     pub fn rss_key(mut self, key: Vec<u8>) -> Self {
-        if let Some(c) = self.cfg.connect.as_mut() {
-            c.rss_key = Some(key);
-        }
+        let c = self.cfg.connect.get_or_insert(ConnectConfig {
+            local_ports: (0, 0),
+            rss_key: None,
+            remotes: Vec::new(),
+        });
+        c.rss_key = Some(key);
         self
     }
 
@@ -284,7 +289,7 @@ where
         }
         let mut dp = Datapath::open(&DatapathConfig::from_runtime(&cfg, &steered))?;
         let queues = dp.ports.len() as u32;
-        let choosers = port_choosers(&cfg, queues)?;
+        let choosers = port_choosers(&cfg, queues, dp.iface.rx_queues)?;
         if cfg.handle_signals {
             signals::install();
         }
@@ -293,6 +298,12 @@ where
             anyhow::anyhow!("reading random bytes for the ISN and cookie secrets: {e}")
         })?;
         let base = endpoint_config(&cfg, &dp, &keys);
+        // Everything that can fail goes before the workers start.
+        let shared: crate::metrics::Shared = Default::default();
+        if let Some(addr) = cfg.metrics_addr {
+            crate::metrics::serve_http(addr, shared.clone())
+                .with_context(|| format!("serving metrics on {addr}"))?;
+        }
         let wakers: Vec<Arc<EventWaker>> = (0..queues)
             .map(|_| EventWaker::new().map(Arc::new))
             .collect::<std::io::Result<_>>()
@@ -326,7 +337,7 @@ where
                 snap_tx.clone(),
             );
             let (busy_poll, drain_timeout) = (cfg.busy_poll, cfg.drain_timeout);
-            let handle = std::thread::Builder::new()
+            let spawned = std::thread::Builder::new()
                 .name(format!("xdptcp-q{i}"))
                 .spawn(move || {
                     datapath::pin(core);
@@ -347,9 +358,18 @@ where
                             metrics,
                         });
                     })
-                })
-                .context("spawning a worker thread")?;
-            handles.push(handle);
+                });
+            match spawned {
+                Ok(handle) => handles.push(handle),
+                Err(e) => {
+                    // Stop the workers already running before giving up.
+                    self.control.stop.store(true, Ordering::SeqCst);
+                    for h in handles {
+                        let _ = h.join();
+                    }
+                    return Err(e).context("spawning a worker thread");
+                }
+            }
         }
         drop(snap_tx);
         let ready = Ready {
@@ -363,7 +383,7 @@ where
         if let Some(f) = self.on_ready {
             f(&ready);
         }
-        let result = supervise::run(&cfg, &dp, &self.control, handles, snap_rx);
+        let result = supervise::run(&cfg, &dp, &self.control, handles, snap_rx, shared);
         let name = dp.iface.name.clone();
         drop(dp); // detaches the XDP program
         if cfg.exit_report {
@@ -387,19 +407,24 @@ fn resolve_remotes(cfg: &RuntimeConfig) -> Result<Vec<(u32, MacAddr)>> {
         .collect()
 }
 
-/// Each worker's local port chooser for outbound connections.
-fn port_choosers(cfg: &RuntimeConfig, queues: u32) -> Result<Option<Vec<PortChooser>>> {
+/// Each served queue's local port chooser for outbound connections: ports whose replies the
+/// NIC's RSS (over all its `nic_queues`) puts on that queue.
+fn port_choosers(
+    cfg: &RuntimeConfig,
+    queues: u32,
+    nic_queues: u32,
+) -> Result<Option<Vec<PortChooser>>> {
     let Some(c) = &cfg.connect else {
         return Ok(None);
     };
     let (first, last) = c.local_ports;
-    let choosers = match (&c.rss_key, queues) {
+    let choosers = match (&c.rss_key, nic_queues) {
         (Some(key), _) => (0..queues)
-            .map(|q| PortChooser::toeplitz(key, q, queues, first, last))
+            .map(|q| PortChooser::toeplitz(key, q, nic_queues.max(queues), first, last))
             .collect(),
         (None, 1) => vec![PortChooser::fallback(first, last)],
         (None, _) => bail!(
-            "with {queues} queues, outbound connections need the NIC's RSS key (--rss-key) so that replies reach the worker that opened each connection"
+            "the interface has {nic_queues} receive queues: outbound connections need the NIC's RSS key (--rss-key) so that replies reach the worker that opened each connection"
         ),
     };
     Ok(Some(choosers))

@@ -7,7 +7,7 @@ use std::sync::atomic::Ordering;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use crossbeam_channel::Receiver;
 
 use super::datapath::Datapath;
@@ -31,19 +31,19 @@ type WorkerHandle<S> = JoinHandle<(WorkerStats, S, Exit)>;
 const PUBLISH_EVERY: Duration = Duration::from_millis(500);
 const TICK: Duration = Duration::from_millis(20);
 
+/// How long workers get to stop after the drain ended (or a stop), before the runtime
+/// gives up on them, reports and detaches anyway.
+const STOP_GRACE: Duration = Duration::from_secs(10);
+
 pub(crate) fn run<S>(
     cfg: &RuntimeConfig,
     dp: &Datapath,
     control: &Control,
     handles: Vec<WorkerHandle<S>>,
     snapshots: Receiver<Snapshot>,
+    shared: metrics::Shared,
 ) -> Result<Report<S>> {
     let queues = handles.len();
-    let shared: metrics::Shared = Default::default();
-    if let Some(addr) = cfg.metrics_addr {
-        metrics::serve_http(addr, shared.clone())
-            .with_context(|| format!("serving metrics on {addr}"))?;
-    }
     let mut latest: Vec<Snapshot> = (0..queues)
         .map(|q| Snapshot {
             stats: WorkerStats {
@@ -130,11 +130,29 @@ pub(crate) fn run<S>(
             cfg.drain_timeout.as_millis()
         );
     }
-    // First request: drain; a second signal, or a worker failure, stops at once.
+    // First request: drain; a second signal, or a worker failure, stops at once. A worker
+    // that does not stop in time (a service that never returns) is given up on, so the
+    // program is detached and the ports handed back to the kernel in any case.
     control.drain.store(true, Ordering::SeqCst);
+    let mut deadline = std::time::Instant::now() + cfg.drain_timeout + STOP_GRACE;
     while !all_done(&handles) {
-        if cfg.handle_signals && signals::count() > 1 {
+        if cfg.handle_signals && signals::count() > 1 && !control.stop.load(Ordering::SeqCst) {
             control.stop.store(true, Ordering::SeqCst);
+            deadline = std::time::Instant::now() + STOP_GRACE;
+        }
+        if std::time::Instant::now() >= deadline {
+            let stuck: Vec<String> = handles
+                .iter()
+                .enumerate()
+                .filter(|(_, h)| h.is_some())
+                .map(|(q, _)| q.to_string())
+                .collect();
+            failure = Some(format!(
+                "the worker(s) of queue(s) {} did not stop",
+                stuck.join(",")
+            ));
+            control.stop.store(true, Ordering::SeqCst);
+            break;
         }
         std::thread::sleep(Duration::from_millis(5));
         reap(&mut handles, &mut failure);

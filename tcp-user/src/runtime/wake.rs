@@ -4,14 +4,17 @@
 //! A write to the eventfd is a syscall, so it is made only when the worker is (about to be)
 //! asleep: the worker raises `sleeping` and then runs its service's `poll` once more before
 //! it blocks, and a waker writes only when it reads `sleeping` after publishing its message.
-//! With sequentially consistent orderings on both sides, either the worker's last `poll` sees
-//! the message or the waker sees the flag (the Dekker pattern), so no message waits for the
-//! worker's idle timeout, and a busy worker costs its wakers nothing.
+//! A full fence on each side, between the write of one party and its read of the other's
+//! (the worker: raise the flag, fence, poll; the waker: publish, fence, read the flag),
+//! makes this hold whatever the message queue's own orderings are (a crossbeam channel, a
+//! mutex-protected queue): either the worker's last `poll` sees the message or the waker sees
+//! the flag (the Dekker pattern), so no message waits for the worker's idle timeout, and a
+//! busy worker costs its wakers nothing.
 #![allow(unsafe_code)] // eventfd and poll(2) are FFI.
 
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{fence, AtomicBool, Ordering};
 
 use crate::service::Wake;
 
@@ -41,6 +44,8 @@ impl EventWaker {
     /// The worker is about to sleep (`true`) or awake again (`false`).
     pub(crate) fn set_sleeping(&self, sleeping: bool) {
         self.sleeping.store(sleeping, Ordering::SeqCst);
+        // The worker's reads of its queues (the `poll` that follows) stay after this store.
+        fence(Ordering::SeqCst);
     }
 
     /// Clears the event after a wake-up.
@@ -64,6 +69,8 @@ impl EventWaker {
 
 impl Wake for EventWaker {
     fn wake(&self) {
+        // The caller's publication of its message stays before this read.
+        fence(Ordering::SeqCst);
         if !self.sleeping.load(Ordering::SeqCst) {
             return;
         }

@@ -91,10 +91,18 @@ pub(crate) fn run<S: Service>(
         let finished = ep.finished();
         if p.control.stop.load(Ordering::Relaxed)
             || finished
-            || drain_deadline.is_some_and(|d| ep.is_idle() || t >= d)
+            || drain_deadline.is_some_and(|d| (ep.is_idle() && ep.service().can_stop()) || t >= d)
         {
             ep.abort_all(t, &mut port.transmitter());
             port.flush();
+            // More RSTs than TX frames: send the rest as frames come back (bounded).
+            for _ in 0..64 {
+                if !ep.has_blocked() {
+                    break;
+                }
+                ep.retry_blocked(t, &mut port.transmitter());
+                port.flush();
+            }
             break if finished {
                 Exit::Finished
             } else {

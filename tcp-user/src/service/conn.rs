@@ -117,7 +117,9 @@ impl<D> Conn<'_, D> {
         self.entry.conn.send(data)
     }
 
-    /// Bytes [`Conn::write`] would take now.
+    /// Bytes [`Conn::write`] would take now. Only a short [`Conn::write`] arms
+    /// [`Event::Writable`](super::Event::Writable): a service that sees 0 here and skips
+    /// the write hears nothing when room frees; write (and take the short count) instead.
     pub fn writable(&self) -> usize {
         self.entry.conn.send_capacity()
     }
@@ -155,25 +157,28 @@ impl<D> Conn<'_, D> {
     }
 
     /// Half-close: a FIN follows the data written so far (RFC 9293 section 3.10.4). The
-    /// peer may go on sending, and reads go on working.
+    /// peer may go on sending, and reads go on working. On a connection still connecting
+    /// the FIN waits for the handshake (written data goes first).
     pub fn shutdown(&mut self) {
-        self.entry.conn.close();
+        self.entry.conn.shutdown();
     }
 
-    /// Graceful close: like [`Conn::shutdown`], and whatever the peer still sends is
-    /// discarded (the service hears no more `Readable`).
+    /// Graceful close: like [`Conn::shutdown`], and what was received and not read, and
+    /// whatever the peer still sends, is discarded: the service hears no more `Readable`,
+    /// `Writable` or `PeerClosed`, only the final `Closed` (or `Reset`/`TimedOut`).
     pub fn close(&mut self) {
-        self.entry.conn.close();
+        self.entry.conn.shutdown();
         self.entry.discard = true;
         let n = self.entry.conn.recv_len();
         self.entry.conn.recv_consume(n);
     }
 
     /// Abort (RFC 9293 section 3.10.5): a RST goes out and the connection is gone, unread
-    /// data with it. The service hears no more events for it.
+    /// data with it. The service hears no more events for it, not even one already pending.
     pub fn abort(&mut self) {
         self.entry.conn.abort();
         self.entry.discard = true;
+        self.entry.aborted = true;
     }
 
     /// Arms this connection's timer at `at` (replacing an earlier one):

@@ -55,16 +55,25 @@ impl<'a, D> Cx<'a, D> {
             .connect(now, u32::from(*remote.ip()), remote.port(), data)
     }
 
-    /// Arms a service timer: [`Service::on_timer`](super::Service::on_timer) gets
-    /// `Timer::Service(token)` at `at`. Timers cannot be cancelled: ignore one that is no
-    /// longer wanted when it fires.
+    /// Arms service timer `token`: [`Service::on_timer`](super::Service::on_timer) gets
+    /// `Timer::Service(token)` at `at`, once. Arming a token again replaces its deadline.
     pub fn set_timer(&mut self, token: u64, at: Instant) {
         self.shard.set_service_timer(token, at);
+    }
+
+    /// Disarms service timer `token` (nothing happens if it is not armed).
+    pub fn cancel_timer(&mut self, token: u64) {
+        self.shard.cancel_service_timer(token);
     }
 
     /// Live connections on this worker (TIME_WAIT included).
     pub fn connections(&self) -> usize {
         self.shard.table.len()
+    }
+
+    /// Connections on this worker that are not in TIME_WAIT (those a drain waits for).
+    pub fn open_connections(&self) -> usize {
+        self.shard.table.len() - self.shard.table.time_wait_count()
     }
 
     /// Ids of the live connections (for a service that must visit them all, e.g. to close

@@ -10,7 +10,7 @@
 //! A minimal echo service:
 //!
 //! ```
-//! use tcp_user::service::{ConnId, Cx, Event, Service};
+//! use tcp_user::service::{ConnId, Cx, Event, Service, State};
 //!
 //! struct Echo;
 //!
@@ -18,17 +18,17 @@
 //!     type Data = ();
 //!     fn on_event(&mut self, cx: &mut Cx<'_, ()>, id: ConnId, event: Event) {
 //!         let Some(mut conn) = cx.conn(id) else { return };
-//!         match event {
-//!             Event::Readable | Event::Writable => {
-//!                 // Write what fits, consume only what was written: the rest stays in
-//!                 // the receive buffer (its window closes) until `Writable`.
-//!                 let (data, _) = conn.peek();
-//!                 let data = data.to_vec();
-//!                 let n = conn.write(&data);
-//!                 conn.consume(n);
-//!             }
-//!             Event::PeerClosed => conn.shutdown(),
-//!             _ => {}
+//!         if let Event::Readable | Event::Writable | Event::PeerClosed = event {
+//!             // Write what fits, consume only what was written: the rest stays in the
+//!             // receive buffer (its window closes) until `Writable`.
+//!             let (data, _) = conn.peek();
+//!             let data = data.to_vec();
+//!             let n = conn.write(&data);
+//!             conn.consume(n);
+//!         }
+//!         // The peer closed and everything it sent was echoed: close our side too.
+//!         if conn.state() == State::CloseWait && conn.readable() == 0 {
+//!             conn.shutdown();
 //!         }
 //!     }
 //! }
@@ -56,7 +56,10 @@ pub trait Service {
 
     /// An event of connection `id`. [`Event::Established`] is the accept (or, for a
     /// connection the service opened, the connect). [`Event::Closed`], [`Event::Reset`] and
-    /// [`Event::TimedOut`] are the last events of a connection.
+    /// [`Event::TimedOut`] are the last events of a connection. After `Closed` the data it
+    /// received and the service did not read yet stays readable through `cx.conn(id)` (a
+    /// proxy still forwarding it) for at most 2*MSL; a service that does not want it calls
+    /// [`Conn::close`] (which discards it) or simply lets it expire.
     fn on_event(&mut self, cx: &mut Cx<'_, Self::Data>, id: ConnId, event: Event);
 
     /// A timer set with [`Conn::set_timer`] or [`Cx::set_timer`] is due.
@@ -75,6 +78,13 @@ pub trait Service {
     /// connections are gone (clients, load generators). Servers keep the default.
     fn finished(&self) -> bool {
         false
+    }
+
+    /// During a drain the worker stops once its connections are gone and this is true. A
+    /// service that works for other workers too (a shard of a keyspace they query) keeps
+    /// its worker running until they no longer need it. Called once per turn while draining.
+    fn can_stop(&self) -> bool {
+        true
     }
 
     /// The service's own counters, exported beside the stack's (Prometheus text with a

@@ -69,7 +69,8 @@ pub enum Event {
     /// The peer sent FIN: no more data will arrive (what is buffered can still be read).
     PeerClosed,
     /// Graceful end: both FINs exchanged and all our data acknowledged. The connection may
-    /// still linger in TIME_WAIT; free it when `is_closed()`.
+    /// still linger in TIME_WAIT, and data it received and nobody read yet stays readable
+    /// (for at most 2*MSL once CLOSED).
     Closed,
     /// The peer reset the connection.
     Reset,

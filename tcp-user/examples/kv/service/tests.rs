@@ -269,3 +269,18 @@ fn pipelined_replies_from_both_shards_keep_the_request_order() {
     }
     assert_eq!(text(&s.ask(a, &request)), expected);
 }
+
+#[test]
+fn a_client_that_closes_in_the_middle_of_a_request_is_closed_too() {
+    let mut s = setup();
+    let c = s.connect(0);
+    // A complete request, then half of one, then the client's FIN.
+    s.net.send(s.client, c, b"PING\r\n*2\r\n$3\r\nGET\r\n");
+    s.net.shutdown(s.client, c);
+    s.net.advance(Duration::from_secs(1));
+    assert_eq!(text(&s.net.take_received(s.client, c)), "+PONG\r\n");
+    assert!(
+        s.net.events(s.client, c).contains(&Event::PeerClosed),
+        "kv closed its side"
+    );
+}

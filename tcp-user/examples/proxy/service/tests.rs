@@ -118,6 +118,7 @@ fn a_reset_from_the_client_resets_the_backend_leg() {
     s.net.advance(Duration::from_millis(100));
     assert_eq!(s.net.events(s.backends[0], b).last(), Some(&Event::Reset));
     assert_eq!(s.net.endpoint::<Proxy>(s.proxy).connections(), 0);
+    assert_eq!(s.stats(0).active, 0, "the pair is no longer counted");
 }
 
 #[test]
@@ -130,6 +131,7 @@ fn a_reset_from_the_backend_resets_the_client() {
     s.net.abort(s.backends[0], b);
     s.net.advance(Duration::from_millis(100));
     assert_eq!(s.net.events(s.client, c).last(), Some(&Event::Reset));
+    assert_eq!(s.stats(0).active, 0, "the pair is no longer counted");
 }
 
 #[test]

@@ -51,6 +51,8 @@ struct Recorder {
     shutdown_on_accept: bool,
     /// Read nothing (what arrives stays in the receive buffer).
     hold: bool,
+    /// Re-arm every service timer at `now` from `on_timer` (a "next turn" idiom).
+    rearm: bool,
     /// Write this on every established connection.
     greeting: Vec<u8>,
 }
@@ -76,8 +78,11 @@ impl Service for Recorder {
         }
     }
 
-    fn on_timer(&mut self, _cx: &mut Cx<'_, ()>, timer: Timer) {
+    fn on_timer(&mut self, cx: &mut Cx<'_, ()>, timer: Timer) {
         self.timers.push(timer);
+        if let (true, Timer::Service(token)) = (self.rearm, timer) {
+            cx.set_timer(token, cx.now());
+        }
     }
 }
 
@@ -734,4 +739,196 @@ fn an_aborted_connection_is_freed_whatever_it_holds() {
     let mut tx = VecTx::default();
     h.ep.with_service(h.now, &mut tx, |_, cx| cx.conn(id).unwrap().abort());
     assert_eq!(h.state(id), None);
+}
+
+#[test]
+fn unread_data_of_a_closed_connection_is_kept_for_2_msl_then_discarded() {
+    let service = Recorder {
+        hold: true,
+        ..Recorder::default()
+    };
+    let mut h = Harness::with(config(), service);
+    let (iss, id) = h.accept(1000, 7000);
+    h.deliver(
+        1000,
+        seg(1000, 7001, iss.0 + 1, ACK | FIN, b"nobody reads this"),
+    );
+    let mut tx = VecTx::default();
+    h.ep.with_service(h.now, &mut tx, |_, cx| cx.conn(id).unwrap().shutdown());
+    h.deliver(1000, seg(1000, 7019, iss.0 + 2, ACK, b""));
+    assert_eq!(h.state(id), Some(State::Closed));
+    let msl = config().tcp.msl;
+    h.advance(2 * msl - Duration::from_millis(1));
+    assert_eq!(h.state(id), Some(State::Closed), "kept up to 2*MSL");
+    h.advance(Duration::from_millis(2));
+    assert_eq!(h.state(id), None, "then discarded and freed");
+    assert_eq!(h.ep.connections(), 0);
+}
+
+#[test]
+fn a_full_time_wait_table_still_keeps_a_connection_with_unread_data() {
+    let mut cfg = config();
+    cfg.max_time_wait = 0;
+    let service = Recorder {
+        shutdown_on_accept: true,
+        hold: true,
+        ..Recorder::default()
+    };
+    let mut h = Harness::with(cfg, service);
+    let (iss, id) = h.accept(1000, 7000);
+    h.deliver(1000, seg(1000, 7001, iss.0 + 2, ACK | FIN, b"late reply"));
+    assert_eq!(h.state(id), Some(State::TimeWait), "kept despite the bound");
+    assert_eq!(read_all(&mut h, id).as_deref(), Some(&b"late reply"[..]));
+}
+
+#[test]
+fn a_shutdown_while_connecting_sends_the_data_and_the_fin_after_the_handshake() {
+    let mut h = Harness::new();
+    let mut tx = VecTx::default();
+    let remote = SocketAddrV4::new(Ipv4Addr::from(PEER), 7);
+    let id =
+        h.ep.with_service(h.now, &mut tx, |_, cx| {
+            let id = cx.connect(remote, ())?;
+            let mut conn = cx.conn(id).unwrap();
+            assert_eq!(conn.write(b"request"), 7);
+            conn.shutdown();
+            Ok::<_, OpenError>(id)
+        })
+        .unwrap();
+    let s = single(&decode(tx.take()), SYN);
+    assert_eq!(
+        h.state(id),
+        Some(State::SynSent),
+        "still connecting, not deleted"
+    );
+    let out = h.deliver(
+        7,
+        Segment {
+            dst_port: s.src_port,
+            ..seg(7, 3000, s.seq.0 + 1, SYN | ACK, b"")
+        },
+    );
+    let data = out
+        .iter()
+        .find(|s| !s.payload.is_empty())
+        .expect("the request goes out");
+    assert_eq!(data.payload, b"request");
+    assert!(out.iter().any(|s| s.flags.fin()), "and the FIN: {out:?}");
+    assert_eq!(h.state(id), Some(State::FinWait1));
+}
+
+#[test]
+fn a_service_timer_rearmed_at_now_fires_on_the_next_turn_and_cancel_disarms() {
+    let service = Recorder {
+        rearm: true,
+        ..Recorder::default()
+    };
+    let mut h = Harness::with(config(), service);
+    let mut tx = VecTx::default();
+    h.ep.with_service(h.now, &mut tx, |_, cx| {
+        cx.set_timer(1, cx.now());
+        cx.set_timer(2, cx.now() + Duration::from_secs(1));
+        cx.set_timer(2, cx.now() + Duration::from_secs(2)); // replaces the first deadline
+    });
+    h.advance(Duration::ZERO);
+    assert_eq!(
+        h.ep.service().timers,
+        vec![Timer::Service(1)],
+        "once per turn"
+    );
+    h.advance(Duration::ZERO);
+    assert_eq!(h.ep.service().timers.len(), 2);
+    h.ep.with_service(h.now, &mut tx, |_, cx| cx.cancel_timer(1));
+    h.advance(Duration::from_millis(1500));
+    assert_eq!(h.ep.service().timers.len(), 2, "1 cancelled, 2 not due yet");
+    h.advance(Duration::from_millis(600));
+    assert_eq!(h.ep.service().timers.last(), Some(&Timer::Service(2)));
+}
+
+/// A server-closed connection in TIME_WAIT on tuple (PEER, 1000), with timestamps: (harness,
+/// id, the old ISS).
+fn time_wait_with_timestamps(cfg: EndpointConfig) -> (Harness, ConnId) {
+    let service = Recorder {
+        close_on_accept: true,
+        ..Recorder::default()
+    };
+    let mut h = Harness::with(cfg, service);
+    let ts = |value| TcpOptions {
+        timestamps: Some(crate::tcp::Timestamps { value, echo: 0 }),
+        ..TcpOptions::default()
+    };
+    let sa = single(
+        &h.deliver(
+            1000,
+            Segment {
+                options: TcpOptions {
+                    mss: Some(1460),
+                    ..ts(5000)
+                },
+                ..syn(1000, 7000)
+            },
+        ),
+        SYN | ACK,
+    );
+    h.deliver(
+        1000,
+        Segment {
+            options: ts(5001),
+            ..seg(1000, 7001, sa.seq.0 + 1, ACK, b"")
+        },
+    );
+    let id = h.established_id().unwrap();
+    h.deliver(
+        1000,
+        Segment {
+            options: ts(5002),
+            ..seg(1000, 7001, sa.seq.0 + 2, ACK | FIN, b"")
+        },
+    );
+    assert_eq!(h.state(id), Some(State::TimeWait));
+    (h, id)
+}
+
+#[test]
+fn a_syn_with_an_older_timestamp_never_reopens_time_wait() {
+    // RFC 6191 / Linux: PAWS rejects it, even with a sequence number beyond RCV.NXT.
+    let (mut h, id) = time_wait_with_timestamps(config());
+    let old = Segment {
+        options: TcpOptions {
+            timestamps: Some(crate::tcp::Timestamps {
+                value: 4000,
+                echo: 0,
+            }),
+            ..TcpOptions::default()
+        },
+        ..syn(1000, 90_000)
+    };
+    let out = h.deliver(1000, old);
+    assert!(out.iter().all(|s| !s.flags.syn()), "{out:?}");
+    assert_eq!(h.state(id), Some(State::TimeWait));
+}
+
+#[test]
+fn time_wait_is_not_given_up_for_a_syn_that_would_get_a_cookie() {
+    let mut cfg = config();
+    cfg.max_half_open = 0;
+    let (mut h, id) = time_wait_with_timestamps(cfg);
+    let cookies = h.ep.stats().syn_cookies_sent;
+    let newer = Segment {
+        options: TcpOptions {
+            timestamps: Some(crate::tcp::Timestamps {
+                value: 9000,
+                echo: 0,
+            }),
+            ..TcpOptions::default()
+        },
+        ..syn(1000, 90_000)
+    };
+    h.deliver(1000, newer);
+    assert_eq!(h.state(id), Some(State::TimeWait), "TIME_WAIT answers it");
+    assert_eq!(
+        h.ep.stats().syn_cookies_sent,
+        cookies,
+        "no cookie for a reopen"
+    );
 }

@@ -142,6 +142,18 @@ impl Connection {
         }
     }
 
+    /// Half-close: like [`Connection::close`], except in SYN-SENT, where the FIN is queued
+    /// behind the data written so far and goes out once the handshake completes (the
+    /// service API's "connect, write the request, shut down"), instead of deleting the
+    /// connection as the RFC's CLOSE call does there.
+    pub fn shutdown(&mut self) {
+        if self.state == State::SynSent {
+            self.fin_queued = true;
+        } else {
+            self.close();
+        }
+    }
+
     /// Abort (RFC 9293 section 3.10.5): send <SEQ=SND.NXT><CTL=RST> and enter CLOSED (in
     /// SYN-SENT nothing is sent: the peer holds no state yet).
     pub fn abort(&mut self) {

@@ -62,6 +62,9 @@ pub struct Connection {
     /// The connection ended gracefully (`Event::Closed`): what it received stays readable
     /// until the application has read it, in TIME_WAIT and after.
     ended_gracefully: bool,
+    /// A CLOSED connection keeps unread data until then (2*MSL, as long as TIME_WAIT), and
+    /// discards it after, so a service that never reads cannot pin the connection forever.
+    linger_at: Option<Instant>,
 
     // --- Send sequence space (RFC 9293 section 3.3.1) ---
     iss: SeqNum,
@@ -120,8 +123,9 @@ pub struct Connection {
     last_ack_sent: SeqNum,
     /// Added to our millisecond clock for TSval (RFC 7323 section 5.4: per-connection).
     ts_offset: u32,
-    /// TSval of the oldest segment in flight (set when data leaves with nothing in flight):
-    /// an echo older than this cannot be for anything the ACK acknowledges.
+    /// TSval of the first segment of the current flight (set when data leaves with nothing
+    /// in flight): an echo older than this is from before the flight, so it cannot be for
+    /// anything an ACK of the flight acknowledges.
     flight_tsval: u32,
 
     // --- ACK generation ---
@@ -199,7 +203,8 @@ impl Connection {
 
     /// True when the connection ended gracefully with data the application has not read
     /// yet: the table keeps it (and its receive buffer) until the data is read, as Linux
-    /// keeps a closed socket's receive queue readable. A reset or abort discards instead.
+    /// keeps a closed socket's receive queue readable, for at most 2*MSL after CLOSED. A
+    /// reset or abort discards instead.
     pub fn keeps_unread_data(&self) -> bool {
         self.ended_gracefully && !self.recv.is_empty()
     }
@@ -243,7 +248,8 @@ impl Connection {
 
     /// RFC 9293 section 3.10.7.4 (TIME-WAIT) and Linux `tcp_timewait_state_process`: a new
     /// SYN may reopen a tuple in TIME_WAIT if its sequence number is beyond RCV.NXT, or if
-    /// timestamps are in use and its TSval is newer than TS.Recent (RFC 6191). The caller
+    /// timestamps are in use and its TSval is newer than TS.Recent (RFC 6191); never if its
+    /// TSval is older (PAWS). The caller
     /// then frees this connection and accepts the SYN with an ISS above
     /// [`Connection::time_wait_isn_floor`].
     pub fn time_wait_accepts_syn(&self, syn: &Segment) -> bool {
@@ -254,11 +260,16 @@ impl Connection {
         if !f.syn() || f.ack() || f.rst() {
             return false;
         }
-        let newer_ts = match (self.ts_ok, syn.options.timestamps) {
-            (true, Some(ts)) => ts.value.wrapping_sub(self.ts_recent) as i32 > 0,
-            _ => false,
+        // Linux `tcp_timewait_state_process`: a SYN PAWS rejects (an older TSval than
+        // TS.Recent) never ends TIME_WAIT, whatever its sequence number.
+        let (newer_ts, paws_reject) = match (self.ts_ok, syn.options.timestamps) {
+            (true, Some(ts)) => {
+                let d = ts.value.wrapping_sub(self.ts_recent) as i32;
+                (d > 0, d < 0)
+            }
+            _ => (false, false),
         };
-        syn.seq > self.rcv_nxt || newer_ts
+        !paws_reject && (syn.seq > self.rcv_nxt || newer_ts)
     }
 
     /// True when this TIME_WAIT connection's tuple may be taken by a new connection *we*
@@ -331,7 +342,12 @@ impl Connection {
             State::FinWait2 => {
                 self.fin_wait2_at = Some(now + self.config.fin_wait2_timeout);
             }
-            State::Closed => self.clear_timers(),
+            State::Closed => {
+                self.clear_timers();
+                if self.ended_gracefully && !self.recv.is_empty() {
+                    self.linger_at = Some(now + 2 * self.config.msl);
+                }
+            }
             _ => {}
         }
     }

@@ -165,6 +165,10 @@ impl Connection {
         self.rto_at = None;
         self.state = State::Established;
         self.events.insert(Event::Established);
+        if self.fin_queued {
+            // The application half-closed while connecting (`shutdown`): the FIN follows.
+            self.set_state(now, State::FinWait1);
+        }
         self.ack_now = true;
         // "If there are other controls or text in the segment, then continue processing at
         // the sixth step ... where the URG bit is checked". The SYN is consumed.
@@ -271,6 +275,7 @@ impl Connection {
             events: EventSet::default(),
             stats: ConnStats::default(),
             active_open: false,
+            linger_at: None,
             ended_gracefully: false,
             connect_error: None,
             iss,

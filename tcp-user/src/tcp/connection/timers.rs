@@ -15,6 +15,7 @@ impl Connection {
             self.time_wait_at,
             self.fin_wait2_at,
             self.idle_deadline(),
+            self.linger_at,
         ]
         .into_iter()
         .flatten()
@@ -23,6 +24,13 @@ impl Connection {
 
     /// Acts on every deadline that has passed by `now`.
     pub fn handle_timeout(&mut self, now: Instant) {
+        if self.linger_at.is_some_and(|t| t <= now) {
+            // Nobody read what a closed connection kept: discard it, and the table frees it.
+            self.linger_at = None;
+            let unread = self.recv.len();
+            self.recv.consume(unread);
+            return;
+        }
         if self.time_wait_at.is_some_and(|t| t <= now) {
             // RFC 9293: "If the time-wait timeout expires on a connection delete the TCB,
             // enter the CLOSED state and return."
