@@ -45,6 +45,10 @@ impl Connection {
     /// Receiver SWS avoidance: a window update goes out once the window can move right by
     /// min(buffer/2, MSS); smaller openings wait for the next ACK.
     fn after_read(&mut self, n: usize) {
+        if self.recv.is_empty() {
+            // What a closed connection kept has been read: nothing left to linger for.
+            self.linger_at = None;
+        }
         if n == 0
             || !matches!(
                 self.state,
