@@ -378,7 +378,13 @@ impl Connection {
             // Round up rather than move the edge left; `rcv_slack` keeps room for it.
             units = (promised + (1 << shift) - 1) >> shift;
         }
-        let units = units.min(usize::from(u16::MAX));
+        // Never beyond what the ring holds: repeated round-ups while the application does
+        // not read would otherwise creep the edge right by up to 2^shift - 1 bytes per ACK,
+        // promising data we would have to drop. A retraction below the scale's granularity
+        // is what RFC 7323 section 2.4 allows, and data up to the old edge still fits.
+        let units = units
+            .min(self.recv.free() >> shift)
+            .min(usize::from(u16::MAX));
         self.rcv_adv = self.rcv_adv.max(self.rcv_nxt + (units << shift));
         units as u16
     }

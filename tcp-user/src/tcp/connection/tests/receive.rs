@@ -313,3 +313,40 @@ fn receive_ring_wraps_with_recv_slices() {
     assert_eq!((a.len(), b.len()), (1000, 1500));
     assert_eq!([a, b].concat(), data);
 }
+
+#[test]
+fn a_scaled_window_never_promises_more_than_the_buffer_holds_while_nobody_reads() {
+    // Window scaling rounds the advertised window to 2^shift bytes. Rounding up at every
+    // ACK while the application does not read must not creep the right edge past the ring:
+    // every byte sent inside an advertised window is taken (RFC 7323 section 2.4, RFC 9293
+    // 3.8.6: a receiver must accept what its window offered).
+    let mut h = Harness::syn_received(
+        config(),
+        PeerSyn {
+            wscale: Some(7),
+            ..PeerSyn::default()
+        },
+    );
+    let syn_ack = h.transmit().remove(0);
+    let shift = u32::from(syn_ack.options.window_scale.expect("we scale our window"));
+    assert!(shift > 0, "the test needs our window scaled");
+    h.input(ACK, &[]).unwrap();
+    // The SYN-ACK's window is not scaled (RFC 7323 section 2.2).
+    let mut edge = h.peer_seq.wrapping_add(u32::from(syn_ack.window));
+    for s in h.transmit() {
+        edge = s.ack.wrapping_add(u32::from(s.window) << shift);
+    }
+    for _ in 0..100_000 {
+        let room = edge.wrapping_sub(h.peer_seq) as usize;
+        if room == 0 {
+            break;
+        }
+        let n = room.min(1001); // sizes that are not multiples of the scale
+        let r = h.input(ACK, &pattern(n));
+        assert_eq!(r, Ok(()), "{n} bytes inside the advertised window refused");
+        for s in h.transmit() {
+            edge = s.ack.wrapping_add(u32::from(s.window) << shift);
+        }
+    }
+    assert_eq!(edge, h.peer_seq, "the window closed");
+}
