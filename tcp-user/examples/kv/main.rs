@@ -73,15 +73,7 @@ fn parse_memory(s: &str) -> Result<u64, String> {
 }
 
 fn main() {
-    let args = match Args::try_parse() {
-        Ok(a) => a,
-        Err(e) if !e.use_stderr() => e.exit(),
-        Err(e) => {
-            let text = e.to_string();
-            eprintln!("kv: {}", text.lines().next().unwrap_or("invalid arguments"));
-            std::process::exit(2);
-        }
-    };
+    let args: Args = tcp_user::cli::parse_or_exit("kv");
     if let Err(e) = run(args) {
         eprintln!("kv: error: {e:#}");
         std::process::exit(1);

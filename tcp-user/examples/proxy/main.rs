@@ -48,18 +48,7 @@ struct Args {
 }
 
 fn main() {
-    let args = match Args::try_parse() {
-        Ok(a) => a,
-        Err(e) if !e.use_stderr() => e.exit(),
-        Err(e) => {
-            let text = e.to_string();
-            eprintln!(
-                "proxy: {}",
-                text.lines().next().unwrap_or("invalid arguments")
-            );
-            std::process::exit(2);
-        }
-    };
+    let args: Args = tcp_user::cli::parse_or_exit("proxy");
     if let Err(e) = run(args) {
         eprintln!("proxy: error: {e:#}");
         std::process::exit(1);

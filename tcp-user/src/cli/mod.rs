@@ -38,6 +38,21 @@ pub enum Command {
     },
 }
 
+/// Parses the command line of `program`, or exits: `--help` and `--version` print and exit
+/// 0; a bad argument prints one line (`program: what is wrong`) and exits 2.
+pub fn parse_or_exit<T: Parser>(program: &str) -> T {
+    match T::try_parse() {
+        Ok(args) => args,
+        Err(e) if !e.use_stderr() => e.exit(),
+        Err(e) => {
+            let text = e.to_string();
+            let first = text.lines().next().unwrap_or("invalid arguments");
+            eprintln!("{program}: {}", first.trim_start_matches("error: "));
+            std::process::exit(2);
+        }
+    }
+}
+
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
