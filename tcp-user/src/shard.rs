@@ -7,7 +7,7 @@
 //! service trait, frames or rings.
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::time::Duration;
 
 use crate::rss::PortChooser;
@@ -119,6 +119,9 @@ pub struct Shard<D> {
     pub(crate) service_deadlines: HashMap<u64, (Instant, u64)>,
     /// Arming numbers, increasing: a turn fires only timers armed before it began.
     pub(crate) timer_seq: u64,
+    /// Connections whose buffers went idle, with when their memory goes back (in order:
+    /// every entry is `buffer_linger` after the time it was listed).
+    pub(crate) idle_buffers: VecDeque<(Instant, ConnId)>,
 }
 
 impl<D> Shard<D> {
@@ -142,6 +145,7 @@ impl<D> Shard<D> {
             service_timers: BinaryHeap::new(),
             service_deadlines: HashMap::new(),
             timer_seq: 0,
+            idle_buffers: VecDeque::new(),
             cfg,
         }
     }
@@ -306,12 +310,41 @@ impl<D> Shard<D> {
         None
     }
 
-    /// The earliest deadline of connections and service timers.
+    /// The earliest deadline of connections, service timers and idle buffers.
     pub(crate) fn next_deadline(&self) -> Option<Instant> {
         let svc = self.service_timers.peek().map(|r| r.0 .0);
-        match (self.table.next_deadline(), svc) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
+        let idle = self.idle_buffers.front().map(|(t, _)| *t);
+        [self.table.next_deadline(), svc, idle]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    /// Lists a connection whose buffers hold memory and nothing else, so it goes back to
+    /// the pool after `buffer_linger` unless data comes first.
+    pub(crate) fn note_idle_buffers(&mut self, now: Instant, id: ConnId) {
+        let linger = self.cfg.tcp.buffer_linger;
+        let Some(entry) = self.table.get_mut(id) else {
+            return;
+        };
+        if !entry.release_listed && entry.conn.holds_idle_buffers() {
+            entry.release_listed = true;
+            self.idle_buffers.push_back((now + linger, id));
+        }
+    }
+
+    /// Gives back the memory of buffers idle since their linger passed.
+    pub(crate) fn release_idle_buffers(&mut self, now: Instant) {
+        while let Some(&(at, id)) = self.idle_buffers.front() {
+            if at > now {
+                return;
+            }
+            self.idle_buffers.pop_front();
+            if let Some(entry) = self.table.get_mut(id) {
+                entry.release_listed = false;
+                // Busy again: it is listed anew when it next goes idle.
+                entry.conn.release_idle_buffers();
+            }
         }
     }
 

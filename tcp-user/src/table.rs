@@ -105,6 +105,8 @@ pub struct Entry<D> {
     pub(crate) discard: bool,
     /// The service aborted it: no event at all is reported any more.
     pub(crate) aborted: bool,
+    /// Listed for the release of its idle buffers (`Shard::idle_buffers`).
+    pub(crate) release_listed: bool,
     /// Deadline currently in the timer heap for this slot, if any.
     armed: Option<Instant>,
     in_time_wait: bool,
@@ -247,6 +249,7 @@ impl<D> ConnectionTable<D> {
             blocked: false,
             discard: false,
             aborted: false,
+            release_listed: false,
             armed: None,
             in_time_wait: false,
             half_open,

@@ -163,6 +163,7 @@ impl<S: Service> Endpoint<S> {
             self.service.on_timer(cx, Timer::Service(token));
         }
         self.service.poll(&mut Cx::new(now, &mut self.shard));
+        self.shard.release_idle_buffers(now);
         self.run_work(now, tx);
     }
 
@@ -238,6 +239,7 @@ impl<S: Service> Endpoint<S> {
         }
         self.shard.driving = None;
         self.transmit(id, now, tx);
+        self.shard.note_idle_buffers(now, id);
         if let Some(gone) = self.shard.table.after_io(id) {
             self.shard.account_closed(&gone);
         }

@@ -51,6 +51,10 @@ pub struct Config {
     pub challenge_ack_limit: u32,
     /// Congestion control algorithm of new connections (Reno unless chosen).
     pub congestion: CongestionKind,
+    /// How long a connection with nothing to read and nothing unacknowledged keeps its
+    /// buffer memory before giving it back: long enough that a request/response connection
+    /// keeps its buffers between requests, short enough that idle connections hold none.
+    pub buffer_linger: Duration,
 }
 
 /// Which congestion control a connection runs.
@@ -85,6 +89,7 @@ impl Default for Config {
             idle_timeout: None,
             challenge_ack_limit: 10,
             congestion: CongestionKind::Reno,
+            buffer_linger: Duration::from_millis(200),
         }
     }
 }

@@ -1,6 +1,11 @@
 //! Out-of-order bookkeeping for the receive side: which ranges beyond RCV.NXT have
-//! arrived, and the SACK blocks that report them (RFC 2018). Fixed capacity, no allocation.
-//! The sender's SACK scoreboard (`scoreboard.rs`) keeps its ranges in the same structure.
+//! arrived, and the SACK blocks that report them (RFC 2018). The sender's SACK scoreboard
+//! (`scoreboard.rs`) keeps its ranges in the same structure.
+//!
+//! Most connections never see a hole, so the ranges (400 bytes) are not part of the
+//! connection: they are taken from a per-thread pool when the first out-of-order range
+//! arrives and given back when the last one is gone. That is one pop and one push per loss
+//! episode, not per packet, and nothing at all for a connection without loss.
 
 use super::{SackBlock, SackBlocks, SeqNum};
 
@@ -17,15 +22,15 @@ struct Range {
     stamp: u32,
 }
 
-/// Sorted, disjoint, non-adjacent ranges of sequence space received beyond RCV.NXT.
+/// The ranges themselves: sorted, disjoint, non-adjacent, fixed capacity.
 #[derive(Clone, Debug, Default)]
-pub struct Reassembly {
+struct Ranges {
     ranges: [Range; MAX_RANGES],
     len: usize,
     clock: u32,
 }
 
-impl Reassembly {
+impl Ranges {
     /// True when no out-of-order range is held.
     pub fn is_empty(&self) -> bool {
         self.len == 0
@@ -40,11 +45,6 @@ impl Reassembly {
     pub fn range(&self, i: usize) -> (SeqNum, SeqNum) {
         let r = &self.ranges[i];
         (r.left, r.right)
-    }
-
-    /// Forgets every range.
-    pub fn clear(&mut self) {
-        self.len = 0;
     }
 
     /// Records `[left, right)` as received. Returns false (recording nothing) when it would
@@ -173,6 +173,135 @@ impl Reassembly {
             });
         }
         out
+    }
+}
+
+/// Ranges kept per thread for reuse (bounded; beyond, they are freed).
+const POOL_MAX: usize = 4096;
+
+thread_local! {
+    static POOL: std::cell::RefCell<Vec<Box<Ranges>>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+fn take_ranges() -> Box<Ranges> {
+    POOL.with(|p| p.borrow_mut().pop())
+        .map(|mut r| {
+            r.len = 0;
+            r
+        })
+        .unwrap_or_default()
+}
+
+fn give_ranges(r: Box<Ranges>) {
+    POOL.with(|p| {
+        let mut p = p.borrow_mut();
+        if p.len() < POOL_MAX {
+            p.push(r);
+        }
+    });
+}
+
+/// Sorted, disjoint, non-adjacent ranges of sequence space received beyond RCV.NXT (or, in
+/// the scoreboard, SACKed above SND.UNA). Empty, it is one pointer.
+#[derive(Clone, Debug, Default)]
+pub struct Reassembly {
+    inner: Option<Box<Ranges>>,
+}
+
+impl Drop for Reassembly {
+    fn drop(&mut self) {
+        if let Some(r) = self.inner.take() {
+            give_ranges(r);
+        }
+    }
+}
+
+impl Reassembly {
+    /// True when no range is held.
+    pub fn is_empty(&self) -> bool {
+        self.inner.as_ref().is_none_or(|r| r.is_empty())
+    }
+
+    /// Number of disjoint ranges held.
+    pub fn len(&self) -> usize {
+        self.inner.as_ref().map_or(0, |r| r.len())
+    }
+
+    /// The `i`th range `[left, right)` in sequence order (`i < len()`).
+    pub fn range(&self, i: usize) -> (SeqNum, SeqNum) {
+        self.inner.as_ref().expect("i < len()").range(i)
+    }
+
+    /// Forgets every range.
+    pub fn clear(&mut self) {
+        if let Some(r) = self.inner.take() {
+            give_ranges(r);
+        }
+    }
+
+    /// Gives the ranges back to the pool once none is left.
+    fn release_if_empty(&mut self) {
+        if self.inner.as_ref().is_some_and(|r| r.is_empty()) {
+            self.clear();
+        }
+    }
+
+    /// Records `[left, right)` as received. Returns false (recording nothing) when it would
+    /// need a new range and all are in use.
+    pub fn insert(&mut self, left: SeqNum, right: SeqNum) -> bool {
+        if left >= right {
+            return true;
+        }
+        self.inner
+            .get_or_insert_with(take_ranges)
+            .insert(left, right)
+    }
+
+    /// If the first range starts at or before `next`, removes it and returns its right edge:
+    /// the new RCV.NXT once the hole is filled.
+    pub fn pop_contiguous(&mut self, next: SeqNum) -> Option<SeqNum> {
+        let right = self.inner.as_mut()?.pop_contiguous(next);
+        self.release_if_empty();
+        right
+    }
+
+    /// Forgets everything at or before `next` (ranges made redundant by in-order data).
+    pub fn trim_below(&mut self, next: SeqNum) {
+        if let Some(r) = self.inner.as_mut() {
+            r.trim_below(next);
+        }
+        self.release_if_empty();
+    }
+
+    /// Forgets everything at or beyond `seq` (data past the peer's FIN can never be
+    /// delivered, and must not be reported in SACK blocks).
+    pub fn discard_from(&mut self, seq: SeqNum) {
+        if let Some(r) = self.inner.as_mut() {
+            r.discard_from(seq);
+        }
+        self.release_if_empty();
+    }
+
+    /// Calls `f` with each part of `[left, right)` that no range covers, in order.
+    pub fn for_each_gap(&self, left: SeqNum, right: SeqNum, mut f: impl FnMut(SeqNum, SeqNum)) {
+        match &self.inner {
+            Some(r) => r.for_each_gap(left, right, f),
+            None if left < right => f(left, right),
+            None => {}
+        }
+    }
+
+    /// The right edge of the last range: the end of everything held.
+    pub fn last_right(&self) -> Option<SeqNum> {
+        let r = self.inner.as_ref()?;
+        r.len.checked_sub(1).map(|i| r.ranges[i].right)
+    }
+
+    /// Up to `max` SACK blocks, most recently updated first (RFC 2018 section 4).
+    pub fn sack_blocks(&self, max: usize) -> SackBlocks {
+        self.inner
+            .as_ref()
+            .map_or_else(SackBlocks::default, |r| r.sack_blocks(max))
     }
 }
 

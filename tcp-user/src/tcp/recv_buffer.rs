@@ -1,6 +1,11 @@
 //! The receive buffer: a ring holding in-order data not yet read by the application, and,
-//! at the right offsets beyond it, out-of-order data waiting for a hole to fill. Allocated
-//! once per connection; segments are copied in, never allocated.
+//! at the right offsets beyond it, out-of-order data waiting for a hole to fill. Segments are
+//! copied in.
+//!
+//! Its memory is taken only while it holds bytes: an idle connection's receive buffer is a
+//! few integers. Data arriving takes a buffer from the per-thread pool (`buffer_pool`),
+//! growing it by doubling as more is held, up to the logical capacity (the window);
+//! [`ReceiveBuffer::release`] gives it back once everything was read.
 
 use super::reassembly::Reassembly;
 use super::{SackBlocks, SeqNum};
@@ -24,7 +29,10 @@ pub struct Written {
 /// byte (RCV.NXT for data; the connection adds the SYN and FIN it counts separately).
 #[derive(Debug)]
 pub struct ReceiveBuffer {
+    /// The ring now (empty while released); it grows up to `capacity`.
     buf: Box<[u8]>,
+    /// The most bytes held (what the window may offer).
+    capacity: usize,
     /// Index of the first unread byte.
     head: usize,
     /// In-order bytes readable.
@@ -37,7 +45,8 @@ impl ReceiveBuffer {
     /// A ring of `capacity` bytes whose first in-order byte will have sequence number `next`.
     pub fn new(capacity: usize, next: SeqNum) -> ReceiveBuffer {
         ReceiveBuffer {
-            buf: super::buffer_pool::take(capacity.max(1)),
+            buf: Box::default(),
+            capacity: capacity.max(1),
             head: 0,
             len: 0,
             next,
@@ -45,9 +54,46 @@ impl ReceiveBuffer {
         }
     }
 
-    /// Size of the ring in bytes.
+    /// The most bytes held (what the window may offer).
     pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// Bytes of memory held now.
+    pub fn memory(&self) -> usize {
         self.buf.len()
+    }
+
+    /// Gives the memory back if nothing is held (nothing readable, nothing out of order);
+    /// true if it did.
+    pub fn release(&mut self) -> bool {
+        if self.len > 0 || !self.ooo.is_empty() || self.buf.is_empty() {
+            return false;
+        }
+        super::buffer_pool::give(std::mem::take(&mut self.buf));
+        self.head = 0;
+        true
+    }
+
+    /// Makes the ring hold at least `need` bytes from its head, moving readable and
+    /// out-of-order data, in place relative to the head, to a larger buffer.
+    fn reserve(&mut self, need: usize) {
+        let phys = self.buf.len();
+        if need <= phys {
+            return;
+        }
+        let size = super::buffer_pool::grown_size(phys, need, 0, self.capacity);
+        let mut buf = super::buffer_pool::take(size);
+        // Everything held lies within `extent` bytes of the head.
+        let ooo_end = self.ooo.last_right().map_or(0, |r| r - self.next);
+        let extent = (self.len + ooo_end).min(phys);
+        if extent > 0 {
+            let first = extent.min(phys - self.head);
+            buf[..first].copy_from_slice(&self.buf[self.head..self.head + first]);
+            buf[first..extent].copy_from_slice(&self.buf[..extent - first]);
+        }
+        super::buffer_pool::give(std::mem::replace(&mut self.buf, buf));
+        self.head = 0;
     }
 
     /// Readable in-order bytes.
@@ -62,7 +108,7 @@ impl ReceiveBuffer {
 
     /// Room after the readable data (out-of-order data lives inside this room).
     pub fn free(&self) -> usize {
-        self.buf.len() - self.len
+        self.capacity - self.len
     }
 
     /// Sequence number of the next in-order byte.
@@ -97,6 +143,7 @@ impl ReceiveBuffer {
         if n == 0 {
             return w;
         }
+        self.reserve(self.len + offset + n);
         let had_ooo = !self.ooo.is_empty();
         if offset > 0 {
             w.out_of_order = true;
@@ -164,6 +211,9 @@ impl ReceiveBuffer {
     /// The readable bytes as up to two slices (the ring may wrap).
     pub fn slices(&self) -> (&[u8], &[u8]) {
         let cap = self.buf.len();
+        if cap == 0 {
+            return (&[], &[]);
+        }
         let first = self.len.min(cap - self.head);
         (
             &self.buf[self.head..self.head + first],
@@ -174,6 +224,9 @@ impl ReceiveBuffer {
     /// Marks `n` readable bytes as read.
     pub fn consume(&mut self, n: usize) -> usize {
         let n = n.min(self.len);
+        if n == 0 {
+            return 0;
+        }
         self.head = (self.head + n) % self.buf.len();
         self.len -= n;
         n
@@ -239,6 +292,30 @@ mod tests {
         b.discard_from(SeqNum(8));
         assert!(!b.has_out_of_order());
         assert!(b.sack_blocks(4).is_empty());
+    }
+
+    #[test]
+    fn memory_is_taken_when_data_arrives_grows_with_it_and_goes_back_when_read() {
+        let mut b = ReceiveBuffer::new(1 << 20, SeqNum(0));
+        assert_eq!(b.memory(), 0, "nothing held, nothing taken");
+        // Out of order first, far from the head: the ring grows to hold it in place.
+        b.write(SeqNum(50_000), b"later");
+        assert!(b.memory() >= 50_005);
+        b.write(SeqNum(0), &[7u8; 1000]);
+        assert!(!b.release(), "not while data is held");
+        let mut sink = vec![0u8; 1000];
+        assert_eq!(b.read(&mut sink), 1000);
+        // The hole 1000..50000 fills; the ring grows again with both parts kept in place.
+        let fill: Vec<u8> = (1000..50_000u32).map(|i| (i % 253) as u8).collect();
+        let w = b.write(SeqNum(1000), &fill);
+        assert_eq!(w.readable, fill.len() + 5);
+        let mut out = vec![0u8; 60_000];
+        let n = b.read(&mut out);
+        assert_eq!(&out[..fill.len()], &fill[..]);
+        assert_eq!(&out[fill.len()..n], b"later");
+        assert!(b.release());
+        assert_eq!(b.memory(), 0);
+        assert_eq!(b.free(), 1 << 20, "the logical capacity stays");
     }
 
     #[test]

@@ -1,13 +1,24 @@
 //! The send buffer: bytes the application handed over and the peer has not yet
-//! acknowledged. Allocated once per connection.
+//! acknowledged.
+//!
+//! Its memory is taken only while it holds bytes: empty, a connection's send buffer is a few
+//! integers. Writes take a buffer from the per-thread pool (`buffer_pool`), growing it by
+//! doubling as more is queued, up to the logical capacity; [`SendBuffer::release`] gives it
+//! back once everything was acknowledged.
+
+use super::buffer_pool;
 
 /// A ring of unacknowledged and unsent bytes whose first `mirror` bytes are also kept after
 /// the end of the ring, so any read of up to `mirror` bytes is one contiguous slice: a
 /// segment's payload can be borrowed straight from the buffer even across the wrap.
 #[derive(Debug)]
 pub struct SendBuffer {
-    /// `capacity + mirror` bytes; `buf[capacity + i]` always equals `buf[i]` for `i < mirror`.
+    /// `phys + mirror` bytes (none while released); `buf[phys + i]` always equals `buf[i]`
+    /// for `i < mirror`.
     buf: Box<[u8]>,
+    /// Size of the ring now (0 while released).
+    phys: usize,
+    /// The most bytes held.
     capacity: usize,
     mirror: usize,
     /// Index of the oldest (first unacknowledged) byte.
@@ -17,13 +28,14 @@ pub struct SendBuffer {
 
 impl SendBuffer {
     /// A buffer of `capacity` bytes from which slices of up to `max_read` bytes are read.
+    /// No memory is taken until bytes are written.
     pub fn new(capacity: usize, max_read: usize) -> SendBuffer {
         let capacity = capacity.max(1);
-        let mirror = max_read.min(capacity);
         SendBuffer {
-            buf: super::buffer_pool::take(capacity + mirror),
+            buf: Box::default(),
+            phys: 0,
             capacity,
-            mirror,
+            mirror: max_read.min(capacity),
             head: 0,
             len: 0,
         }
@@ -49,22 +61,74 @@ impl SendBuffer {
         self.mirror
     }
 
+    /// Bytes of memory held now.
+    pub fn memory(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// Gives the memory back if nothing is held; true if it did.
+    pub fn release(&mut self) -> bool {
+        if self.len > 0 || self.phys == 0 {
+            return false;
+        }
+        buffer_pool::give(std::mem::take(&mut self.buf));
+        self.phys = 0;
+        self.head = 0;
+        true
+    }
+
+    /// Makes the ring big enough for `need` bytes, moving what it holds to the front of a
+    /// larger buffer.
+    fn reserve(&mut self, need: usize) {
+        if need <= self.phys {
+            return;
+        }
+        let phys = buffer_pool::grown_size(self.phys, need, self.mirror, self.capacity);
+        let mut buf = buffer_pool::take(phys + self.mirror);
+        let mut at = 0;
+        for part in self.parts(0, self.len) {
+            buf[at..at + part.len()].copy_from_slice(part);
+            at += part.len();
+        }
+        let m = self.mirror.min(self.len);
+        let (ring, mirror) = buf.split_at_mut(phys);
+        mirror[..m].copy_from_slice(&ring[..m]);
+        buffer_pool::give(std::mem::replace(&mut self.buf, buf));
+        self.phys = phys;
+        self.head = 0;
+    }
+
+    /// The `len` bytes from `offset` as up to two slices of the ring (before and after the
+    /// wrap).
+    fn parts(&self, offset: usize, len: usize) -> [&[u8]; 2] {
+        if len == 0 {
+            return [&[], &[]];
+        }
+        let start = (self.head + offset) % self.phys;
+        let first = len.min(self.phys - start);
+        [&self.buf[start..start + first], &self.buf[..len - first]]
+    }
+
     /// Appends as much of `data` as fits; returns the number of bytes taken.
     pub fn write(&mut self, data: &[u8]) -> usize {
         let n = data.len().min(self.free());
-        let mut tail = (self.head + self.len) % self.capacity;
+        if n == 0 {
+            return 0;
+        }
+        self.reserve(self.len + n);
+        let mut tail = (self.head + self.len) % self.phys;
         let mut rest = &data[..n];
         while !rest.is_empty() {
-            let chunk = rest.len().min(self.capacity - tail);
+            let chunk = rest.len().min(self.phys - tail);
             self.buf[tail..tail + chunk].copy_from_slice(&rest[..chunk]);
             // Keep the mirror of the ring's start up to date.
             if tail < self.mirror {
                 let m = chunk.min(self.mirror - tail);
-                let (ring, mirror) = self.buf.split_at_mut(self.capacity);
+                let (ring, mirror) = self.buf.split_at_mut(self.phys);
                 mirror[tail..tail + m].copy_from_slice(&ring[tail..tail + m]);
             }
             rest = &rest[chunk..];
-            tail = (tail + chunk) % self.capacity;
+            tail = (tail + chunk) % self.phys;
         }
         self.len += n;
         n
@@ -76,21 +140,24 @@ impl SendBuffer {
             return &[];
         }
         let len = len.min(self.len - offset).min(self.mirror);
-        let start = (self.head + offset) % self.capacity;
+        let start = (self.head + offset) % self.phys;
         &self.buf[start..start + len]
     }
 
     /// Drops `n` acknowledged bytes from the front.
     pub fn consume(&mut self, n: usize) {
         let n = n.min(self.len);
-        self.head = (self.head + n) % self.capacity;
+        if n == 0 {
+            return;
+        }
+        self.head = (self.head + n) % self.phys;
         self.len -= n;
     }
 }
 
 impl Drop for SendBuffer {
     fn drop(&mut self) {
-        super::buffer_pool::give(std::mem::take(&mut self.buf));
+        buffer_pool::give(std::mem::take(&mut self.buf));
     }
 }
 
@@ -109,5 +176,33 @@ mod tests {
         assert_eq!(b.read(4, 10), b"lmno", "reads are capped at max_read");
         assert_eq!(b.read(8, 4), b"pq");
         assert_eq!(b.read(10, 4), b"");
+    }
+
+    #[test]
+    fn memory_is_taken_on_write_grows_with_what_is_held_and_goes_back_when_empty() {
+        let mut b = SendBuffer::new(1 << 20, 1448);
+        assert_eq!(b.memory(), 0, "nothing held, nothing taken");
+        b.write(&[1u8; 100]);
+        let small = b.memory();
+        assert!(small > 0 && small <= 2 * buffer_pool::MIN_BUFFER, "{small}");
+        // Wrap the ring, then grow it: the bytes keep their order.
+        b.consume(90);
+        let data: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+        assert_eq!(b.write(&data), data.len());
+        assert!(b.memory() >= 200_010);
+        let mut got = b.read(0, 10).to_vec();
+        assert_eq!(got, [1u8; 10]);
+        let mut off = 10;
+        got.clear();
+        while off < b.len() {
+            let part = b.read(off, 100_000);
+            got.extend_from_slice(part);
+            off += part.len();
+        }
+        assert_eq!(got, data);
+        assert!(!b.release(), "not while bytes are held");
+        b.consume(b.len());
+        assert!(b.release());
+        assert_eq!(b.memory(), 0);
     }
 }

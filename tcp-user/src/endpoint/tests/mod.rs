@@ -932,3 +932,42 @@ fn time_wait_is_not_given_up_for_a_syn_that_would_get_a_cookie() {
         "no cookie for a reopen"
     );
 }
+
+#[test]
+fn an_idle_connection_gives_its_buffer_memory_back_after_the_linger() {
+    use crate::tcp::buffer_pool;
+    let mut h = Harness::new();
+    let base = buffer_pool::in_use();
+    let (iss, id) = h.accept(1000, 7000);
+    assert_eq!(
+        buffer_pool::in_use(),
+        base,
+        "a new connection holds no buffer memory"
+    );
+    h.deliver(1000, seg(1000, 7001, iss.0 + 1, ACK, b"a request"));
+    assert!(
+        buffer_pool::in_use() > base,
+        "data arrived: a receive buffer was taken"
+    );
+    // The service read it all: the buffer is idle, and goes back after the linger.
+    let linger = config().tcp.buffer_linger;
+    h.advance(linger - Duration::from_millis(1));
+    assert!(
+        buffer_pool::in_use() > base,
+        "kept while it may be used again soon"
+    );
+    h.advance(Duration::from_millis(2));
+    assert_eq!(buffer_pool::in_use(), base, "given back");
+    assert_eq!(h.state(id), Some(State::Established));
+    // More data takes memory again, and is delivered as before.
+    h.deliver(1000, seg(1000, 7010, iss.0 + 1, ACK, b"another"));
+    assert!(buffer_pool::in_use() > base);
+    assert_eq!(
+        h.ep.service()
+            .events
+            .iter()
+            .filter(|(_, e)| *e == Event::Readable)
+            .count(),
+        2
+    );
+}

@@ -1,8 +1,6 @@
 //! The application side: reading, writing, closing and aborting.
 
 use super::{Connection, PendingRst, State};
-use crate::tcp::recv_buffer::ReceiveBuffer;
-use crate::tcp::send_buffer::SendBuffer;
 
 impl Connection {
     /// Copies in-order data into `buf`; returns the bytes copied. Queues a window update if
@@ -31,9 +29,9 @@ impl Connection {
     /// instead of its buffers. Data the application left unread is discarded: the table
     /// calls this only once the application has read everything.
     pub fn release_buffers(&mut self) {
-        if matches!(self.state, State::TimeWait | State::Closed) && self.recv.capacity() > 1 {
-            self.recv = ReceiveBuffer::new(1, self.recv.next());
-            self.send = SendBuffer::new(1, 1);
+        if matches!(self.state, State::TimeWait | State::Closed) {
+            self.recv.release();
+            self.send.release();
         }
     }
 

@@ -11,6 +11,10 @@ impl Connection {
     /// Processes one segment of this connection. `Err` says why (part of) it was discarded;
     /// any answer it needs (ACK, challenge ACK, RST) is queued for `poll_transmit`.
     pub fn handle_segment(&mut self, now: Instant, seg: &Segment) -> Result<(), DropReason> {
+        self.process_segment(now, seg)
+    }
+
+    fn process_segment(&mut self, now: Instant, seg: &Segment) -> Result<(), DropReason> {
         self.stats.segments_in += 1;
         match self.state {
             // A closed connection the table has not freed yet (LISTEN has no connection
@@ -21,7 +25,7 @@ impl Connection {
         }
         if let Some(ack) = self.simultaneous_syn_ack(seg) {
             self.stats.segments_in -= 1;
-            return self.handle_segment(now, &ack);
+            return self.process_segment(now, &ack);
         }
         // Linux `tcp_check_req`: a retransmitted SYN (same ISN) means our SYN-ACK was lost;
         // answer it with the SYN-ACK again.

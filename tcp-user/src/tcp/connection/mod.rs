@@ -366,6 +366,32 @@ impl Connection {
         self.time_wait_at = None;
         self.fin_wait2_at = None;
     }
+
+    /// True when the connection holds buffer memory with nothing in it: nothing to read,
+    /// nothing out of order, nothing unacknowledged. The endpoint gives such memory back
+    /// after `Config::buffer_linger` ([`Connection::release_idle_buffers`]).
+    pub fn holds_idle_buffers(&self) -> bool {
+        self.recv.memory() + self.send.memory() > 0
+            && self.recv.is_empty()
+            && !self.recv.has_out_of_order()
+            && self.send.is_empty()
+    }
+
+    /// Gives the buffers' memory back if they are idle; true if it did. The buffers take
+    /// memory again as soon as data comes.
+    pub fn release_idle_buffers(&mut self) -> bool {
+        if !self.holds_idle_buffers() {
+            return false;
+        }
+        self.recv.release();
+        self.send.release();
+        true
+    }
+
+    /// Bytes of buffer memory this connection holds now.
+    pub fn buffer_memory(&self) -> usize {
+        self.recv.memory() + self.send.memory()
+    }
 }
 
 /// RFC 7323 section 5.4: a per-connection offset keeps TSval from leaking uptime. ISS is
