@@ -180,6 +180,8 @@ impl Ranges {
 const POOL_MAX: usize = 4096;
 
 thread_local! {
+    // Boxes, not values: a box moves in and out of a connection as one pointer.
+    #[allow(clippy::vec_box)]
     static POOL: std::cell::RefCell<Vec<Box<Ranges>>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
