@@ -11,8 +11,9 @@ use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::time::Duration;
 
 use crate::rss::PortChooser;
-use crate::stats::WorkerStats;
+use crate::stats::{DropReason, WorkerStats};
 use crate::table::{ConnId, ConnectionTable, Entry, InsertError};
+use crate::tcp::buffer_pool::{self, Pressure};
 use crate::tcp::{self, Connection, FourTuple, Instant, IsnGenerator, SeqNum, SynCookies};
 use crate::wire::MacAddr;
 
@@ -30,11 +31,13 @@ pub struct EndpointConfig {
     pub tcp: tcp::Config,
     /// Connections at once (any state).
     pub max_connections: usize,
-    /// Connections in TIME_WAIT at once; beyond, a connection entering it is forgotten.
+    /// Connections in TIME_WAIT at once; beyond, the oldest is forgotten to make room.
     pub max_time_wait: usize,
-    /// Connections holding buffers (all but TIME_WAIT) at once, from the buffer memory
-    /// budget: each holds a receive and a send buffer.
-    pub max_buffered_connections: usize,
+    /// Memory budget of the endpoint's thread in bytes: connection control blocks and data
+    /// buffers together (`tcp::buffer_pool`). At three quarters of it memory pressure
+    /// starts (windows shrink, buffers stop growing); at all of it new connections are
+    /// refused and data needing more memory is dropped. `usize::MAX`: no budget.
+    pub max_memory: usize,
     /// Half-open (SYN_RCVD) connections kept; beyond, SYN cookies (or drops).
     pub max_half_open: usize,
     /// Answer SYNs with cookies when the half-open bound is reached (RFC 4987).
@@ -58,7 +61,7 @@ impl EndpointConfig {
             tcp: tcp::Config::default(),
             max_connections: 16384,
             max_time_wait: 8192,
-            max_buffered_connections: 16384,
+            max_memory: usize::MAX,
             max_half_open: 1024,
             syn_cookies: true,
             isn_key: [7; 16],
@@ -131,6 +134,7 @@ impl<D> Shard<D> {
         for &p in &cfg.listen_ports {
             listening[p as usize / 64] |= 1 << (p % 64);
         }
+        buffer_pool::set_limits(cfg.max_memory / 4 * 3, cfg.max_memory);
         Shard {
             listening,
             table: ConnectionTable::new(cfg.max_connections, cfg.max_time_wait),
@@ -158,18 +162,23 @@ impl<D> Shard<D> {
             && self.listening[port as usize / 64] & (1 << (port % 64)) != 0
     }
 
-    /// True when a new connection fits: a table slot, and buffer memory within the budget
-    /// (TIME_WAIT connections have given their buffers back and do not count).
-    pub(crate) fn has_room(&self) -> bool {
-        let buffered = self.table.len() - self.table.time_wait_count();
-        self.table.available() > 0 && buffered < self.cfg.max_buffered_connections
+    /// Whether a new connection fits: a table slot, and memory below the budget's hard
+    /// limit; otherwise the reason it does not (counted when refused).
+    pub(crate) fn room(&self) -> Result<(), DropReason> {
+        if self.table.available() == 0 {
+            Err(DropReason::TableFull)
+        } else if buffer_pool::pressure() == Pressure::Hard {
+            Err(DropReason::MemoryFull)
+        } else {
+            Ok(())
+        }
     }
 
     /// True when a SYN would now be accepted as a full (not cookie) connection once a
-    /// TIME_WAIT slot it reuses is freed: buffer budget and half-open bound both have room.
+    /// TIME_WAIT slot it reuses is freed: memory below the hard limit and room in the
+    /// half-open bound.
     pub(crate) fn can_accept_without_cookie(&self) -> bool {
-        let buffered = self.table.len() - self.table.time_wait_count();
-        buffered < self.cfg.max_buffered_connections
+        buffer_pool::pressure() != Pressure::Hard
             && self.table.half_open_count() < self.cfg.max_half_open
     }
 
@@ -209,7 +218,7 @@ impl<D> Shard<D> {
         remote_port: u16,
         data: D,
     ) -> Result<ConnId, OpenError> {
-        if !self.has_room() {
+        if self.room().is_err() {
             return Err(OpenError::NoRoom);
         }
         let local_addr = self.cfg.local_addr;
@@ -321,12 +330,19 @@ impl<D> Shard<D> {
     }
 
     /// Lists a connection whose buffers hold memory and nothing else, so it goes back to
-    /// the pool after `buffer_linger` unless data comes first.
+    /// the pool after `buffer_linger` unless data comes first; under memory pressure it goes
+    /// back at once, and a receive ring far larger than what it holds shrinks.
     pub(crate) fn note_idle_buffers(&mut self, now: Instant, id: ConnId) {
         let linger = self.cfg.tcp.buffer_linger;
         let Some(entry) = self.table.get_mut(id) else {
             return;
         };
+        if buffer_pool::pressure() != Pressure::Normal {
+            if !entry.conn.release_idle_buffers() {
+                entry.conn.shrink_buffers();
+            }
+            return;
+        }
         if !entry.release_listed && entry.conn.holds_idle_buffers() {
             entry.release_listed = true;
             self.idle_buffers.push_back((now + linger, id));
@@ -366,7 +382,7 @@ pub enum OpenError {
     NoRoute,
     /// Every local port is in use towards this remote.
     NoLocalPort,
-    /// The connection limit or the buffer budget is reached.
+    /// The connection limit or the memory budget is reached.
     NoRoom,
 }
 
@@ -376,7 +392,7 @@ impl std::fmt::Display for OpenError {
             OpenError::NotConfigured => "no local ports configured for outbound connections",
             OpenError::NoRoute => "no next hop known for the remote address",
             OpenError::NoLocalPort => "no free local port",
-            OpenError::NoRoom => "connection limit or buffer budget reached",
+            OpenError::NoRoom => "connection limit or memory budget reached",
         })
     }
 }

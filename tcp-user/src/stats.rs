@@ -59,7 +59,9 @@ drop_reasons! {
     BadAck => "bad_ack", "ACK acknowledges something not yet sent, or too old (RFC 5961 section 5).";
     BadRst => "bad_rst", "RST that is not acceptable or needs a challenge (RFC 5961 section 3).";
     NoConnectionRst => "no_connection_rst", "Segment for no connection that must not be answered (it carried RST).";
-    TableFull => "table_full", "Connection table full, or the buffer memory budget reached.";
+    TableFull => "table_full", "Connection limit reached (--max-connections).";
+    MemoryFull => "memory_full", "New connection refused (RST): the worker's memory budget (--max-memory) is used up.";
+    NoBufferMemory => "no_buffer_memory", "In-window data dropped: holding it would take the worker's buffers past the memory budget's hard limit (the sender retransmits it).";
     SynQueueFull => "syn_queue_full", "Half-open (SYN_RCVD) table full and SYN cookies off.";
     BadCookie => "bad_cookie", "Returning ACK with an invalid SYN cookie.";
     ReassemblyFull => "reassembly_full", "Out-of-order data needing a new reassembly range when all are in use (the sender retransmits it).";
@@ -92,6 +94,29 @@ pub struct PortCounters {
     pub rx_fill_empty: u64,
 }
 
+/// Drop counters indexed by [`DropReason`] (as `usize`); an array of every reason.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DropCounts(pub [u64; DropReason::COUNT]);
+
+impl Default for DropCounts {
+    fn default() -> Self {
+        DropCounts([0; DropReason::COUNT])
+    }
+}
+
+impl std::ops::Deref for DropCounts {
+    type Target = [u64; DropReason::COUNT];
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for DropCounts {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.0
+    }
+}
+
 /// Counters of one worker (plain integers, published as snapshots).
 #[derive(Clone, Debug, Default)]
 pub struct WorkerStats {
@@ -100,7 +125,7 @@ pub struct WorkerStats {
     /// The AF_XDP port's frame counters.
     pub port: PortCounters,
     /// Frames or segments dropped, by [`DropReason`] index.
-    pub drops: [u64; DropReason::COUNT],
+    pub drops: DropCounts,
     /// Connections created (accepted, cookie-completed or opened).
     pub conns_opened: u64,
     /// Connections freed.
@@ -123,6 +148,17 @@ pub struct WorkerStats {
     pub out_of_order: u64,
     /// Connections in the table now.
     pub active: u64,
+    /// Connections in TIME_WAIT now.
+    pub time_wait: u64,
+    /// Connections that entered TIME_WAIT with the TIME_WAIT bound reached and were
+    /// forgotten at once (Linux: "TCP: time wait bucket table overflow").
+    pub time_wait_overflow: u64,
+    /// Bytes of memory the worker's connections hold now: control blocks and buffers.
+    pub memory_bytes: u64,
+    /// Of which data buffers.
+    pub buffer_bytes: u64,
+    /// Memory pressure now: 0 normal, 1 soft (windows clamped), 2 hard (refusing).
+    pub memory_pressure: u64,
 }
 
 impl WorkerStats {

@@ -12,10 +12,11 @@
 //! scans the table.
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::hash::{BuildHasherDefault, Hasher};
+use std::mem::size_of;
 
-use crate::tcp::{Connection, FourTuple, Instant, State};
+use crate::tcp::{buffer_pool, Connection, FourTuple, Instant, State};
 
 /// A connection's handle: its slot and the slot's generation when it was handed out.
 ///
@@ -147,7 +148,20 @@ pub struct ConnectionTable<D> {
     timers: BinaryHeap<Reverse<(Instant, ConnId)>>,
     max_time_wait: usize,
     time_wait: usize,
+    /// Connections in the order they entered TIME_WAIT (oldest first; ids of connections
+    /// that left it since are skipped lazily): the one to forget when the bound is reached.
+    time_wait_order: VecDeque<ConnId>,
+    /// Connections forgotten because the TIME_WAIT bound was reached.
+    time_wait_overflow: u64,
     half_open: usize,
+    /// Bytes of the table's own memory charged to the thread's budget (`buffer_pool`).
+    charged: usize,
+}
+
+impl<D> Drop for ConnectionTable<D> {
+    fn drop(&mut self) {
+        buffer_pool::uncharge(self.charged);
+    }
 }
 
 /// Slots reserved up front; beyond, the table grows as connections come.
@@ -159,7 +173,7 @@ impl<D> ConnectionTable<D> {
     /// as Linux does when its tcp_max_tw_buckets overflows).
     pub fn new(max_connections: usize, max_time_wait: usize) -> Self {
         let initial = max_connections.min(INITIAL_SLOTS);
-        ConnectionTable {
+        let mut table = ConnectionTable {
             index: TupleMap::with_capacity_and_hasher(initial, Default::default()),
             slots: Vec::with_capacity(initial),
             free: Vec::with_capacity(initial),
@@ -167,8 +181,45 @@ impl<D> ConnectionTable<D> {
             timers: BinaryHeap::with_capacity(initial * 2),
             max_time_wait,
             time_wait: 0,
+            time_wait_order: VecDeque::new(),
+            time_wait_overflow: 0,
             half_open: 0,
+            charged: 0,
+        };
+        table.recharge();
+        table
+    }
+
+    /// Bytes one slot costs: the slot itself (a connection's control block and the
+    /// service's data), its index entry (hashbrown: the pair and a control byte) and its
+    /// place in the free list.
+    pub const SLOT_BYTES: usize =
+        size_of::<Slot<D>>() + size_of::<(FourTuple, ConnId)>() + 1 + size_of::<u32>();
+
+    /// Bytes the table's structures take now (from their capacities: memory a peak took
+    /// stays taken).
+    pub fn footprint(&self) -> usize {
+        self.slots.capacity() * size_of::<Slot<D>>()
+            + self.index.capacity() * (size_of::<(FourTuple, ConnId)>() + 1)
+            + self.free.capacity() * size_of::<u32>()
+            + self.timers.capacity() * size_of::<Reverse<(Instant, ConnId)>>()
+            + self.time_wait_order.capacity() * size_of::<ConnId>()
+    }
+
+    /// Charges the thread's memory budget with what the table's footprint changed by.
+    fn recharge(&mut self) {
+        let now = self.footprint();
+        if now > self.charged {
+            buffer_pool::charge(now - self.charged);
+        } else {
+            buffer_pool::uncharge(self.charged - now);
         }
+        self.charged = now;
+    }
+
+    /// Connections forgotten because the TIME_WAIT bound was reached.
+    pub fn time_wait_overflow(&self) -> u64 {
+        self.time_wait_overflow
     }
 
     /// Number of live connections.
@@ -255,6 +306,7 @@ impl<D> ConnectionTable<D> {
             half_open,
         });
         self.index.insert(tuple, id);
+        self.recharge();
         Ok(id)
     }
 
@@ -308,6 +360,14 @@ impl<D> ConnectionTable<D> {
             self.half_open -= 1;
         }
         self.free.push(id.index);
+        // Ids of connections that are gone, at the front of the TIME_WAIT order (where
+        // expired ones are), go too, so the list stays as long as TIME_WAIT is.
+        while let Some(&front) = self.time_wait_order.front() {
+            if self.get(front).is_some_and(|e| e.in_time_wait) {
+                break;
+            }
+            self.time_wait_order.pop_front();
+        }
         Some(entry)
     }
 
@@ -316,6 +376,7 @@ impl<D> ConnectionTable<D> {
     /// the connection was removed (so the caller can account for it).
     pub fn after_io(&mut self, id: ConnId) -> Option<Entry<D>> {
         let max_tw = self.max_time_wait;
+        let mut evicted = None;
         let entry = self.get_mut(id)?;
         // A connection that ended gracefully keeps what it received until the service has
         // read it (or closed or aborted it, which discards).
@@ -328,13 +389,22 @@ impl<D> ConnectionTable<D> {
         // TIME_WAIT expired and the connection is kept, CLOSED, for its unread data.
         let left_tw = entry.in_time_wait && state != State::TimeWait;
         let unread = entry.conn.recv_len();
-        if entered_tw && self.time_wait >= max_tw && unread == 0 {
-            // TIME_WAIT table overflow: forget the connection rather than grow (as Linux does
-            // past tcp_max_tw_buckets); one with data still to read is kept.
-            return self.remove(id);
+        if entered_tw && self.time_wait >= max_tw {
+            // TIME_WAIT table overflow (Linux: past tcp_max_tw_buckets): rather than grow,
+            // forget the oldest TIME_WAIT connection, the nearest to its end anyway; with
+            // none to forget, this one (unless it has data still to read).
+            self.time_wait_overflow += 1;
+            match self.pop_oldest_time_wait() {
+                Some(oldest) => evicted = self.remove(oldest),
+                None if unread == 0 => return self.remove(id),
+                None => {}
+            }
         }
         self.half_open -= usize::from(left_half_open);
         self.time_wait = self.time_wait + usize::from(entered_tw) - usize::from(left_tw);
+        if entered_tw {
+            self.time_wait_order.push_back(id);
+        }
         let entry = self.get_mut(id).expect("entry exists");
         entry.half_open &= !left_half_open;
         entry.in_time_wait = (entry.in_time_wait || entered_tw) && !left_tw;
@@ -350,6 +420,17 @@ impl<D> ConnectionTable<D> {
                 if self.timers.len() > 2 * self.len() + 1024 {
                     self.rebuild_timers();
                 }
+            }
+        }
+        self.recharge();
+        evicted
+    }
+
+    /// Takes the oldest connection still in TIME_WAIT off the order list.
+    fn pop_oldest_time_wait(&mut self) -> Option<ConnId> {
+        while let Some(id) = self.time_wait_order.pop_front() {
+            if self.get(id).is_some_and(|e| e.in_time_wait) {
+                return Some(id);
             }
         }
         None

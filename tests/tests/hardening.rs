@@ -970,41 +970,64 @@ fn malformed_frames_during_a_32_mib_transfer_change_nothing() {
 
 // ---- 4. limits -------------------------------------------------------------------------------
 
+/// Caps the kernel's receive buffer of `s` (which also ends its autotuning).
+fn set_rcvbuf(s: &TcpStream, bytes: libc::c_int) {
+    use std::os::fd::AsRawFd;
+    // SAFETY: a valid socket and a c_int option value of the given size.
+    let rc = unsafe {
+        libc::setsockopt(
+            s.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_RCVBUF,
+            (&bytes as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    assert_eq!(rc, 0, "SO_RCVBUF: {}", io::Error::last_os_error());
+}
+
 #[test]
-fn buffer_memory_budget_bounds_the_connections_held() {
-    // 5 MiB for buffers of 256 KiB each way: room for exactly 10 connections.
+fn the_memory_budget_refuses_new_connections_with_rst_when_full_and_recovers() {
+    // The smallest budget (16 MiB for the one worker) and no connection limit: clients that
+    // send and never read make every connection hold what it was sent and what it echoes,
+    // until the budget's hard limit refuses the next SYN.
     let tb = Testbed::new(1).unwrap();
     let d = daemon(
         &tb,
-        &[
-            "--port",
-            "7",
-            "--app",
-            "echo",
-            "--buffer-size",
-            "262144",
-            "--max-buffer-memory-mb",
-            "5",
-        ],
+        &["--port", "7", "--app", "echo", "--max-memory", "16M"],
     );
-    let held: Vec<TcpStream> = (0..10)
-        .map(|i| {
-            let mut s = connect(&tb, ECHO, T).unwrap_or_else(|e| panic!("connection {i}: {e}"));
-            echo_once(&mut s, b"within budget").unwrap_or_else(|e| panic!("echo {i}: {e}"));
-            s
-        })
-        .collect();
-    match connect(&tb, ECHO, T) {
-        Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {}
-        other => panic!("the 11th connection: expected ConnectionRefused, got {other:?}"),
-    }
+    let chunk = vec![0x5a_u8; 256 << 10];
+    let mut held: Vec<TcpStream> = Vec::new();
+    let accepted = loop {
+        assert!(held.len() < 5000, "5000 stuffed connections fit in 16 MiB");
+        match connect(&tb, ECHO, T) {
+            Ok(mut s) => {
+                // A small receive buffer, so the echoes pile up in the stack's send buffer.
+                set_rcvbuf(&s, 4096);
+                s.set_nonblocking(true).unwrap();
+                // What the kernel takes now; it sends it as the stack's windows allow.
+                let _ = s.write(&chunk);
+                held.push(s);
+            }
+            Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => break held.len(),
+            Err(e) => panic!("connection {}: {e}", held.len()),
+        }
+    };
+    assert!(accepted >= 10, "refused after only {accepted} connections");
+    // Freed memory takes new connections again.
     drop(held);
+    let mut s = wait_until("a connection accepted after the others closed", T, || {
+        connect(&tb, ECHO, T).ok()
+    })
+    .unwrap();
+    echo_once(&mut s, b"room again").unwrap();
+    drop(s);
     let (c, out) = stop(d);
-    assert_eq!(c.total("opened"), 10, "{c:?}");
-    assert!(
-        drop_reasons(&out).get("table_full").copied().unwrap_or(0) >= 1,
-        "{out}"
-    );
+    let drops = drop_reasons(&out);
+    println!("{accepted} connections held before the first refusal\n{c:?}\ndrops: {drops:?}");
+    assert!(reason(&drops, "memory_full") >= 1, "{drops:?}");
+    assert_eq!(reason(&drops, "table_full"), 0, "{drops:?}");
+    assert!(c.total("opened") as usize > accepted, "{c:?}");
 }
 
 #[test]

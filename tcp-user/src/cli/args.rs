@@ -31,25 +31,29 @@ pub struct DatapathArgs {
     /// AF_XDP bind mode: auto, copy or zerocopy.
     #[arg(long, default_value = "auto")]
     pub bind_mode: BindMode,
-    /// Maximum connections per worker.
-    #[arg(long, default_value_t = 16384)]
-    pub max_connections: usize,
+    /// Maximum connections per worker (default: as many as --max-memory holds).
+    #[arg(long)]
+    pub max_connections: Option<usize>,
     /// Maximum half-open (SYN_RCVD) connections per worker; beyond it, SYN cookies.
     #[arg(long, default_value_t = 1024)]
     pub max_half_open: usize,
     /// Drop SYNs beyond --max-half-open instead of answering with SYN cookies.
     #[arg(long)]
     pub no_syn_cookies: bool,
-    /// Maximum TIME_WAIT connections per worker.
-    #[arg(long, default_value_t = 8192)]
-    pub max_time_wait: usize,
-    /// Receive and send buffer per connection, in bytes.
-    #[arg(long, default_value_t = 256 * 1024)]
-    pub buffer_size: usize,
-    /// Buffer memory per worker, in MiB: connections beyond what it holds (two buffers
-    /// each) are refused like a full table (default: enough for --max-connections).
+    /// Maximum TIME_WAIT connections per worker; beyond, the oldest is forgotten
+    /// (default: what an eighth of the worker's memory holds).
     #[arg(long)]
-    pub max_buffer_memory_mb: Option<usize>,
+    pub max_time_wait: Option<usize>,
+    /// Largest receive window and send buffer per connection, in bytes (the receive
+    /// window starts at 64 KiB and is auto-tuned up to this; memory is taken only for
+    /// data held). Default: 4 MiB receive, 256 KiB send.
+    #[arg(long)]
+    pub buffer_size: Option<usize>,
+    /// Memory for connections (control blocks and buffers) of all workers together, e.g.
+    /// `2G`, `512M` (default: a quarter of the machine's memory). Pressure (smaller
+    /// windows) starts at three quarters of it; at all of it new connections are refused.
+    #[arg(long, value_parser = parse_size)]
+    pub max_memory: Option<usize>,
     /// Maximum segment lifetime in milliseconds (TIME_WAIT lasts twice this).
     #[arg(long, default_value_t = 30_000)]
     pub msl_ms: u64,
@@ -75,14 +79,15 @@ pub struct DatapathArgs {
 impl DatapathArgs {
     /// The runtime configuration these flags describe, listening on `listen_ports`.
     pub fn runtime_config(&self, listen_ports: &[u16]) -> RuntimeConfig {
+        let defaults = tcp::Config::default();
         let tcp = tcp::Config {
-            recv_buffer: self.buffer_size,
-            send_buffer: self.buffer_size,
+            recv_buffer: self.buffer_size.unwrap_or(defaults.recv_buffer),
+            send_buffer: self.buffer_size.unwrap_or(defaults.send_buffer),
             msl: Duration::from_millis(self.msl_ms),
             idle_timeout: (self.idle_timeout_s > 0)
                 .then(|| Duration::from_secs(self.idle_timeout_s)),
             congestion: self.congestion,
-            ..tcp::Config::default()
+            ..defaults
         };
         RuntimeConfig {
             iface: self.iface.clone(),
@@ -98,7 +103,7 @@ impl DatapathArgs {
             max_half_open: self.max_half_open,
             syn_cookies: !self.no_syn_cookies,
             max_time_wait: self.max_time_wait,
-            max_buffer_memory: self.max_buffer_memory_mb.map(|mb| mb << 20),
+            max_memory: self.max_memory,
             busy_poll: self.busy_poll,
             drain_timeout: Duration::from_millis(self.drain_ms),
             metrics_addr: self.metrics_addr,
@@ -128,6 +133,20 @@ fn parse_congestion(s: &str) -> Result<tcp::CongestionKind, String> {
         "cubic" => Ok(tcp::CongestionKind::Cubic),
         _ => Err(format!("'{s}' is not a congestion control (reno or cubic)")),
     }
+}
+
+/// A size in bytes: a number with an optional `K`, `M` or `G` (powers of 1024).
+pub fn parse_size(s: &str) -> Result<usize, String> {
+    let t = s.trim();
+    let (num, shift) = match t.char_indices().last() {
+        Some((i, 'k' | 'K')) => (&t[..i], 10),
+        Some((i, 'm' | 'M')) => (&t[..i], 20),
+        Some((i, 'g' | 'G')) => (&t[..i], 30),
+        _ => (t, 0),
+    };
+    let bad = || format!("'{s}' is not a size (a number of bytes, or with K, M or G)");
+    let n: usize = num.trim().parse().map_err(|_| bad())?;
+    n.checked_mul(1 << shift).ok_or_else(bad)
 }
 
 /// `0,1` or `0-3` or a mix.

@@ -99,7 +99,7 @@ impl ConnectArgs {
             connect_retries: self.connect_retries,
             ..cfg.tcp
         };
-        cfg.max_time_wait = 0;
+        cfg.max_time_wait = Some(0);
         cfg.stats_file = false;
         cfg.connect = Some(ConnectConfig {
             local_ports: self.local_ports,

@@ -39,6 +39,7 @@ pub fn serve(args: ServeArgs) -> Result<()> {
             r.xdp_mode,
             r.bind_mode()
         );
+        eprintln!("xdptcp: per worker: {}", r.limits_text());
         eprintln!("xdptcp: serving; SIGINT or SIGTERM to stop");
     });
     match args.app {

@@ -1,7 +1,7 @@
 //! Frames in: parsing, dispatch to a connection, and every rule for segments that match no
 //! connection (RFC 9293 sections 3.10.7.1 and 3.10.7.2): passive open, the half-open bound
 //! and SYN cookies (RFC 4987), TIME_WAIT reuse (RFC 9293 3.10.7.4, RFC 6191), RST replies,
-//! the connection limit and the buffer budget.
+//! the connection limit and the memory budget.
 
 use super::{Endpoint, Tx};
 use crate::service::Service;
@@ -79,7 +79,7 @@ impl<S: Service> Endpoint<S> {
         self.run_work(now, tx);
     }
 
-    /// A SYN for a listening port (RFC 9293 section 3.10.7.2). A full table or buffer
+    /// A SYN for a listening port (RFC 9293 section 3.10.7.2). A full table or memory
     /// budget refuses it with RST; a full half-open queue answers with a SYN cookie and
     /// keeps no state (RFC 4987).
     fn on_syn(
@@ -91,8 +91,8 @@ impl<S: Service> Endpoint<S> {
         iss_floor: Option<tcp::SeqNum>,
         tx: &mut impl Tx,
     ) {
-        if !self.shard.has_room() {
-            self.count_drop(DropReason::TableFull);
+        if let Err(reason) = self.shard.room() {
+            self.count_drop(reason);
             let rst = tcp::unmatched::reset_for(seg);
             return self.send_rst(tuple, peer, &rst, tx);
         }
@@ -139,9 +139,13 @@ impl<S: Service> Endpoint<S> {
             self.count_drop(DropReason::BadCookie);
             return false;
         };
-        if !self.shard.has_room() || self.shard.insert(conn, S::Data::default(), peer).is_err() {
+        let inserted = self.shard.room().and_then(|()| {
+            let r = self.shard.insert(conn, S::Data::default(), peer);
+            r.map(|_| ()).map_err(|_| DropReason::TableFull)
+        });
+        if let Err(reason) = inserted {
             // Keep quiet: the peer retransmits and we may have room then.
-            self.count_drop(DropReason::TableFull);
+            self.count_drop(reason);
         }
         true
     }

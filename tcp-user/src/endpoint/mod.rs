@@ -11,7 +11,7 @@
 //!
 //! Every decision about segments that match no connection lives here (`listener.rs`):
 //! SYNs, the half-open bound and SYN cookies, TIME_WAIT reuse, RST replies, the connection
-//! limit and the buffer budget. The worker loop only moves frames between rings and this.
+//! limit and the memory budget. The worker loop only moves frames between rings and this.
 
 mod listener;
 mod tx;
@@ -68,6 +68,20 @@ impl<S: Service> Endpoint<S> {
     /// counters are the worker's to fill.
     pub fn stats(&self) -> &WorkerStats {
         &self.shard.stats
+    }
+
+    /// Brings the gauges of [`Endpoint::stats`] up to date: connections, TIME_WAIT, memory
+    /// held and the pressure state (the worker calls it before publishing its counters).
+    pub fn refresh_gauges(&mut self) {
+        use crate::tcp::buffer_pool;
+        let s = &mut self.shard.stats;
+        let table = &self.shard.table;
+        s.active = table.len() as u64;
+        s.time_wait = table.time_wait_count() as u64;
+        s.time_wait_overflow = table.time_wait_overflow();
+        s.buffer_bytes = buffer_pool::in_use() as u64;
+        s.memory_bytes = (buffer_pool::in_use() + buffer_pool::charged()) as u64;
+        s.memory_pressure = buffer_pool::pressure() as u64;
     }
 
     /// The shard under the service (invariant checks of the fuzz targets).

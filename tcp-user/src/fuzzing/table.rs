@@ -72,7 +72,11 @@ pub fn fuzz_table(data: &[u8]) {
     cfg.max_time_wait = usize::from((shape >> 3) % 4);
     cfg.max_half_open = usize::from((shape >> 5) % 4);
     cfg.syn_cookies = input.bit();
-    cfg.max_buffered_connections = usize::from(input.u8() % 8) + 1;
+    // Small budgets, so the pressure states and refusals are reached.
+    cfg.max_memory = match input.u8() {
+        0 => usize::MAX,
+        n => (16 << 10) + usize::from(n) * (4 << 10),
+    };
     cfg.client = Some(ClientSetup {
         ports: PortChooser::fallback(CLIENT_PORTS.0, CLIENT_PORTS.1),
         next_hops: Vec::new(),

@@ -69,16 +69,20 @@ pub struct RuntimeConfig {
     pub bind_mode: BindMode,
     /// Engine parameters of every connection (the MSS is set from the interface's MTU).
     pub tcp: tcp::Config,
-    /// Connections per worker (any state).
-    pub max_connections: usize,
+    /// Connections per worker (any state); `None`: as many as the memory budget holds.
+    pub max_connections: Option<usize>,
     /// Half-open connections per worker; beyond, SYN cookies (or drops).
     pub max_half_open: usize,
     /// SYN cookies beyond `max_half_open` (RFC 4987).
     pub syn_cookies: bool,
-    /// TIME_WAIT connections per worker.
-    pub max_time_wait: usize,
-    /// Buffer memory per worker in bytes; `None`: enough for `max_connections`.
-    pub max_buffer_memory: Option<usize>,
+    /// TIME_WAIT connections per worker (beyond, the oldest is forgotten); `None`: what
+    /// an eighth of the worker's memory budget holds.
+    pub max_time_wait: Option<usize>,
+    /// Memory for connections, control blocks and data buffers together, in bytes, for
+    /// all workers (each gets an equal share); `None`: a quarter of the machine's memory.
+    /// Memory pressure starts at three quarters of a worker's share, and at all of it new
+    /// connections are refused (see `tcp::buffer_pool`).
+    pub max_memory: Option<usize>,
     /// Spin on the rings instead of sleeping when idle.
     pub busy_poll: bool,
     /// How long a drain lets connections finish before resetting them.
@@ -105,11 +109,11 @@ impl Default for RuntimeConfig {
             xdp_mode: XdpMode::Auto,
             bind_mode: BindMode::Auto,
             tcp: tcp::Config::default(),
-            max_connections: 16384,
+            max_connections: None,
             max_half_open: 1024,
             syn_cookies: true,
-            max_time_wait: 8192,
-            max_buffer_memory: None,
+            max_time_wait: None,
+            max_memory: None,
             busy_poll: false,
             drain_timeout: Duration::from_secs(5),
             metrics_addr: None,
@@ -152,23 +156,66 @@ impl RuntimeConfig {
                 );
             }
         }
-        if self.max_connections == 0 {
+        if self.max_connections == Some(0) {
             bail!("the connection limit must be positive");
+        }
+        if self.max_half_open == 0 {
+            bail!("the half-open limit must be positive (SYN cookies take over beyond it)");
         }
         if self.tcp.recv_buffer < 4096 || self.tcp.send_buffer < 4096 {
             bail!("buffers must be at least 4096 bytes");
         }
-        if self.max_buffer_memory == Some(0) {
-            bail!("the buffer memory budget must be positive");
+        if let Some(m) = self.max_memory {
+            if m < MIN_MEMORY {
+                bail!(
+                    "the memory budget must be at least {} MiB",
+                    MIN_MEMORY >> 20
+                );
+            }
         }
         Ok(())
     }
 
-    /// Connections that may hold buffers at once on one worker, from the budget.
-    pub(crate) fn max_buffered_connections(&self) -> usize {
-        match self.max_buffer_memory {
-            Some(bytes) => bytes / (self.tcp.recv_buffer + self.tcp.send_buffer).max(1),
-            None => self.max_connections,
+    /// The limits of each of `workers` workers: the memory budget split evenly, and the
+    /// connection and TIME_WAIT bounds given or derived from it.
+    pub fn worker_limits(&self, workers: usize) -> WorkerLimits {
+        let total = self
+            .max_memory
+            .unwrap_or_else(|| machine_memory().map_or(DEFAULT_MEMORY, |m| m / 4));
+        let memory = (total / workers.max(1)).max(MIN_MEMORY);
+        WorkerLimits {
+            memory,
+            connections: self.max_connections.unwrap_or(usize::MAX),
+            time_wait: self
+                .max_time_wait
+                .unwrap_or(memory / 8 / TIME_WAIT_ENTRY_ESTIMATE),
         }
     }
+}
+
+/// The smallest memory budget per worker: a few hundred connections with buffers.
+pub const MIN_MEMORY: usize = 16 << 20;
+/// The budget when the machine's memory cannot be read.
+const DEFAULT_MEMORY: usize = 4 << 30;
+/// Bytes a TIME_WAIT connection takes, for the default TIME_WAIT bound (a slot of the
+/// table: control block, service data and index).
+const TIME_WAIT_ENTRY_ESTIMATE: usize = 1024;
+
+/// What each worker may hold.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WorkerLimits {
+    /// Memory budget in bytes (control blocks and buffers).
+    pub memory: usize,
+    /// Connections at once (`usize::MAX`: as many as the memory holds).
+    pub connections: usize,
+    /// TIME_WAIT connections at once.
+    pub time_wait: usize,
+}
+
+/// The machine's memory in bytes (`MemTotal` of `/proc/meminfo`).
+fn machine_memory() -> Option<usize> {
+    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = text.lines().find(|l| l.starts_with("MemTotal:"))?;
+    let kib: usize = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib << 10)
 }

@@ -39,7 +39,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 
-pub use config::{ConnectConfig, Queues, RuntimeConfig};
+pub use config::{ConnectConfig, Queues, RuntimeConfig, WorkerLimits};
 pub use report::{print_counters, Ready, Report};
 pub use wake::EventWaker;
 pub use worker::Control;
@@ -168,16 +168,17 @@ impl<F> Builder<F> {
         self
     }
 
-    /// Connections per worker.
+    /// Connections per worker (default: as many as the memory budget holds).
     pub fn max_connections(mut self, n: usize) -> Self {
-        self.cfg.max_connections = n;
+        self.cfg.max_connections = Some(n);
         self
     }
 
-    /// Buffer memory per worker in bytes; connections beyond it are refused like a full
-    /// table.
-    pub fn max_buffer_memory(mut self, bytes: usize) -> Self {
-        self.cfg.max_buffer_memory = Some(bytes);
+    /// Memory for connections (control blocks and buffers) in bytes, for all workers
+    /// together (default: a quarter of the machine's memory); see
+    /// [`RuntimeConfig::max_memory`].
+    pub fn max_memory(mut self, bytes: usize) -> Self {
+        self.cfg.max_memory = Some(bytes);
         self
     }
 
@@ -297,7 +298,8 @@ where
         getrandom::getrandom(&mut keys).map_err(|e| {
             anyhow::anyhow!("reading random bytes for the ISN and cookie secrets: {e}")
         })?;
-        let base = endpoint_config(&cfg, &dp, &keys);
+        let limits = cfg.worker_limits(queues as usize);
+        let base = endpoint_config(&cfg, &dp, &keys, &limits);
         // Everything that can fail goes before the workers start.
         let shared: crate::metrics::Shared = Default::default();
         if let Some(addr) = cfg.metrics_addr {
@@ -379,6 +381,7 @@ where
             queues,
             xdp_mode: dp.program.mode,
             zero_copy: dp.zero_copy(),
+            limits,
         };
         if let Some(f) = self.on_ready {
             f(&ready);
@@ -431,7 +434,12 @@ fn port_choosers(
 }
 
 /// The endpoint configuration every worker starts from.
-fn endpoint_config(cfg: &RuntimeConfig, dp: &Datapath, keys: &[u8; 32]) -> EndpointConfig {
+fn endpoint_config(
+    cfg: &RuntimeConfig,
+    dp: &Datapath,
+    keys: &[u8; 32],
+    limits: &WorkerLimits,
+) -> EndpointConfig {
     let tcp = tcp::Config {
         // IPv4 and TCP headers without options; frames are 4 KiB.
         mss: (dp.iface.mtu.min(4000) - 40) as u16,
@@ -442,9 +450,9 @@ fn endpoint_config(cfg: &RuntimeConfig, dp: &Datapath, keys: &[u8; 32]) -> Endpo
         local_mac: dp.iface.mac,
         listen_ports: cfg.listen_ports.clone(),
         tcp,
-        max_connections: cfg.max_connections,
-        max_time_wait: cfg.max_time_wait,
-        max_buffered_connections: cfg.max_buffered_connections(),
+        max_connections: limits.connections,
+        max_time_wait: limits.time_wait,
+        max_memory: limits.memory,
         max_half_open: cfg.max_half_open,
         syn_cookies: cfg.syn_cookies,
         isn_key: keys[..16].try_into().expect("16 bytes"),

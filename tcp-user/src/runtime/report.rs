@@ -25,6 +25,8 @@ pub struct Ready {
     pub xdp_mode: XdpMode,
     /// Every socket is bound zero-copy.
     pub zero_copy: bool,
+    /// What each worker may hold.
+    pub limits: super::WorkerLimits,
 }
 
 impl Ready {
@@ -32,6 +34,23 @@ impl Ready {
     pub fn ports_text(&self) -> String {
         let ports: Vec<String> = self.ports.iter().map(|p| p.to_string()).collect();
         ports.join(",")
+    }
+
+    /// One line with each worker's limits: `memory=... MiB (pressure at ...)
+    /// connections=... time_wait=...`.
+    pub fn limits_text(&self) -> String {
+        let l = &self.limits;
+        let conns = if l.connections == usize::MAX {
+            "memory-bound".to_string()
+        } else {
+            l.connections.to_string()
+        };
+        format!(
+            "memory={} MiB (pressure at {} MiB) connections={conns} time_wait={}",
+            l.memory >> 20,
+            (l.memory / 4 * 3) >> 20,
+            l.time_wait
+        )
     }
 
     /// `copy` or `zerocopy`.

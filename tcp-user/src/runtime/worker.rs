@@ -174,9 +174,8 @@ fn sleep<S: Service>(
 /// Copies the port's counters into the endpoint's statistics.
 fn sync_port<S: Service>(port: &mut XskPort, ep: &mut Endpoint<S>) {
     port.read_kernel_stats();
-    let active = ep.connections() as u64;
+    ep.refresh_gauges();
     let stats = ep.stats_mut();
     stats.queue = port.queue;
     stats.port = port.counters;
-    stats.active = active;
 }

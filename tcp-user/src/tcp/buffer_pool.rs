@@ -1,5 +1,6 @@
-//! Connection data buffers, per thread: taken when a connection has data to hold, given back
-//! when it is drained, and counted.
+//! Connection memory, per thread: data buffers taken when a connection has data to hold and
+//! given back when it is drained, the bytes of control blocks charged by the table, and the
+//! budget both count against.
 //!
 //! Rings are not part of a connection: a connection holds a buffer only while it has data
 //! (see `ReceiveBuffer` and `SendBuffer`), so an idle connection costs no buffer memory at
@@ -9,9 +10,21 @@
 //! read). Allocating fresh for each connection would cost a zeroing pass (or mmap/munmap
 //! and page faults) per connection.
 //!
-//! Per thread because each worker owns its connections. The cache is bounded in bytes so a
-//! burst does not pin its peak memory forever, and the bytes held by live connections are
-//! counted ([`in_use`]) so the endpoint can apply a memory budget.
+//! Per thread because each worker owns its connections (endpoints that share a thread, as
+//! in the test harness, share its budget). The cache is bounded in bytes so a burst does not
+//! pin its peak memory forever.
+//!
+//! # The budget and its pressure states
+//! Like Linux's `tcp_mem`, one budget covers every connection of the worker: the buffers
+//! they hold ([`in_use`]) and their control blocks ([`charge`]), against two limits set with
+//! [`set_limits`]:
+//! - below the soft limit ([`Pressure::Normal`]) buffers grow as data needs;
+//! - at or above it ([`Pressure::Soft`], Linux's "memory pressure") windows offer no more
+//!   than the memory a connection already holds, send buffers and out-of-order data do not
+//!   grow, idle buffers go back at once and nothing is cached;
+//! - at or above the hard limit ([`Pressure::Hard`]) no buffer grows and new connections are
+//!   refused. Every connection may still take one minimum-size buffer each way (Linux's
+//!   `tcp_rmem[0]`/`tcp_wmem[0]` guarantee), so each can always make progress.
 
 use std::cell::RefCell;
 
@@ -20,18 +33,120 @@ pub const MIN_BUFFER: usize = 4096;
 /// Bytes of free buffers kept per thread for reuse.
 const CACHE_MAX_BYTES: usize = 64 << 20;
 
-/// One thread's buffers.
-#[derive(Default)]
+/// How close the thread's connections are to their memory budget.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Pressure {
+    /// Below the soft limit.
+    Normal,
+    /// At or above the soft limit: stop growing, shrink what is offered.
+    Soft,
+    /// At or above the hard limit: refuse what needs more memory.
+    Hard,
+}
+
+/// One thread's buffers and budget.
 struct Pool {
     /// Free buffers grouped by length.
     free: Vec<(usize, Vec<Box<[u8]>>)>,
     cached_bytes: usize,
     /// Bytes of the buffers taken and not given back (held by live connections).
     in_use: usize,
+    /// Bytes of control blocks (charged by the connection table).
+    charged: usize,
+    soft: usize,
+    hard: usize,
+}
+
+impl Pool {
+    const fn new() -> Pool {
+        Pool {
+            free: Vec::new(),
+            cached_bytes: 0,
+            in_use: 0,
+            charged: 0,
+            soft: usize::MAX,
+            hard: usize::MAX,
+        }
+    }
+
+    fn used(&self) -> usize {
+        self.in_use + self.charged
+    }
+
+    fn pressure(&self) -> Pressure {
+        let used = self.used();
+        if used >= self.hard {
+            Pressure::Hard
+        } else if used >= self.soft {
+            Pressure::Soft
+        } else {
+            Pressure::Normal
+        }
+    }
+
+    fn drop_cache(&mut self) {
+        self.free.clear();
+        self.cached_bytes = 0;
+    }
 }
 
 thread_local! {
-    static POOL: RefCell<Pool> = RefCell::new(Pool::default());
+    static POOL: RefCell<Pool> = const { RefCell::new(Pool::new()) };
+}
+
+/// Sets this thread's budget: the soft and hard limits, in bytes of buffers and control
+/// blocks together (`usize::MAX`: unlimited, the default).
+pub fn set_limits(soft: usize, hard: usize) {
+    POOL.with(|p| {
+        let mut p = p.borrow_mut();
+        p.soft = soft.min(hard);
+        p.hard = hard;
+    });
+}
+
+/// This thread's (soft, hard) limits.
+pub fn limits() -> (usize, usize) {
+    POOL.with(|p| {
+        let p = p.borrow();
+        (p.soft, p.hard)
+    })
+}
+
+/// The pressure state now.
+pub fn pressure() -> Pressure {
+    POOL.with(|p| p.borrow().pressure())
+}
+
+/// Counts `bytes` of control blocks against the budget (a connection entered the table).
+pub fn charge(bytes: usize) {
+    POOL.with(|p| p.borrow_mut().charged += bytes);
+}
+
+/// Gives back what [`charge`] counted (a connection left the table).
+pub fn uncharge(bytes: usize) {
+    POOL.with(|p| {
+        let mut p = p.borrow_mut();
+        p.charged = p.charged.saturating_sub(bytes);
+    });
+}
+
+/// Bytes of control blocks charged now.
+pub fn charged() -> usize {
+    POOL.with(|p| p.borrow().charged)
+}
+
+/// May a buffer of `old` bytes be replaced by one of `new` bytes? Not if that passes the
+/// hard limit, nor under any pressure when `cautious` (growth that can wait: send buffers,
+/// out-of-order data). A connection's first minimum-size buffer is the caller's to allow
+/// regardless (the guarantee above).
+pub fn may_grow(old: usize, new: usize, cautious: bool) -> bool {
+    POOL.with(|p| {
+        let p = p.borrow();
+        if cautious && p.pressure() != Pressure::Normal {
+            return false;
+        }
+        p.used() - old.min(p.in_use) + new <= p.hard
+    })
 }
 
 /// A buffer of exactly `len` bytes: a recycled one if the cache has it, else a new zeroed one.
@@ -63,6 +178,11 @@ pub fn give(buf: Box<[u8]>) {
     POOL.with(|p| {
         let mut p = p.borrow_mut();
         p.in_use = p.in_use.saturating_sub(len);
+        if p.pressure() != Pressure::Normal {
+            // Under pressure memory goes back to the allocator, not to a cache.
+            p.drop_cache();
+            return;
+        }
         if p.cached_bytes + len > CACHE_MAX_BYTES {
             return;
         }
@@ -111,6 +231,56 @@ mod tests {
         give(again);
         give(other);
         assert_eq!(in_use(), before);
+    }
+
+    #[test]
+    fn pressure_follows_buffers_and_control_blocks_through_both_limits_and_back() {
+        let base = in_use() + charged();
+        set_limits(base + 10_000, base + 20_000);
+        assert_eq!(pressure(), Pressure::Normal);
+        charge(9_000);
+        let a = take(1000);
+        assert_eq!(pressure(), Pressure::Soft, "10,000 bytes: the soft limit");
+        assert!(
+            !may_grow(0, 1000, true),
+            "cautious growth waits under pressure"
+        );
+        assert!(
+            may_grow(0, 1000, false),
+            "other growth goes on below the hard limit"
+        );
+        let b = take(10_000);
+        assert_eq!(pressure(), Pressure::Hard);
+        assert!(
+            !may_grow(1000, 2000, false),
+            "nothing grows at the hard limit"
+        );
+        assert!(may_grow(10_000, 5_000, false), "shrinking always may");
+        give(b);
+        assert_eq!(pressure(), Pressure::Soft);
+        uncharge(9_000);
+        give(a);
+        assert_eq!(pressure(), Pressure::Normal);
+        set_limits(usize::MAX, usize::MAX);
+    }
+
+    #[test]
+    fn under_pressure_given_buffers_go_back_to_the_allocator_not_the_cache() {
+        let cached = || POOL.with(|p| p.borrow().cached_bytes);
+        give(take(5000));
+        assert!(
+            cached() >= 5000,
+            "without pressure a given buffer is cached"
+        );
+        let a = take(3000);
+        set_limits(0, usize::MAX);
+        give(a);
+        assert_eq!(
+            cached(),
+            0,
+            "under pressure the cache is emptied, not filled"
+        );
+        set_limits(usize::MAX, usize::MAX);
     }
 
     #[test]

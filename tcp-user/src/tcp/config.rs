@@ -9,8 +9,12 @@ pub struct Config {
     /// MSS we advertise (RFC 9293 section 3.7.1): the MTU minus 40 bytes of IPv4 and TCP
     /// headers. Also the largest payload we ever send, whatever the peer allows.
     pub mss: u16,
-    /// Receive buffer per connection, in bytes: the most we ever advertise.
+    /// Receive buffer limit per connection, in bytes: the most the window ever offers
+    /// (auto-tuning grows it up to this; memory is taken only for data held).
     pub recv_buffer: usize,
+    /// The window a connection offers before auto-tuning has measured the reader (Linux
+    /// starts near 64 KiB too).
+    pub recv_window_initial: usize,
     /// Send buffer per connection, in bytes.
     pub send_buffer: usize,
     /// Offer/accept window scaling (RFC 7323 section 2).
@@ -71,7 +75,8 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             mss: 1460,
-            recv_buffer: 256 * 1024,
+            recv_buffer: 4 << 20,
+            recv_window_initial: 64 * 1024,
             send_buffer: 256 * 1024,
             window_scaling: true,
             sack: true,

@@ -93,7 +93,10 @@ impl SynCookies {
             flags: TcpFlags::SYN | TcpFlags::ACK,
             // RFC 7323 section 2.2: never scaled. `Connection::from_cookie` computes the
             // same value for the window it must honour.
-            window: cfg.recv_buffer.min(usize::from(u16::MAX)) as u16,
+            window: cfg
+                .recv_window_initial
+                .min(cfg.recv_buffer)
+                .min(usize::from(u16::MAX)) as u16,
             urgent: 0,
             options: TcpOptions {
                 mss: Some(cfg.mss),

@@ -7,6 +7,7 @@
 //! growing it by doubling as more is held, up to the logical capacity (the window);
 //! [`ReceiveBuffer::release`] gives it back once everything was read.
 
+use super::buffer_pool;
 use super::reassembly::Reassembly;
 use super::{SackBlocks, SeqNum};
 
@@ -23,6 +24,9 @@ pub struct Written {
     pub dropped: usize,
     /// The data was dropped because it needed a new reassembly range and all were in use.
     pub no_range: bool,
+    /// Data was dropped because holding it would take more memory than the budget allows
+    /// (see `buffer_pool`).
+    pub no_memory: bool,
 }
 
 /// Ring buffer plus reassembly state. `next` is the sequence number of the next in-order
@@ -70,30 +74,61 @@ impl ReceiveBuffer {
         if self.len > 0 || !self.ooo.is_empty() || self.buf.is_empty() {
             return false;
         }
-        super::buffer_pool::give(std::mem::take(&mut self.buf));
+        buffer_pool::give(std::mem::take(&mut self.buf));
         self.head = 0;
         true
     }
 
     /// Makes the ring hold at least `need` bytes from its head, moving readable and
-    /// out-of-order data, in place relative to the head, to a larger buffer.
-    fn reserve(&mut self, need: usize) {
+    /// out-of-order data, in place relative to the head, to a larger buffer. Returns false
+    /// when the memory budget refuses (`buffer_pool::may_grow`): in-order data may grow the
+    /// ring up to the hard limit, and always into a first buffer; out-of-order data only
+    /// while there is no pressure, so it is what gives way first.
+    fn reserve(&mut self, need: usize, in_order: bool) -> bool {
         let phys = self.buf.len();
         if need <= phys {
-            return;
+            return true;
         }
-        let size = super::buffer_pool::grown_size(phys, need, 0, self.capacity);
-        let mut buf = super::buffer_pool::take(size);
-        // Everything held lies within `extent` bytes of the head.
-        let ooo_end = self.ooo.last_right().map_or(0, |r| r - self.next);
-        let extent = (self.len + ooo_end).min(phys);
+        let size = buffer_pool::grown_size(phys, need, 0, self.capacity);
+        let first = phys == 0 && in_order;
+        if !first && !buffer_pool::may_grow(phys, size, !in_order) {
+            return false;
+        }
+        self.move_to(size);
+        true
+    }
+
+    /// Moves everything held to a new buffer of `size` bytes (at least the held extent).
+    fn move_to(&mut self, size: usize) {
+        let phys = self.buf.len();
+        let mut buf = buffer_pool::take(size);
+        let extent = self.extent();
         if extent > 0 {
             let first = extent.min(phys - self.head);
             buf[..first].copy_from_slice(&self.buf[self.head..self.head + first]);
             buf[first..extent].copy_from_slice(&self.buf[..extent - first]);
         }
-        super::buffer_pool::give(std::mem::replace(&mut self.buf, buf));
+        buffer_pool::give(std::mem::replace(&mut self.buf, buf));
         self.head = 0;
+    }
+
+    /// Bytes from the head that hold data: the readable bytes and, beyond them, the
+    /// out-of-order ranges.
+    fn extent(&self) -> usize {
+        let ooo_end = self.ooo.last_right().map_or(0, |r| r - self.next);
+        (self.len + ooo_end).min(self.buf.len())
+    }
+
+    /// Moves what is held to a smaller buffer when the ring is more than four times what
+    /// it holds (memory pressure: a ring that grew for a burst gives most of it back before
+    /// it is drained). True if it shrank.
+    pub fn shrink(&mut self) -> bool {
+        let size = buffer_pool::grown_size(0, self.extent(), 0, self.capacity);
+        if self.buf.is_empty() || self.buf.len() < 4 * size {
+            return false;
+        }
+        self.move_to(size);
+        true
     }
 
     /// Readable in-order bytes.
@@ -138,12 +173,16 @@ impl ReceiveBuffer {
             w.dropped = data.len();
             return w;
         }
-        let n = data.len().min(self.free() - offset);
+        let mut n = data.len().min(self.free() - offset);
+        if !self.reserve(self.len + offset + n, offset == 0) {
+            // Keep what fits in the memory held; the sender retransmits the rest.
+            n = n.min(self.buf.len().saturating_sub(self.len + offset));
+            w.no_memory = true;
+        }
         w.dropped = data.len() - n;
         if n == 0 {
             return w;
         }
-        self.reserve(self.len + offset + n);
         let had_ooo = !self.ooo.is_empty();
         if offset > 0 {
             w.out_of_order = true;
@@ -250,7 +289,7 @@ impl ReceiveBuffer {
 
 impl Drop for ReceiveBuffer {
     fn drop(&mut self) {
-        super::buffer_pool::give(std::mem::take(&mut self.buf));
+        buffer_pool::give(std::mem::take(&mut self.buf));
     }
 }
 
@@ -316,6 +355,29 @@ mod tests {
         assert!(b.release());
         assert_eq!(b.memory(), 0);
         assert_eq!(b.free(), 1 << 20, "the logical capacity stays");
+    }
+
+    #[test]
+    fn under_pressure_out_of_order_data_gives_way_first_and_a_big_ring_shrinks() {
+        let mut b = ReceiveBuffer::new(1 << 20, SeqNum(0));
+        b.write(SeqNum(0), &[1u8; 100_000]);
+        let big = b.memory();
+        assert!(big >= 100_000);
+        buffer_pool::set_limits(0, usize::MAX);
+        // Soft pressure: in-order data still grows the ring, out-of-order data may not.
+        let w = b.write(SeqNum(400_000), b"far");
+        assert!(w.no_memory && w.dropped == 3, "{w:?}");
+        let w = b.write(SeqNum(100_000), &[2u8; 100_000]);
+        assert_eq!(w.readable, 100_000);
+        // Read almost everything: the ring shrinks to what it still holds.
+        let mut sink = vec![0u8; 199_000];
+        assert_eq!(b.read(&mut sink), 199_000);
+        assert!(b.shrink());
+        assert_eq!(b.memory(), buffer_pool::MIN_BUFFER);
+        let mut rest = [0u8; 1000];
+        assert_eq!(b.read(&mut rest), 1000);
+        assert_eq!(rest, [2u8; 1000], "the bytes held move with the shrink");
+        buffer_pool::set_limits(usize::MAX, usize::MAX);
     }
 
     #[test]

@@ -56,6 +56,20 @@ impl SendBuffer {
         self.capacity - self.len
     }
 
+    /// Bytes a [`SendBuffer::write`] would take now: the free capacity, or under memory
+    /// pressure what fits in the memory held (the ring does not grow then).
+    pub fn writable(&self) -> usize {
+        if buffer_pool::pressure() == buffer_pool::Pressure::Normal {
+            return self.free();
+        }
+        let phys = if self.phys == 0 {
+            buffer_pool::grown_size(0, 0, self.mirror, self.capacity)
+        } else {
+            self.phys
+        };
+        self.free().min(phys - self.len)
+    }
+
     /// Longest slice [`SendBuffer::read`] returns.
     pub fn max_read(&self) -> usize {
         self.mirror
@@ -77,13 +91,22 @@ impl SendBuffer {
         true
     }
 
-    /// Makes the ring big enough for `need` bytes, moving what it holds to the front of a
-    /// larger buffer.
+    /// Makes the ring big enough for `need` bytes (or as close as the memory budget
+    /// allows), moving what it holds to the front of a larger buffer. Send buffers grow only
+    /// without memory pressure (`buffer_pool`): the application is told to wait, as Linux
+    /// stops expanding `sk_sndbuf` under pressure. An empty buffer always gets its first,
+    /// smallest size, so a connection can always send.
     fn reserve(&mut self, need: usize) {
         if need <= self.phys {
             return;
         }
-        let phys = buffer_pool::grown_size(self.phys, need, self.mirror, self.capacity);
+        let mut phys = buffer_pool::grown_size(self.phys, need, self.mirror, self.capacity);
+        if !buffer_pool::may_grow(self.buf.len(), phys + self.mirror, true) {
+            if self.phys > 0 {
+                return;
+            }
+            phys = buffer_pool::grown_size(0, 0, self.mirror, self.capacity);
+        }
         let mut buf = buffer_pool::take(phys + self.mirror);
         let mut at = 0;
         for part in self.parts(0, self.len) {
@@ -109,13 +132,18 @@ impl SendBuffer {
         [&self.buf[start..start + first], &self.buf[..len - first]]
     }
 
-    /// Appends as much of `data` as fits; returns the number of bytes taken.
+    /// Appends as much of `data` as fits (in the capacity, and in the memory the budget
+    /// lets the ring have); returns the number of bytes taken.
     pub fn write(&mut self, data: &[u8]) -> usize {
         let n = data.len().min(self.free());
         if n == 0 {
             return 0;
         }
         self.reserve(self.len + n);
+        let n = n.min(self.phys - self.len);
+        if n == 0 {
+            return 0;
+        }
         let mut tail = (self.head + self.len) % self.phys;
         let mut rest = &data[..n];
         while !rest.is_empty() {
@@ -176,6 +204,26 @@ mod tests {
         assert_eq!(b.read(4, 10), b"lmno", "reads are capped at max_read");
         assert_eq!(b.read(8, 4), b"pq");
         assert_eq!(b.read(10, 4), b"");
+    }
+
+    #[test]
+    fn under_memory_pressure_the_ring_does_not_grow_but_an_empty_one_always_takes_a_write() {
+        buffer_pool::set_limits(0, 0);
+        let mut b = SendBuffer::new(1 << 20, 1448);
+        let first = b.writable();
+        assert!(first >= buffer_pool::MIN_BUFFER, "{first}");
+        assert_eq!(
+            b.write(&[1u8; 100_000]),
+            first,
+            "a short write: the first buffer"
+        );
+        assert_eq!(b.writable(), 0);
+        assert_eq!(b.write(b"more"), 0);
+        b.consume(1000);
+        assert_eq!(b.writable(), 1000, "room frees as data is acknowledged");
+        buffer_pool::set_limits(usize::MAX, usize::MAX);
+        assert_eq!(b.writable(), b.free(), "no pressure: the whole capacity");
+        assert_eq!(b.write(&[2u8; 100_000]), 100_000);
     }
 
     #[test]

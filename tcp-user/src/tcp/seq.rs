@@ -81,6 +81,15 @@ impl AddAssign<usize> for SeqNum {
     }
 }
 
+impl Sub<usize> for SeqNum {
+    type Output = SeqNum;
+    /// The sequence number `rhs` bytes before `self`.
+    #[inline]
+    fn sub(self, rhs: usize) -> SeqNum {
+        SeqNum(self.0.wrapping_sub(rhs as u32))
+    }
+}
+
 impl Sub<SeqNum> for SeqNum {
     type Output = usize;
     /// Distance from `rhs` forward to `self`. Callers must know `self >= rhs`; a negative

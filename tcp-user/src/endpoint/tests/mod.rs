@@ -1,7 +1,7 @@
 //! The endpoint's rules, one test each, driven with crafted frames and a fake clock: what a
 //! listener answers (RFC 9293 sections 3.10.7.1 and 3.10.7.2), SYN cookies past the
 //! half-open bound (RFC 4987), TIME_WAIT reuse and its ISS floor (RFC 6191), the connection
-//! limit and buffer budget, outbound connections, and transmission back-pressure.
+//! limit and memory budget, outbound connections, and transmission back-pressure.
 
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::time::Duration;
@@ -428,21 +428,33 @@ fn a_full_table_refuses_a_syn_with_rst() {
 }
 
 #[test]
-fn the_buffer_budget_refuses_a_syn_but_time_wait_connections_do_not_count() {
-    let mut cfg = config();
-    cfg.max_buffered_connections = 1;
+fn at_the_memory_budgets_hard_limit_a_syn_is_refused_with_rst_until_memory_goes_back() {
+    use crate::tcp::buffer_pool::{self, Pressure};
     let service = Recorder {
-        close_on_accept: true,
+        hold: true,
         ..Recorder::default()
     };
-    let mut h = Harness::with(cfg, service);
+    let mut h = Harness::with(config(), service);
     let (iss, id) = h.accept(1000, 7000);
-    // The server closed at once: its FIN is out; the second SYN finds the budget used.
+    // Limits just above what the table holds now: the first buffer of data passes both.
+    let used = buffer_pool::in_use() + buffer_pool::charged();
+    buffer_pool::set_limits(used + 1024, used + 2048);
+    assert_eq!(buffer_pool::pressure(), Pressure::Normal);
+    h.deliver(1000, seg(1000, 7001, iss.0 + 1, ACK, &[1u8; 1000]));
+    assert_eq!(buffer_pool::pressure(), Pressure::Hard);
     single(&h.deliver(1001, syn(1001, 8000)), RST | ACK);
-    assert_eq!(h.drops(DropReason::TableFull), 1);
-    // The peer acknowledges our FIN and sends its own: TIME_WAIT, buffers given back.
-    h.deliver(1000, seg(1000, 7001, iss.0 + 2, ACK | FIN, b""));
-    assert_eq!(h.state(id), Some(State::TimeWait));
+    assert_eq!(h.drops(DropReason::MemoryFull), 1);
+    h.ep.refresh_gauges();
+    assert_eq!(h.ep.stats().memory_pressure, Pressure::Hard as u64);
+    // The service reads: under pressure the idle buffer goes back at once, not after the
+    // linger, and the next SYN is taken.
+    let mut tx = VecTx::default();
+    h.ep.with_service(h.now, &mut tx, |_, cx| {
+        let mut c = cx.conn(id).expect("live");
+        let n = c.readable();
+        c.consume(n);
+    });
+    assert_eq!(buffer_pool::pressure(), Pressure::Normal);
     single(&h.deliver(1002, syn(1002, 9000)), SYN | ACK);
 }
 
@@ -763,6 +775,33 @@ fn unread_data_of_a_closed_connection_is_kept_for_2_msl_then_discarded() {
     h.advance(Duration::from_millis(2));
     assert_eq!(h.state(id), None, "then discarded and freed");
     assert_eq!(h.ep.connections(), 0);
+}
+
+#[test]
+fn a_full_time_wait_table_forgets_its_oldest_connection_and_counts_it() {
+    let mut cfg = config();
+    cfg.max_time_wait = 2;
+    let service = Recorder {
+        close_on_accept: true,
+        ..Recorder::default()
+    };
+    let mut h = Harness::with(cfg, service);
+    let mut ids = Vec::new();
+    for k in 0..3u16 {
+        let from = 1000 + k;
+        let peer_iss = 7000 + 1000 * u32::from(k);
+        let (iss, id) = h.accept(from, peer_iss);
+        // Our FIN went out at once; the peer acknowledges it and closes: TIME_WAIT.
+        h.deliver(from, seg(from, peer_iss + 1, iss.0 + 2, ACK | FIN, b""));
+        ids.push(id);
+        h.advance(Duration::from_millis(10));
+    }
+    assert_eq!(h.state(ids[0]), None, "the oldest was forgotten");
+    assert_eq!(h.state(ids[1]), Some(State::TimeWait));
+    assert_eq!(h.state(ids[2]), Some(State::TimeWait), "the newest is kept");
+    h.ep.refresh_gauges();
+    assert_eq!(h.ep.stats().time_wait_overflow, 1);
+    assert_eq!(h.ep.stats().time_wait, 2);
 }
 
 #[test]

@@ -261,6 +261,14 @@ fn every_drop_reason_is_produced_and_counted() {
     z.ep.with_service(z.now, &mut none, |_, cx| cx.conn(id2).unwrap().abort());
     z.deliver(2000, seg(2000, 50_001, iss.0 + 1, ACK, b"late"));
     check(&z, DropReason::ClosedConnection, &mut produced);
+    // Memory, last: the budget is the thread's, shared by every harness here. With it used
+    // up, out-of-order data needing a buffer is dropped and a SYN is refused.
+    let (mut m, iss, _) = with_connection(config());
+    crate::tcp::buffer_pool::set_limits(0, 0);
+    m.deliver(2000, seg(2000, 50_001 + 100, iss.0 + 1, ACK, b"later"));
+    check(&m, DropReason::NoBufferMemory, &mut produced);
+    m.deliver(1000, syn(1000, 7000));
+    check(&m, DropReason::MemoryFull, &mut produced);
 
     for r in DropReason::ALL {
         assert!(

@@ -105,7 +105,7 @@ impl Connection {
     /// Bytes `send` would take now.
     pub fn send_capacity(&self) -> usize {
         if self.can_send() {
-            self.send.free()
+            self.send.writable()
         } else {
             0
         }

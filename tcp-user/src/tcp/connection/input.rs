@@ -301,9 +301,23 @@ impl Connection {
             return (Ok(()), fin_ok);
         }
         let w = self.recv.write(seq, data);
+        if w.dropped == data.len() {
+            self.ack_now = true;
+            // Only the range limit and the memory budget drop data that fits in the window:
+            // the window never promises more than the buffer holds (`rcv_slack`), so data
+            // trimmed to it always has room otherwise.
+            debug_assert!(w.no_range || w.no_memory, "in-window data without room");
+            let reason = if w.no_memory {
+                DropReason::NoBufferMemory
+            } else {
+                DropReason::ReassemblyFull
+            };
+            return (Err(reason), false);
+        }
         if w.readable > 0 {
             self.stats.bytes_in += w.readable as u64;
             self.events.insert(Event::Readable);
+            self.tune_receive_window(now);
         }
         if w.out_of_order {
             // RFC 5681 section 4.2: "an immediate ACK when an out-of-order segment arrives".
@@ -332,13 +346,6 @@ impl Connection {
         }
         if w.dropped > 0 {
             self.ack_now = true;
-            if w.dropped == data.len() {
-                // Only the range limit drops data that fits in the window: the window never
-                // promises more than the buffer holds (`rcv_slack`), so data trimmed to it
-                // always has room.
-                debug_assert!(w.no_range, "in-window data without room");
-                return (Err(DropReason::ReassemblyFull), false);
-            }
             fin_ok = false;
         }
         if beyond_fin {

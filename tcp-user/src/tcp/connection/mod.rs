@@ -13,6 +13,7 @@
 
 mod ack;
 mod app;
+mod autotune;
 mod input;
 mod open;
 mod output;
@@ -32,6 +33,7 @@ use super::scoreboard::Scoreboard;
 use super::send_buffer::SendBuffer;
 use super::state::EventSet;
 use super::{Config, ConnectError, Event, FourTuple, Instant, Segment, SeqNum, State};
+use autotune::Autotune;
 
 /// MSS assumed when the peer sends none (RFC 9293 section 3.7.1: 536 for IPv4).
 const DEFAULT_PEER_MSS: usize = 536;
@@ -106,6 +108,8 @@ pub struct Connection {
     /// never promises more than fits.
     rcv_slack: usize,
     recv: ReceiveBuffer,
+    /// Receive-window auto-tuning: what the window offers (`autotune.rs`).
+    tune: Autotune,
     /// Largest payload received: what counts as a "full-sized segment" for delayed ACKs.
     rcv_mss: usize,
     /// Sequence number of a FIN that arrived ahead of missing data.
@@ -386,6 +390,12 @@ impl Connection {
         self.recv.release();
         self.send.release();
         true
+    }
+
+    /// Moves held data into smaller buffers where they are far larger than what they hold
+    /// (memory pressure); true if any shrank.
+    pub fn shrink_buffers(&mut self) -> bool {
+        self.recv.shrink()
     }
 
     /// Bytes of buffer memory this connection holds now.

@@ -3,7 +3,7 @@
 //! simultaneous open included. The handshake's options are settled here, once.
 
 use super::{
-    ts_offset_for, window_shift_for, Connection, PendingRst, DEFAULT_PEER_MSS, MAX_WSCALE,
+    ts_offset_for, window_shift_for, Autotune, Connection, PendingRst, DEFAULT_PEER_MSS, MAX_WSCALE,
 };
 use crate::stats::DropReason;
 use crate::tcp::congestion::{initial_window, Congestion};
@@ -134,6 +134,7 @@ impl Connection {
         self.rcv_nxt = seg.seq + 1;
         self.last_ack_sent = self.rcv_nxt;
         self.recv.reset_next(self.rcv_nxt);
+        self.tune.restart(self.rcv_nxt, now);
         self.negotiate(now, &seg.options);
         // Our SYN offered this much, unscaled: data on the SYN-ACK must fit in it.
         self.rcv_adv = self.rcv_nxt + self.window_space().min(usize::from(u16::MAX));
@@ -299,6 +300,13 @@ impl Connection {
             rcv_wscale,
             rcv_slack,
             recv: ReceiveBuffer::new(config.recv_buffer + rcv_slack, rcv_nxt),
+            tune: Autotune::new(
+                config.recv_window_initial,
+                config.recv_buffer,
+                mss,
+                rcv_nxt,
+                now,
+            ),
             rcv_mss: DEFAULT_PEER_MSS,
             peer_fin: None,
             fin_received: false,

@@ -389,15 +389,6 @@ impl Connection {
         units as u16
     }
 
-    /// Receive buffer space we may offer: free room minus the rounding slack.
-    pub(super) fn window_space(&self) -> usize {
-        if self.fin_received {
-            // Nothing more will arrive; keep offering what we offered.
-            return self.rcv_adv - self.rcv_nxt;
-        }
-        self.recv.free().saturating_sub(self.rcv_slack)
-    }
-
     /// How many SACK blocks fit next to our other options (RFC 2018 section 3: 3 with
     /// timestamps, else 4).
     fn max_sack_blocks(&self) -> usize {

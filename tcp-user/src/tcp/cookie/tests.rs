@@ -207,8 +207,8 @@ fn window_scale_and_sack_travel_in_the_low_bits_of_tsval() {
         ts: Some(100),
     };
     let synack = cookies.syn_ack(T0, &cfg, &tuple(), &syn(o));
-    // Answered as a normal SYN-ACK would: our shift for 256 KiB is 3.
-    assert_eq!(synack.options.window_scale, Some(3));
+    // Answered as a normal SYN-ACK would: our shift for a 4 MiB limit is 7.
+    assert_eq!(synack.options.window_scale, Some(7));
     assert!(synack.options.sack_permitted);
     let ts = synack.options.timestamps.expect("timestamps answered");
     assert_eq!(ts.echo, 100);
@@ -235,7 +235,7 @@ fn options_decoded_from_tsecr_are_in_force_on_the_connection() {
         .accept_ack(T0, &cfg, &tuple(), &ack)
         .expect("valid cookie");
     // Out-of-order data makes us ACK at once, with SACK (permitted), a scaled window
-    // (shift 3) and timestamps echoing the peer's TSval.
+    // (shift 7) and timestamps echoing the peer's TSval.
     let later = Segment {
         seq: ack.seq + 100,
         payload: b"later",
@@ -246,8 +246,8 @@ fn options_decoded_from_tsecr_are_in_force_on_the_connection() {
     assert_eq!(out.options.sack.len(), 1, "SACK was negotiated");
     assert_eq!(
         out.window,
-        ((256 * 1024) >> 3) as u16,
-        "our window is scaled by 3"
+        ((64 * 1024) >> 7) as u16,
+        "the initial 64 KiB window scaled by 7"
     );
     let ts = out.options.timestamps.expect("timestamps negotiated");
     assert_eq!(ts.echo, 200);

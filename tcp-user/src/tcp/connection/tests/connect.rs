@@ -37,7 +37,11 @@ fn connect_sends_syn_offering_every_option_config_allows() {
     // <SEQ=ISS><CTL=SYN>
     assert_eq!((s.seq, s.ack, s.flags), (ISS, 0, SYN));
     assert_eq!(s.options.mss, Some(1460));
-    assert_eq!(s.options.window_scale, Some(3), "256 KiB needs shift 3");
+    assert_eq!(
+        s.options.window_scale,
+        Some(7),
+        "a 4 MiB limit needs shift 7"
+    );
     assert!(s.options.sack_permitted);
     let ts = s.options.timestamps.expect("timestamps offered");
     assert_eq!((ts.value, ts.echo), (h.conn.ts_now(T0), 0));
@@ -212,8 +216,8 @@ fn syn_ack_options_are_negotiated_from_both_sides() {
     assert_eq!(ts.echo, 555);
     assert_eq!(
         ack.window,
-        ((256 * 1024) >> 3) as u16,
-        "our shift 3 in force"
+        ((64 * 1024) >> 7) as u16,
+        "the initial 64 KiB window at our shift of 7"
     );
     // The SYN-ACK's window is not scaled (RFC 7323 2.2): 1000 bytes, not 1000 << 7. The
     // peer's MSS (1200, minus 12 for timestamps) would allow more.

@@ -16,8 +16,8 @@ fn syn_ack_carries_mss_and_the_options_the_peer_offered() {
     // <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>
     assert_eq!((s.seq, s.ack, s.flags), (ISS, IRS + 1, SYN | ACK));
     assert_eq!(s.options.mss, Some(1460));
-    // 256 KiB needs shift 3 to fit 16 bits.
-    assert_eq!(s.options.window_scale, Some(3));
+    // A 4 MiB limit needs shift 7 to fit 16 bits.
+    assert_eq!(s.options.window_scale, Some(7));
     assert!(s.options.sack_permitted);
     assert_eq!(s.options.timestamps.map(|t| t.echo), Some(777));
     // RFC 7323 2.2: the SYN-ACK window is not scaled.

@@ -2,6 +2,7 @@
 //! and owned copies of everything the connection sends. One scenario per test, named after
 //! the rule it checks.
 
+mod autotune;
 mod bulk;
 mod close;
 mod connect;
