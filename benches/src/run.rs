@@ -2,6 +2,11 @@
 //! same veth pair between two fresh namespaces (or on a given interface), then tables,
 //! histogram logs, plots and the JSON summary.
 //!
+//! The machines this runs on are shared and noisy, so each mode runs `--rounds` times,
+//! alternating the servers (xdptcp, kernel, xdptcp, kernel, ...), each time with a fresh
+//! server process; the report gives each figure's median over the rounds and each ratio's
+//! median and min-max over the per-round ratios (`report.rs`), and keeps every round.
+//!
 //! The client is kernel sockets (`client.rs`) or, with `--client xdptcp`, the stack itself
 //! (`xdptcp connect` in the client namespace, rr and crr only; `stack_client.rs`).
 
@@ -20,11 +25,11 @@ use netns_tests::{Process, Testbed};
 
 use crate::{
     client::{run_client, ClientConfig, ClientResult, Mode, Schedule},
-    hist::{write_hlog, Percentiles},
+    hist::{new_histogram, write_hlog},
     reflect::{self as raw_reflect, Endpoints, PointConfig, PointResult},
     report::{
-        CrrVsReflect, Figures, ModeResult, ReflectCeiling, ReflectPoint, ReflectResult, RttUs,
-        RunConfig, ServerFrames, ServerResult, Summary,
+        CrrVsReflect, Figures, ModeResult, ReflectCeiling, ReflectPoint, ReflectResult,
+        RoundResult, RttUs, RunConfig, ServerFrames, ServerResult, Summary,
     },
     stack_client::{ClientKind, StackClient, StackClientConfig},
     svg,
@@ -73,6 +78,8 @@ pub struct RunOptions {
     pub results: PathBuf,
     pub xdptcp_bin: Option<PathBuf>,
     pub servers: Vec<ServerKind>,
+    /// Alternating rounds per mode: every server once per round (at least 1).
+    pub rounds: usize,
     /// A real interface and its address: no namespaces, everything in this one.
     pub iface: Option<(String, Ipv4Addr)>,
     pub port: u16,
@@ -146,8 +153,12 @@ impl Net {
     }
 }
 
-/// Runs every mode against every server and writes the results directory.
+/// Runs every mode against every server, in alternating rounds, and writes the results
+/// directory.
 pub fn run(opts: &RunOptions) -> Result<Summary> {
+    if opts.rounds == 0 {
+        bail!("--rounds must be at least 1");
+    }
     let started = sys::timestamp();
     std::fs::create_dir_all(&opts.results)
         .with_context(|| format!("cannot create {}", opts.results.display()))?;
@@ -264,92 +275,60 @@ pub fn run(opts: &RunOptions) -> Result<Summary> {
             size: opts.size,
             conns: opts.conns,
             body_size,
+            rounds: opts.rounds,
             servers: Vec::new(),
             ratios: None,
             plot: None,
         };
-        let mut series = Vec::new();
+        let bench = Bench {
+            net: &net,
+            opts,
+            self_exe: &self_exe,
+            xdptcp_bin: xdptcp_bin.as_deref(),
+        };
         let labels = server_labels(&opts.servers);
-        for (i, (&kind, label)) in opts.servers.iter().zip(&labels).enumerate() {
-            let argv = server_argv(
-                kind,
-                &net,
-                opts,
-                mode,
-                body_size,
-                &self_exe,
-                xdptcp_bin.as_deref(),
-            );
-            let tag = format!("{}/{label}", mode.name());
-            let client = match opts.client {
-                ClientKind::Kernel => Client::Kernel,
-                ClientKind::Xdptcp => Client::Stack {
-                    bin: xdptcp_bin.clone().expect("found before the run"),
-                    hlog: opts
-                        .results
-                        .join(format!("{}-{label}.client.hlog", mode.name())),
-                },
-            };
-            match measure(&net, opts, mode, kind, &tag, &argv, &client) {
-                Ok((figures, hist, window_start)) => {
-                    progress(
-                        &tag,
-                        &format!(
-                            "{:.0} txn/s, {:.1} MB/s, p50 {} µs, p99 {} µs, server CPU {}",
-                            figures.txn_per_s,
-                            figures.mb_per_s,
-                            figures.latency_us.p50,
-                            figures.latency_us.p99,
-                            figures
-                                .server_cpu_s
-                                .map_or("-".into(), |c| format!("{c:.2} s")),
-                        ),
-                    );
-                    let hlog = format!("{}-{label}.hlog", mode.name());
-                    let comments = vec![
-                        format!("xdptcp-bench {} against {label}", result.caption()),
-                        format!(
-                            "values in microseconds; one sample = one {}",
-                            mode.unit_of_work()
-                        ),
-                    ];
-                    write_hlog(
-                        &opts.results.join(&hlog),
-                        &hist,
-                        label,
-                        &comments,
-                        window_start,
-                        opts.duration,
-                    )?;
-                    let mut line = svg::series_from_histogram(label, &hist);
-                    line.color = i;
-                    series.push(line);
-                    result.servers.push(ServerResult {
-                        server: label.clone(),
-                        error: None,
-                        figures: Some(figures),
-                        hlog: Some(hlog),
-                    });
+        let mut rounds: Vec<Vec<RoundResult>> = vec![Vec::new(); labels.len()];
+        let mut merged: Vec<Option<Histogram<u64>>> = vec![None; labels.len()];
+        // Every server once per round, in --servers order, round after round: whatever the
+        // shared machine does meanwhile falls on all of them alike, and each round gives one
+        // ratio.
+        for round in 1..=opts.rounds {
+            for (i, (&kind, label)) in opts.servers.iter().zip(&labels).enumerate() {
+                let measured = bench.round(mode, body_size, kind, label, round, &result)?;
+                let (r, hist) = measured;
+                if let Some(h) = hist {
+                    merged[i]
+                        .get_or_insert_with(new_histogram)
+                        .add(&h)
+                        .map_err(|e| anyhow!("merging the rounds' histograms: {e:?}"))?;
                 }
-                Err(e) => {
-                    progress(&tag, &format!("FAILED: {e:#}"));
-                    result.servers.push(ServerResult {
-                        server: label.clone(),
-                        error: Some(format!("{e:#}")),
-                        figures: None,
-                        hlog: None,
-                    });
-                }
+                rounds[i].push(r);
             }
         }
-        result.compute_ratios(mode.is_bulk());
+        result.servers = labels
+            .into_iter()
+            .zip(rounds)
+            .map(|(label, r)| ServerResult::new(label, r))
+            .collect();
+        result.compute_ratios();
+        let series: Vec<svg::Series> = merged
+            .iter()
+            .zip(&result.servers)
+            .enumerate()
+            .filter_map(|(i, (h, s))| {
+                let mut line = svg::series_from_histogram(&s.server, h.as_ref()?);
+                line.color = i;
+                Some(line)
+            })
+            .collect();
         if !series.is_empty() {
             let plot = format!("{}.svg", mode.name());
             let doc = svg::render(
                 &format!("{} latency by percentile", result.caption()),
                 &format!(
-                    "one sample = one {}; {} s per server",
+                    "one sample = one {}; {} round(s) of {} s per server, merged",
                     mode.unit_of_work(),
+                    opts.rounds,
                     opts.duration.as_secs_f64()
                 ),
                 &series,
@@ -372,6 +351,7 @@ pub fn run(opts: &RunOptions) -> Result<Summary> {
         config: RunConfig {
             duration_s: opts.duration.as_secs_f64(),
             warmup_s: opts.warmup.as_secs_f64(),
+            rounds: opts.rounds,
             server_core: opts.server_core,
             client_core: opts.client_core,
             network: format!(
@@ -512,173 +492,267 @@ impl Running {
     }
 }
 
-/// Starts the server, runs the client through warm-up and measurement, reads the server's
-/// CPU time and the client's retransmissions at both edges of the window, stops the server.
-fn measure(
-    net: &Net,
-    opts: &RunOptions,
-    mode: Mode,
-    kind: ServerKind,
-    tag: &str,
-    argv: &[String],
-    client: &Client,
-) -> Result<(Figures, Histogram<u64>, SystemTime)> {
-    progress(tag, &format!("starting: {}", argv.join(" ")));
-    let argv_ref: Vec<&str> = argv.iter().map(String::as_str).collect();
-    let mut server = net.spawn_server(tag, &argv_ref)?;
-    server.wait_for_line(
-        "the `ready` line",
-        netns_tests::daemon::READY_TIMEOUT,
-        |l| l.starts_with("ready"),
-    )?;
-    let pid = program_pid(server.pid());
-    let cfg = ClientConfig {
-        mode,
-        addr: SocketAddrV4::new(net.server_ip(), opts.port),
-        size: opts.size,
-        conns: opts.conns,
-        core: opts.client_core,
-    };
-    progress(
-        tag,
-        &format!(
-            "warm-up {} s, then measuring {} s",
-            opts.warmup.as_secs_f64(),
-            opts.duration.as_secs_f64()
-        ),
-    );
-    let client_started = Instant::now();
-    let (mut running, sched) = match client {
-        Client::Kernel => {
-            let sched = Schedule::timed(opts.warmup, opts.duration);
-            (Running::Kernel(net.start_client(cfg, sched)), sched)
-        }
-        Client::Stack { bin, hlog } => {
-            let Net::Testbed(tb) = net else {
-                bail!("the xdptcp client needs the namespace testbed");
-            };
-            let scfg = StackClientConfig {
-                bin,
-                iface: &tb.cli_if,
-                remote: cfg.addr,
-                mode,
-                size: opts.size,
-                conns: opts.conns,
-                warmup: opts.warmup,
-                duration: opts.duration,
-                core: opts.client_core,
-                hlog: hlog.clone(),
-            };
-            progress(tag, &format!("client: {}", scfg.argv().join(" ")));
-            let c = StackClient::start(&tb.cli, tag, &scfg)?;
-            // Its warm-up starts about when it prints `ready`.
-            let sched = Schedule::timed(opts.warmup, opts.duration);
-            (Running::Stack(Box::new(c)), sched)
-        }
-    };
-    wait_until_instant(sched.measure_from, || running.is_finished());
-    let window_start = SystemTime::now();
-    let cpu0 = sys::process_cpu_seconds(pid).ok();
-    let rt0 = net.client_retrans();
-    wait_until_instant(sched.until, || running.is_finished());
-    let cpu1 = sys::process_cpu_seconds(pid).ok();
-    let rt1 = net.client_retrans();
-    let (result, stack_retrans) = match running {
-        Running::Kernel(t) => (
-            t.join().map_err(|_| anyhow!("client thread panicked"))?,
-            None,
-        ),
-        Running::Stack(c) => match c.finish() {
-            Ok((r, retrans)) => (Ok(r), retrans),
-            Err(e) => (Err(e), None),
-        },
-    };
-    let stop = server.signal_and_wait(libc::SIGTERM, netns_tests::daemon::EXIT_TIMEOUT);
-    // The server's output (the daemon's exit counters: retransmissions, drops) for later.
-    let server_log = opts
-        .results
-        .join(format!("{}.server.log", tag.replace('/', "-")));
-    let _ = std::fs::write(server_log, server.output());
-    if let Ok((status, _)) = &stop {
-        if !status.success() && status.code() != Some(143) && kind == ServerKind::Xdptcp {
-            progress(tag, &format!("warning: server exited with {status}"));
-        }
-    }
-    if kind == ServerKind::Xdptcp {
-        if let Net::Testbed(tb) = net {
-            if tb.srv_xdp_attached().unwrap_or(false) {
-                progress(
-                    tag,
-                    "warning: an XDP program is still attached after the daemon exited",
-                );
-            }
-        }
-    }
-    let result = result.with_context(|| {
-        let out = server.output();
-        let tail: Vec<&str> = out.lines().rev().take(5).collect();
-        let tail: Vec<&str> = tail.into_iter().rev().collect();
-        format!("client against {tag} (server's last lines: {:?})", tail)
-    })?;
-    if result.txns == 0 {
-        bail!(
-            "no transaction completed in the measurement window ({} errors)",
-            result.errors
-        );
-    }
-    let server_cpu_s = match (cpu0, cpu1) {
-        (Some(a), Some(b)) => Some(b - a),
-        _ => None,
-    };
-    // The daemon's exit counters cover the client's whole run (warm-up + measurement); crr
-    // and the others load it evenly from the first to the last second.
-    let server_frames = (kind == ServerKind::Xdptcp)
-        .then(|| {
-            let c = netns_tests::ExitCounters::parse(&server.output());
-            let (rx, tx) = (c.total("rx_frames"), c.total("tx_frames"));
-            let span = sched
-                .until
-                .saturating_duration_since(client_started)
-                .as_secs_f64();
-            let fps = (rx + tx) as f64 / span.max(1e-9);
-            (rx + tx > 0).then(|| ServerFrames {
-                rx_frames: rx,
-                tx_frames: tx,
-                drops: c.total("drops"),
-                span_s: span,
-                frames_per_s: fps,
-                frames_per_txn: fps / result.txn_per_sec().max(1e-9),
-            })
-        })
-        .flatten();
-    let figures = Figures {
-        txns: result.txns,
-        seconds: result.elapsed.as_secs_f64(),
-        txn_per_s: result.txn_per_sec(),
-        mb_per_s: result.mb_per_sec(),
-        latency_us: Percentiles::of(&result.hist),
-        server_cpu_s,
-        server_cpu_us_per_txn: server_cpu_s.map(|c| c * 1e6 / result.txns as f64),
-        // The stack's own count (warm-up included) when it is the client: the kernel's
-        // RetransSegs of the client namespace sees none of its segments.
-        client_retrans_segs: match (client, rt0, rt1) {
-            (Client::Stack { .. }, ..) => stack_retrans,
-            (Client::Kernel, Some(a), Some(b)) => Some(b.saturating_sub(a)),
-            _ => None,
-        },
-        errors: result.errors,
-        server_frames,
-    };
-    Ok((figures, result.hist, window_start))
+/// What every measurement of a run shares.
+struct Bench<'a> {
+    net: &'a Net,
+    opts: &'a RunOptions,
+    self_exe: &'a Path,
+    xdptcp_bin: Option<&'a Path>,
 }
 
-/// crr's frame rate on the (first) xdptcp server against the reflect ceiling.
+impl Bench<'_> {
+    /// One server in one round of `mode`, with a fresh server process: its figures (or its
+    /// error) and histogram, which is also written to the results as
+    /// `<mode>-<server>-round<N>.hlog`. Only writing the results can fail.
+    fn round(
+        &self,
+        mode: Mode,
+        body_size: Option<usize>,
+        kind: ServerKind,
+        label: &str,
+        round: usize,
+        result: &ModeResult,
+    ) -> Result<(RoundResult, Option<Histogram<u64>>)> {
+        let opts = self.opts;
+        let argv = server_argv(
+            kind,
+            self.net,
+            opts,
+            mode,
+            body_size,
+            self.self_exe,
+            self.xdptcp_bin,
+        );
+        let tag = format!("{}/{label} {round}/{}", mode.name(), opts.rounds);
+        // This measurement's files: <stem>.hlog, <stem>.server.log, <stem>.client.hlog.
+        let stem = format!("{}-{label}-round{round}", mode.name());
+        let client = match opts.client {
+            ClientKind::Kernel => Client::Kernel,
+            ClientKind::Xdptcp => Client::Stack {
+                bin: self.xdptcp_bin.expect("found before the run").into(),
+                hlog: opts.results.join(format!("{stem}.client.hlog")),
+            },
+        };
+        let (figures, hist, window_start) =
+            match self.measure(mode, kind, &tag, &stem, &argv, &client) {
+                Ok(m) => m,
+                Err(e) => {
+                    progress(&tag, &format!("FAILED: {e:#}"));
+                    let failed = RoundResult {
+                        round,
+                        error: Some(format!("{e:#}")),
+                        figures: None,
+                        hlog: None,
+                    };
+                    return Ok((failed, None));
+                }
+            };
+        progress(
+            &tag,
+            &format!(
+                "{:.0} txn/s, {:.1} MB/s, p50 {} µs, p99 {} µs, server CPU {}",
+                figures.txn_per_s,
+                figures.mb_per_s,
+                figures.latency_us.p50,
+                figures.latency_us.p99,
+                figures
+                    .server_cpu_s
+                    .map_or("-".into(), |c| format!("{c:.2} s")),
+            ),
+        );
+        let hlog = format!("{stem}.hlog");
+        let comments = vec![
+            format!(
+                "xdptcp-bench {} against {label}, round {round} of {}",
+                result.caption(),
+                opts.rounds
+            ),
+            format!(
+                "values in microseconds; one sample = one {}",
+                mode.unit_of_work()
+            ),
+        ];
+        write_hlog(
+            &opts.results.join(&hlog),
+            &hist,
+            label,
+            &comments,
+            window_start,
+            opts.duration,
+        )?;
+        let r = RoundResult {
+            round,
+            error: None,
+            figures: Some(figures),
+            hlog: Some(hlog),
+        };
+        Ok((r, Some(hist)))
+    }
+
+    /// Starts the server, runs the client through warm-up and measurement, reads the
+    /// server's CPU time and the client's retransmissions at both edges of the window, stops
+    /// the server (its output goes to `<stem>.server.log`).
+    fn measure(
+        &self,
+        mode: Mode,
+        kind: ServerKind,
+        tag: &str,
+        stem: &str,
+        argv: &[String],
+        client: &Client,
+    ) -> Result<(Figures, Histogram<u64>, SystemTime)> {
+        let (net, opts) = (self.net, self.opts);
+        progress(tag, &format!("starting: {}", argv.join(" ")));
+        let argv_ref: Vec<&str> = argv.iter().map(String::as_str).collect();
+        let mut server = net.spawn_server(tag, &argv_ref)?;
+        server.wait_for_line(
+            "the `ready` line",
+            netns_tests::daemon::READY_TIMEOUT,
+            |l| l.starts_with("ready"),
+        )?;
+        let pid = program_pid(server.pid());
+        let cfg = ClientConfig {
+            mode,
+            addr: SocketAddrV4::new(net.server_ip(), opts.port),
+            size: opts.size,
+            conns: opts.conns,
+            core: opts.client_core,
+        };
+        progress(
+            tag,
+            &format!(
+                "warm-up {} s, then measuring {} s",
+                opts.warmup.as_secs_f64(),
+                opts.duration.as_secs_f64()
+            ),
+        );
+        let client_started = Instant::now();
+        let (mut running, sched) = match client {
+            Client::Kernel => {
+                let sched = Schedule::timed(opts.warmup, opts.duration);
+                (Running::Kernel(net.start_client(cfg, sched)), sched)
+            }
+            Client::Stack { bin, hlog } => {
+                let Net::Testbed(tb) = net else {
+                    bail!("the xdptcp client needs the namespace testbed");
+                };
+                let scfg = StackClientConfig {
+                    bin,
+                    iface: &tb.cli_if,
+                    remote: cfg.addr,
+                    mode,
+                    size: opts.size,
+                    conns: opts.conns,
+                    warmup: opts.warmup,
+                    duration: opts.duration,
+                    core: opts.client_core,
+                    hlog: hlog.clone(),
+                };
+                progress(tag, &format!("client: {}", scfg.argv().join(" ")));
+                let c = StackClient::start(&tb.cli, tag, &scfg)?;
+                // Its warm-up starts about when it prints `ready`.
+                let sched = Schedule::timed(opts.warmup, opts.duration);
+                (Running::Stack(Box::new(c)), sched)
+            }
+        };
+        wait_until_instant(sched.measure_from, || running.is_finished());
+        let window_start = SystemTime::now();
+        let cpu0 = sys::process_cpu_seconds(pid).ok();
+        let rt0 = net.client_retrans();
+        wait_until_instant(sched.until, || running.is_finished());
+        let cpu1 = sys::process_cpu_seconds(pid).ok();
+        let rt1 = net.client_retrans();
+        let (result, stack_retrans) = match running {
+            Running::Kernel(t) => (
+                t.join().map_err(|_| anyhow!("client thread panicked"))?,
+                None,
+            ),
+            Running::Stack(c) => match c.finish() {
+                Ok((r, retrans)) => (Ok(r), retrans),
+                Err(e) => (Err(e), None),
+            },
+        };
+        let stop = server.signal_and_wait(libc::SIGTERM, netns_tests::daemon::EXIT_TIMEOUT);
+        // The server's output (the daemon's exit counters: retransmissions, drops) for later.
+        let server_log = opts.results.join(format!("{stem}.server.log"));
+        let _ = std::fs::write(server_log, server.output());
+        if let Ok((status, _)) = &stop {
+            if !status.success() && status.code() != Some(143) && kind == ServerKind::Xdptcp {
+                progress(tag, &format!("warning: server exited with {status}"));
+            }
+        }
+        if kind == ServerKind::Xdptcp {
+            if let Net::Testbed(tb) = net {
+                if tb.srv_xdp_attached().unwrap_or(false) {
+                    progress(
+                        tag,
+                        "warning: an XDP program is still attached after the daemon exited",
+                    );
+                }
+            }
+        }
+        let result = result.with_context(|| {
+            let out = server.output();
+            let tail: Vec<&str> = out.lines().rev().take(5).collect();
+            let tail: Vec<&str> = tail.into_iter().rev().collect();
+            format!("client against {tag} (server's last lines: {:?})", tail)
+        })?;
+        if result.txns == 0 {
+            bail!(
+                "no transaction completed in the measurement window ({} errors)",
+                result.errors
+            );
+        }
+        let server_cpu_s = match (cpu0, cpu1) {
+            (Some(a), Some(b)) => Some(b - a),
+            _ => None,
+        };
+        // The daemon's exit counters cover the client's whole run (warm-up + measurement); crr
+        // and the others load it evenly from the first to the last second.
+        let server_frames = (kind == ServerKind::Xdptcp)
+            .then(|| {
+                let c = netns_tests::ExitCounters::parse(&server.output());
+                let (rx, tx) = (c.total("rx_frames"), c.total("tx_frames"));
+                let span = sched
+                    .until
+                    .saturating_duration_since(client_started)
+                    .as_secs_f64();
+                let fps = (rx + tx) as f64 / span.max(1e-9);
+                (rx + tx > 0).then(|| ServerFrames {
+                    rx_frames: rx,
+                    tx_frames: tx,
+                    drops: c.total("drops"),
+                    span_s: span,
+                    frames_per_s: fps,
+                    frames_per_txn: fps / result.txn_per_sec().max(1e-9),
+                })
+            })
+            .flatten();
+        let figures = Figures {
+            server_cpu_s,
+            server_cpu_us_per_txn: server_cpu_s.map(|c| c * 1e6 / result.txns as f64),
+            // The stack's own count (warm-up included) when it is the client: the kernel's
+            // RetransSegs of the client namespace sees none of its segments.
+            client_retrans_segs: match (client, rt0, rt1) {
+                (Client::Stack { .. }, ..) => stack_retrans,
+                (Client::Kernel, Some(a), Some(b)) => Some(b.saturating_sub(a)),
+                _ => None,
+            },
+            server_frames,
+            ..Figures::of_client(&result)
+        };
+        Ok((figures, result.hist, window_start))
+    }
+}
+
+/// crr's frame rate on the (first) xdptcp server, its median over the rounds, against the
+/// reflect ceiling.
 fn crr_vs_reflect(modes: &[ModeResult], reflect: Option<&ReflectResult>) -> Option<CrrVsReflect> {
     let ceiling = reflect?.ceiling.as_ref()?;
     let crr = modes.iter().find(|m| m.mode == Mode::Crr.name())?;
     let (server, frames) = crr.servers.iter().find_map(|s| {
-        let f = s.figures.as_ref()?.server_frames.as_ref()?;
-        Some((s.server.clone(), f.frames_per_s))
+        let frames = s.stats.get("server_frames_per_s")?.median;
+        Some((s.server.clone(), frames))
     })?;
     let ratio = frames / ceiling.server_frames_per_s.max(1e-9);
     Some(CrrVsReflect {

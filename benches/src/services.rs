@@ -21,6 +21,8 @@ use anyhow::{bail, Context, Result};
 use netns_tests::{Daemon, KernelServer, Process, Testbed};
 use serde::Serialize;
 
+use crate::report::Spread;
+
 /// What `xdptcp-bench services` runs.
 #[derive(Debug, Clone)]
 pub struct ServicesOptions {
@@ -171,7 +173,7 @@ fn kv_at(tb: &Testbed, opts: &ServicesOptions, pipeline: usize) -> Result<Vec<Se
                         "1",
                         "--cores",
                         &core,
-                        "--max-memory",
+                        "--maxmemory",
                         "4gb",
                     ],
                 )?;
@@ -430,26 +432,9 @@ fn duration_ms(v: &str) -> Option<f64> {
 
 // ---- report --------------------------------------------------------------------------------
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(|a, b| a.total_cmp(b));
-    match v.len() {
-        0 => f64::NAN,
-        n if n % 2 == 1 => v[n / 2],
-        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
-    }
-}
-
-/// Median and (min, max) of the per-round ratios stack/reference of `f`.
-pub fn ratio_stats(s: &Series, f: impl Fn(&Measure) -> f64) -> (f64, f64, f64) {
-    let ratios: Vec<f64> = s
-        .stack
-        .iter()
-        .zip(&s.reference)
-        .map(|(a, b)| f(a) / f(b))
-        .collect();
-    let min = ratios.iter().copied().fold(f64::INFINITY, f64::min);
-    let max = ratios.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    (median(ratios), min, max)
+/// The per-round ratios stack/reference of `f`: median and min-max.
+pub fn ratio_stats(s: &Series, f: impl Fn(&Measure) -> f64) -> Option<Spread> {
+    Spread::of(s.stack.iter().zip(&s.reference).map(|(a, b)| f(a) / f(b)))
 }
 
 fn report(all: &[Series], opts: &ServicesOptions) -> String {
@@ -465,18 +450,17 @@ fn report(all: &[Series], opts: &ServicesOptions) -> String {
     );
     let _ = writeln!(out, "|---|---|---|---:|---:|---:|---:|---:|---:|");
     for s in all {
-        let med = |v: &[Measure], f: fn(&Measure) -> f64| median(v.iter().map(f).collect());
+        let med = |v: &[Measure], f: fn(&Measure) -> f64, digits: usize| {
+            Spread::of(v.iter().map(f)).map_or("-".into(), |m| format!("{:.*}", digits, m.median))
+        };
         let cell = |f: fn(&Measure) -> f64, digits: usize| {
-            let (m, lo, hi) = ratio_stats(s, f);
             (
                 format!(
-                    "{:.*} / {:.*}",
-                    digits,
-                    med(&s.stack, f),
-                    digits,
-                    med(&s.reference, f)
+                    "{} / {}",
+                    med(&s.stack, f, digits),
+                    med(&s.reference, f, digits)
                 ),
-                format!("{m:.2} ({lo:.2}-{hi:.2})"),
+                ratio_stats(s, f).map_or("-".into(), |r| r.ratio_cell()),
             )
         };
         let (rps, rps_r) = cell(|m| m.rps, 0);
@@ -543,6 +527,8 @@ mod tests {
             reference: vec![m(100.0), m(100.0), m(100.0)],
             ..Series::default()
         };
-        assert_eq!(ratio_stats(&s, |m| m.rps), (2.0, 1.5, 3.0));
+        let r = ratio_stats(&s, |m| m.rps).unwrap();
+        assert_eq!((r.median, r.min, r.max, r.rounds), (2.0, 1.5, 3.0, 3));
+        assert_eq!(r.ratio_cell(), "2.00× (1.50-3.00)");
     }
 }

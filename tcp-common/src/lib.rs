@@ -13,8 +13,10 @@ pub const COUNTERS_MAP: &str = "COUNTERS";
 /// Name of the XDP program in the object file.
 pub const PROGRAM_NAME: &str = "xdp_tcp_steer";
 
-/// Maximum number of served (address, port) pairs.
-pub const MAX_SERVED: u32 = 4096;
+/// Maximum number of served (address, port) pairs: every local port of outbound
+/// connections is one (65,535 of them for a client holding a million connections over
+/// several server ports), beside the listening ports.
+pub const MAX_SERVED: u32 = 1 << 17;
 /// Maximum number of receive queues (XSKMAP size).
 pub const MAX_QUEUES: u32 = 64;
 

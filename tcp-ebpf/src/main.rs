@@ -16,9 +16,14 @@ use aya_ebpf::{
 };
 use tcp_common::{ServedKey, XdpCounter, MAX_QUEUES, MAX_SERVED, XDP_COUNTERS};
 
-/// Served (address, port) pairs, filled by user space. Value unused (1).
+/// Served (address, port) pairs, filled by user space. Value unused (1). Not preallocated
+/// (`BPF_F_NO_PREALLOC`): the map is large enough for a client's whole port range, and
+/// kernel memory goes only to the entries inserted.
 #[map(name = "SERVED")]
-static SERVED: HashMap<ServedKey, u32> = HashMap::with_max_entries(MAX_SERVED, 0);
+static SERVED: HashMap<ServedKey, u32> = HashMap::with_max_entries(MAX_SERVED, BPF_F_NO_PREALLOC);
+
+/// `BPF_F_NO_PREALLOC` of `include/uapi/linux/bpf.h`.
+const BPF_F_NO_PREALLOC: u32 = 1;
 
 /// Receive queue index -> AF_XDP socket.
 #[map(name = "XSKS")]

@@ -40,7 +40,7 @@ pub fn render(
             }
         };
     type Field = fn(&WorkerStats) -> u64;
-    let per_queue: [(&str, &str, &str, Field); 15] = [
+    let per_queue: [(&str, &str, &str, Field); 20] = [
         (
             "rx_ring_full_total",
             "Frames the kernel dropped because our RX ring was full.",
@@ -130,6 +130,36 @@ pub fn render(
             "SYN-ACKs carrying a SYN cookie.",
             "counter",
             |s| s.syn_cookies_sent,
+        ),
+        (
+            "connections_time_wait",
+            "Connections in TIME_WAIT.",
+            "gauge",
+            |s| s.time_wait,
+        ),
+        (
+            "time_wait_overflow_total",
+            "Connections forgotten on entering TIME_WAIT because the TIME_WAIT bound was reached.",
+            "counter",
+            |s| s.time_wait_overflow,
+        ),
+        (
+            "memory_bytes",
+            "Memory the worker's connections hold: control blocks, table and data buffers.",
+            "gauge",
+            |s| s.memory_bytes,
+        ),
+        (
+            "buffer_memory_bytes",
+            "Of memory_bytes, data buffers.",
+            "gauge",
+            |s| s.buffer_bytes,
+        ),
+        (
+            "memory_pressure",
+            "Memory pressure: 0 normal, 1 soft (windows clamped, buffers do not grow), 2 hard (new connections refused).",
+            "gauge",
+            |s| s.memory_pressure,
         ),
     ];
     for (name, help, kind, f) in per_queue {

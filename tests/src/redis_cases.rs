@@ -7,11 +7,11 @@
 //!
 //! The reference runs without persistence and with the subject's memory budget:
 //! `redis-server --port P --save '' --appendonly no --maxmemory <bytes>` (the subject started
-//! with the same `--max-memory`, so both answer `CONFIG GET maxmemory` alike). The engine has a
+//! with the same `--maxmemory`, so both answer `CONFIG GET maxmemory` alike). The engine has a
 //! single database, like `redis-server --databases 1`: the cases leave out what only that setting
 //! decides (`SELECT 1`..`SELECT 15`, `CONFIG GET databases`), so a reference with the default 16
-//! databases matches too. [`oom_cases`] need both servers limited to one byte (`--maxmemory 1` /
-//! `--max-memory 1`), so that every write is refused.
+//! databases matches too. [`oom_cases`] need both servers limited to one byte (`--maxmemory 1` on
+//! both), so that every write is refused.
 //!
 //! Each exchange first sends `FLUSHALL` on its connection (its `+OK` is not part of the reply),
 //! so cases do not depend on each other's keys or on the order they run in. Replies that differ

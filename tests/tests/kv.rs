@@ -20,14 +20,7 @@ fn kv(tb: &Testbed, queues: &str) -> Daemon {
     Daemon::start_example(
         tb,
         "kv",
-        &[
-            "--port",
-            "6379",
-            "--queues",
-            queues,
-            "--max-memory",
-            "256mb",
-        ],
+        &["--port", "6379", "--queues", queues, "--maxmemory", "256mb"],
     )
     .expect("kv starts and prints ready")
 }

@@ -5,9 +5,10 @@
 //! - the services (`kv`, `proxy`) with `xdptcp-bench services`, against redis-server and
 //!   HAProxy with their own clients, in alternating rounds.
 //!
-//! `--modes` may mix both kinds; without it, everything runs. `--rounds`, `--requests` and
-//! `--clients` go to the services; every other argument goes to `xdptcp-bench run` (see its
-//! `--help`). Both write into the same results folder.
+//! `--modes` may mix both kinds; without it, everything runs. `--rounds` goes to both (each
+//! runs its modes in that many alternating rounds), `--requests` and `--clients` to the
+//! services only; every other argument goes to `xdptcp-bench run` (see its `--help`). Both
+//! write into the same results folder.
 
 use anyhow::{bail, Result};
 
@@ -20,8 +21,10 @@ use crate::{
 const SERVICE_MODES: [&str; 2] = ["kv", "proxy"];
 /// The modes `xdptcp-bench run` runs when none are given.
 const DEFAULT_RUN_MODES: &str = "rr,crr,stream,http,syn,reflect";
-/// Arguments (each followed by a value) that belong to the services command.
-const SERVICE_ARGS: [&str; 3] = ["--rounds", "--requests", "--clients"];
+/// Arguments (each with a value) that belong to the services command alone.
+const SERVICE_ARGS: [&str; 2] = ["--requests", "--clients"];
+/// Arguments (each with a value) that both commands take.
+const SHARED_ARGS: [&str; 1] = ["--rounds"];
 
 /// How the arguments split between the two commands.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -46,9 +49,12 @@ fn split(args: &[String]) -> Split {
             s.results = Some(v.to_string());
         } else if a == "--results" {
             s.results = it.next().cloned();
-        } else if SERVICE_ARGS.contains(&a.as_str()) {
-            s.service_args.push(a.clone());
-            s.service_args.extend(it.next().cloned());
+        } else if let Some(name) = with_value(a, &SHARED_ARGS) {
+            let value = take_value(a, name, &mut it);
+            s.run_args.extend(value.iter().cloned());
+            s.service_args.extend(value);
+        } else if let Some(name) = with_value(a, &SERVICE_ARGS) {
+            s.service_args.extend(take_value(a, name, &mut it));
         } else {
             s.run_args.push(a.clone());
         }
@@ -62,6 +68,25 @@ fn split(args: &[String]) -> Split {
         }
     }
     s
+}
+
+/// Which of `names` `arg` is, as `--name` or `--name=value`.
+fn with_value<'a>(arg: &str, names: &[&'a str]) -> Option<&'a str> {
+    let name = arg.split_once('=').map_or(arg, |(n, _)| n);
+    names.iter().copied().find(|n| *n == name)
+}
+
+/// `arg` and its value: `--name=value` alone, or `--name` and the argument after it.
+fn take_value<'a>(
+    arg: &str,
+    name: &str,
+    rest: &mut impl Iterator<Item = &'a String>,
+) -> Vec<String> {
+    let mut v = vec![arg.to_string()];
+    if arg == name {
+        v.extend(rest.next().cloned());
+    }
+    v
 }
 
 pub fn run(args: &[String]) -> Result<()> {
@@ -142,13 +167,23 @@ mod tests {
             "rr,kv,crr",
             "--duration",
             "3",
-            "--rounds",
-            "5",
+            "--requests",
+            "1000",
         ]));
         assert_eq!(s.run_modes, ["rr", "crr"]);
         assert_eq!(s.service_modes, ["kv"]);
         assert_eq!(s.run_args, ["--duration", "3"]);
-        assert_eq!(s.service_args, ["--rounds", "5"]);
+        assert_eq!(s.service_args, ["--requests", "1000"]);
+    }
+
+    #[test]
+    fn rounds_go_to_both_commands() {
+        let s = split(&args(&["--rounds", "5", "--clients=8", "--duration", "2"]));
+        assert_eq!(s.run_args, ["--rounds", "5", "--duration", "2"]);
+        assert_eq!(s.service_args, ["--rounds", "5", "--clients=8"]);
+        let s = split(&args(&["--rounds=7"]));
+        assert_eq!(s.run_args, ["--rounds=7"]);
+        assert_eq!(s.service_args, ["--rounds=7"]);
     }
 
     #[test]

@@ -108,7 +108,7 @@ const SCENARIOS: &[Scenario] = &[
         launch: Launch::Example {
             name: "kv",
             args: |_| {
-                ["--port", "6379", "--max-memory", "256mb"]
+                ["--port", "6379", "--maxmemory", "256mb"]
                     .map(String::from)
                     .to_vec()
             },

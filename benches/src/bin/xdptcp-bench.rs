@@ -1,6 +1,7 @@
 //! `xdptcp-bench`: latency and throughput of xdptcp against the Linux kernel, side by side.
 //!
-//! - `run`: builds a veth testbed and runs every mode against each server in turn.
+//! - `run`: builds a veth testbed and runs every mode against each server in turn, in
+//!   alternating rounds.
 //! - `client`: one client against any server (a real NIC, another machine).
 //! - `kernel-server`: the epoll reference server.
 
@@ -14,9 +15,9 @@ use std::{
 use anyhow::{bail, Context, Result};
 use benches::{
     client::{run_client, ClientConfig, Mode, Schedule},
-    hist::{write_hlog, Percentiles},
+    hist::write_hlog,
     kernel_server::{self, App},
-    report::{Figures, ModeResult, ServerResult},
+    report::{Figures, ModeResult, RoundResult, ServerResult},
     run::{run, RunOptions, ServerKind},
     stack_client::ClientKind,
     sys,
@@ -36,7 +37,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
-    /// Every mode against each server, on a fresh veth pair between two namespaces.
+    /// Every mode against each server in alternating rounds, on a fresh veth pair between two
+    /// namespaces.
     Run(RunArgs),
     /// One client against a running server.
     Client(ClientArgs),
@@ -114,6 +116,10 @@ struct RunArgs {
     /// Servers, in order; ratios are first/last. `kernel,kernel` checks the tool itself.
     #[arg(long, value_delimiter = ',', default_value = "xdptcp,kernel")]
     servers: Vec<ServerKind>,
+    /// Alternating rounds per mode (every server once per round, in --servers order); the
+    /// report gives each figure's median and each ratio's median and min-max over the rounds.
+    #[arg(long, default_value_t = 3)]
+    rounds: usize,
     /// Use this interface instead of a namespace testbed (needs --addr).
     #[arg(long, requires = "addr")]
     iface: Option<String>,
@@ -215,6 +221,7 @@ fn real_main() -> Result<()> {
                     .unwrap_or_else(|| PathBuf::from("results").join(sys::timestamp())),
                 xdptcp_bin: a.xdptcp_bin,
                 servers: a.servers,
+                rounds: a.rounds,
                 iface: a.iface.zip(a.addr),
                 port: a.port,
                 download_body: a.download_body,
@@ -229,8 +236,8 @@ fn real_main() -> Result<()> {
                 .modes
                 .iter()
                 .flat_map(|m| &m.servers)
-                .filter(|s| s.error.is_some())
-                .count()
+                .map(|s| s.failed().count())
+                .sum::<usize>()
                 + summary
                     .reflect
                     .as_ref()
@@ -285,34 +292,25 @@ fn real_main() -> Result<()> {
             let sched = Schedule::timed(secs(a.warmup)?, duration);
             let started = std::time::SystemTime::now() + secs(a.warmup)?;
             let r = run_client(&cfg, sched)?;
-            let figures = Figures {
-                txns: r.txns,
-                seconds: r.elapsed.as_secs_f64(),
-                txn_per_s: r.txn_per_sec(),
-                mb_per_s: r.mb_per_sec(),
-                latency_us: Percentiles::of(&r.hist),
-                server_cpu_s: None,
-                server_cpu_us_per_txn: None,
-                client_retrans_segs: None,
-                errors: r.errors,
-                server_frames: None,
-            };
+            let figures = Figures::of_client(&r);
             if let Some(path) = &a.hlog {
                 let comment = format!("xdptcp-bench client {} against {}", a.mode.name(), cfg.addr);
                 write_hlog(path, &r.hist, &a.label, &[comment], started, duration)?;
             }
+            let round = RoundResult {
+                round: 1,
+                error: None,
+                figures: Some(figures),
+                hlog: a.hlog.map(|p| p.display().to_string()),
+            };
             let result = ModeResult {
                 mode: a.mode.name().into(),
                 unit: a.mode.unit_of_work().into(),
                 size: a.size,
                 conns: a.conns,
                 body_size: None,
-                servers: vec![ServerResult {
-                    server: a.label,
-                    error: None,
-                    figures: Some(figures),
-                    hlog: a.hlog.map(|p| p.display().to_string()),
-                }],
+                rounds: 1,
+                servers: vec![ServerResult::new(a.label, vec![round])],
                 ratios: None,
                 plot: None,
             };

@@ -3,7 +3,7 @@
 //! replies are byte for byte Redis 7.0's.
 //!
 //! ```sh
-//! sudo target/release/examples/kv --iface eth1 --port 6379 --max-memory 1gb
+//! sudo target/release/examples/kv --iface eth1 --port 6379 --maxmemory 1gb
 //! redis-cli -h <addr> SET greeting hello
 //! ```
 //!
@@ -37,10 +37,11 @@ struct Args {
     /// Port to serve.
     #[arg(long, default_value_t = 6379, value_parser = parse_port)]
     port: u16,
-    /// Memory budget of the keyspace, all workers together, as Redis writes it (`100mb`,
-    /// `1gb`, bytes; 0 for none). Writes beyond it get Redis's OOM error.
-    #[arg(long, default_value = "1gb", value_parser = parse_memory)]
-    max_memory: u64,
+    /// Memory budget of the keyspace, all workers together, as redis-server takes it
+    /// (`--maxmemory 100mb`, `1gb`, bytes; 0 for none). Writes beyond it get Redis's OOM
+    /// error. (`--max-memory` is the stack's budget for connections.)
+    #[arg(long = "maxmemory", default_value = "1gb", value_parser = parse_memory)]
+    maxmemory: u64,
 }
 
 /// Redis's memory notation: a number with an optional unit b, k, kb, m, mb, g, gb (k = 1000,
@@ -82,11 +83,11 @@ fn main() {
 
 fn run(args: Args) -> anyhow::Result<()> {
     let cfg = KvConfig {
-        max_memory: args.max_memory,
+        max_memory: args.maxmemory,
         port: args.port,
     };
     let mesh = MeshBuilder::default();
-    let max_memory = args.max_memory;
+    let max_memory = args.maxmemory;
     let report = Runtime::builder()
         .config(args.datapath.runtime_config(&[args.port]))
         .on_ready(move |r| println!("{r} max_memory={max_memory}"))
@@ -97,4 +98,27 @@ fn run(args: Args) -> anyhow::Result<()> {
     let remote: u64 = report.services.iter().map(|s| s.stats.remote).sum();
     eprintln!("kv: keys={keys} commands={commands} remote={remote}");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_keyspace_budget_and_the_stacks_budget_are_two_options() {
+        let a = Args::try_parse_from([
+            "kv",
+            "--iface",
+            "veth0",
+            "--maxmemory",
+            "256mb",
+            "--max-memory",
+            "64M",
+        ])
+        .unwrap();
+        assert_eq!(a.maxmemory, 256 << 20);
+        assert_eq!(a.datapath.max_memory, Some(64 << 20));
+        let a = Args::try_parse_from(["kv", "--iface", "veth0"]).unwrap();
+        assert_eq!((a.maxmemory, a.datapath.max_memory), (1 << 30, None));
+    }
 }

@@ -4,6 +4,7 @@
 pub mod discard;
 pub mod echo;
 pub mod fetch;
+pub mod hold;
 pub mod http;
 pub mod loadgen;
 

@@ -1,6 +1,8 @@
 //! `xdptcp connect`: the stack as a client. `rr` and `crr` run the load generator on every
-//! worker for a duration and print a JSON summary of the latencies; `fetch` opens one
-//! connection, sends a request, keeps what comes back and reports how the connection ended.
+//! worker for a duration and print a JSON summary of the latencies; `hold` opens many
+//! connections, checks each echoes, holds them and reports how many stayed alive (and the
+//! latency of one more connection meanwhile); `fetch` opens one connection, sends a
+//! request, keeps what comes back and reports how the connection ended.
 //! Local ports come from `--local-ports` (the XDP program steers their replies), the next hop
 //! from the kernel's neighbour table.
 
@@ -14,6 +16,7 @@ use std::time::{Duration, SystemTime};
 
 use super::args::{parse_range, parse_rss_key, DatapathArgs};
 use crate::app::fetch::Fetch;
+use crate::app::hold::{HoldConfig, HoldGen};
 use crate::app::loadgen::{LoadConfig, LoadGen, LoadMode};
 use crate::runtime::{signals, ConnectConfig, Runtime, RuntimeConfig};
 use crate::tcp;
@@ -27,8 +30,10 @@ pub struct ConnectArgs {
     /// Server to load, IPV4:PORT.
     #[arg(long)]
     pub remote: SocketAddrV4,
-    /// rr (persistent connections), crr (a connection per transaction), or fetch (one
-    /// connection: send --request, print what comes back and how it ended).
+    /// rr (persistent connections), crr (a connection per transaction), hold (open --conns
+    /// connections, echo once on each, hold them for --duration with a message on each every
+    /// --interval), or fetch (one connection: send --request, print what comes back and how
+    /// it ended).
     #[arg(long, default_value = "rr")]
     pub mode: ConnectMode,
     /// Connections in flight (in total, spread over the workers).
@@ -37,7 +42,7 @@ pub struct ConnectArgs {
     /// Request and response size in bytes (the server echoes).
     #[arg(long, default_value_t = 64)]
     pub size: usize,
-    /// Measured duration in seconds (after the warm-up).
+    /// Measured duration in seconds (after the warm-up); hold: how long to hold.
     #[arg(long, default_value_t = 5.0)]
     pub duration: f64,
     /// Warm-up in seconds (transactions not recorded).
@@ -65,6 +70,19 @@ pub struct ConnectArgs {
     /// Write the latency histogram here (HdrHistogram interval log, V2 deflate, microseconds).
     #[arg(long)]
     pub hlog: Option<PathBuf>,
+    /// hold: server ports FIRST-LAST to spread the connections over when one port's local
+    /// ports are not enough (default: the port of --remote only).
+    #[arg(long, value_parser = parse_range)]
+    pub remote_ports: Option<(u16, u16)>,
+    /// hold: seconds between two messages on one held connection.
+    #[arg(long, default_value_t = 10.0)]
+    pub interval: f64,
+    /// hold: handshakes, messages or closes in flight at most, per worker.
+    #[arg(long, default_value_t = 512)]
+    pub max_in_flight: usize,
+    /// hold: seconds to open every connection before holding what is open.
+    #[arg(long, default_value_t = 300.0)]
+    pub setup_timeout: f64,
 }
 
 /// What `xdptcp connect` does.
@@ -72,6 +90,8 @@ pub struct ConnectArgs {
 pub enum ConnectMode {
     /// `rr` or `crr` load.
     Load(LoadMode),
+    /// Many connections held open.
+    Hold,
     /// One request, everything back.
     Fetch,
 }
@@ -81,10 +101,11 @@ impl std::str::FromStr for ConnectMode {
     fn from_str(s: &str) -> Result<Self, String> {
         match s {
             "fetch" => Ok(ConnectMode::Fetch),
+            "hold" => Ok(ConnectMode::Hold),
             _ => s
                 .parse()
                 .map(ConnectMode::Load)
-                .map_err(|_| format!("unknown mode '{s}' (expected rr, crr or fetch)")),
+                .map_err(|_| format!("unknown mode '{s}' (expected rr, crr, hold or fetch)")),
         }
     }
 }
@@ -114,6 +135,7 @@ impl ConnectArgs {
 pub fn connect(args: ConnectArgs) -> Result<()> {
     let mode = match args.mode {
         ConnectMode::Fetch => return fetch(&args),
+        ConnectMode::Hold => return hold(&args),
         ConnectMode::Load(mode) => mode,
     };
     if args.conns == 0 || args.size == 0 || args.duration <= 0.0 {
@@ -228,6 +250,87 @@ fn fetch(args: &ConnectArgs) -> Result<()> {
     println!(
         "{{\"outcome\":\"{outcome}\",\"bytes\":{},\"connect_us\":{connect_us}}}",
         app.received.len(),
+    );
+    Ok(())
+}
+
+/// `--mode hold`: open, echo, hold; one JSON line with the counts, the setup rate, the
+/// probe's latency and our memory per connection.
+fn hold(args: &ConnectArgs) -> Result<()> {
+    let remote_ports = args
+        .remote_ports
+        .unwrap_or((args.remote.port(), args.remote.port()));
+    let local = (args.local_ports.1 - args.local_ports.0) as usize + 1;
+    let tuples = local * (remote_ports.1 - remote_ports.0) as usize + local;
+    let bad = |x: f64| !(x.is_finite() && x > 0.0);
+    if args.size == 0 || args.max_in_flight == 0 || bad(args.interval) || bad(args.duration) {
+        bail!("--size, --max-in-flight, --interval and --duration must be positive");
+    }
+    if bad(args.setup_timeout) {
+        bail!("--setup-timeout must be positive");
+    }
+    if args.conns > tuples {
+        bail!(
+            "--conns {} needs more tuples than --local-ports x --remote-ports give ({tuples}): \
+             widen --local-ports or serve more ports and pass --remote-ports",
+            args.conns
+        );
+    }
+    let (remote, conns) = (args.remote, args.conns);
+    let hold_for = Duration::from_secs_f64(args.duration);
+    let interval = Duration::from_secs_f64(args.interval);
+    let setup_deadline = since_start(Duration::from_secs_f64(args.setup_timeout));
+    let (size, max_in_flight) = (args.size, args.max_in_flight);
+    let report = Runtime::builder()
+        .config(args.runtime_config())
+        .on_ready(move |_| println!("ready connect remote={remote} mode=hold conns={conns}"))
+        .service(move |w| {
+            let share = conns / w.workers + usize::from(w.index < conns % w.workers);
+            HoldGen::new(HoldConfig {
+                remote_addr: u32::from(*remote.ip()),
+                remote_ports,
+                conns: share,
+                max_in_flight,
+                size,
+                interval,
+                setup_deadline,
+                hold: hold_for,
+                probe: w.index == 0,
+            })
+        })
+        .run()?;
+    let mut probe = Histogram::<u64>::new_with_bounds(1, 3_600_000_000, 3)?;
+    let sum = |f: fn(&HoldGen) -> u64| report.services.iter().map(f).sum::<u64>();
+    let (established, failed, echoed) =
+        (sum(|g| g.established), sum(|g| g.failed), sum(|g| g.echoed));
+    let (alive, lost, pongs) = (sum(|g| g.alive()), sum(|g| g.lost), sum(|g| g.pongs));
+    let mut first: Option<tcp::Instant> = None;
+    let mut last: Option<tcp::Instant> = None;
+    let (mut rss_start, mut rss_held) = (u64::MAX, 0);
+    for g in &report.services {
+        probe.add(&g.probe_latency)?;
+        first = match (first, g.opening.0) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        last = last.max(g.opening.1);
+        rss_start = rss_start.min(g.rss.0);
+        rss_held = rss_held.max(g.rss.1);
+    }
+    let setup_s = match (first, last) {
+        (Some(a), Some(b)) => b.saturating_since(a).as_secs_f64(),
+        _ => 0.0,
+    };
+    let per_conn = rss_held.saturating_sub(rss_start) / established.max(1);
+    let q = |p: f64| probe.value_at_quantile(p);
+    println!(
+        "{{\"mode\":\"hold\",\"conns\":{conns},\"established\":{established},\"failed\":{failed},\"echoed\":{echoed},\"alive\":{alive},\"lost\":{lost},\"pongs\":{pongs},\"setup_s\":{setup_s:.3},\"setup_rate\":{:.1},\"rss_start_bytes\":{rss_start},\"rss_held_bytes\":{rss_held},\"rss_per_conn_bytes\":{per_conn},\"probe_transactions\":{},\"probe_p50_us\":{},\"probe_p99_us\":{},\"probe_p99_9_us\":{},\"probe_max_us\":{}}}",
+        established as f64 / setup_s.max(1e-6),
+        probe.len(),
+        q(0.5),
+        q(0.99),
+        q(0.999),
+        probe.max(),
     );
     Ok(())
 }

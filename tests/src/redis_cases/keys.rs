@@ -401,7 +401,7 @@ pub(super) fn cases() -> Vec<Case> {
     ]
 }
 
-/// Cases for servers limited to one byte (`--maxmemory 1` / `--max-memory 1`): writes that add
+/// Cases for servers limited to one byte (`--maxmemory 1` on both): writes that add
 /// data are refused with `-OOM`, reads, deletes and expiries still work.
 pub fn oom_cases() -> Vec<Case> {
     vec![
