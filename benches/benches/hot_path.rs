@@ -7,6 +7,7 @@
 //! measurement 2 s per benchmark are set below; criterion's own flags override them.
 
 use std::hint::black_box;
+use std::sync::Arc;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion};
@@ -69,7 +70,7 @@ fn syn(t: &FourTuple, irs: u32) -> Segment<'static> {
 }
 
 /// An ESTABLISHED connection (handshake done, SYN-ACK acknowledged) at `now`.
-fn established(config: &Config, now: Instant) -> Connection {
+fn established(config: &Arc<Config>, now: Instant) -> Connection {
     let t = tuple();
     let mut conn = Connection::accept(now, config, t, &syn(&t, IRS), SeqNum(ISS));
     while conn.poll_transmit(now).is_some() {}
@@ -126,6 +127,7 @@ fn table_lookup_10k_conns(c: &mut Criterion) {
         send_buffer: 4096,
         ..Config::default()
     };
+    let config = Arc::new(config);
     let now = Instant::from_millis(1_000);
     let mut table: ConnectionTable<()> = ConnectionTable::new(N as usize, 0);
     let mut tuples = Vec::with_capacity(N as usize);
@@ -158,7 +160,7 @@ fn table_lookup_10k_conns(c: &mut Criterion) {
 /// second segment, as delayed ACKs allow).
 fn engine_segment_in_order_data(c: &mut Criterion) {
     let now = Instant::from_millis(1_000);
-    let mut conn = established(&Config::default(), now);
+    let mut conn = established(&Arc::new(Config::default()), now);
     let payload = vec![0x5au8; MSS];
     let mut app = vec![0u8; MSS];
     let mut seq = SeqNum(IRS + 1);
@@ -203,7 +205,7 @@ fn engine_ack_processing(c: &mut Criterion) {
         send_buffer: 1 << 20,
         ..Config::default()
     };
-    let mut conn = established(&config, now);
+    let mut conn = established(&Arc::new(config), now);
     let data = vec![0x33u8; 64 * MSS];
     let mut tsval = 10u32;
     let mut ends: Vec<SeqNum> = Vec::with_capacity(1024);

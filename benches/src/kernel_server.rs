@@ -343,6 +343,15 @@ pub fn listen(addr: SocketAddr) -> Result<TcpListener> {
             &one as *const _ as _,
             len,
         );
+        // Several servers may share a port (the kernel spreads connections over them):
+        // `conns` runs one per 15,000 connections, as each may hold only RLIMIT_NOFILE.
+        libc::setsockopt(
+            raw,
+            libc::SOL_SOCKET,
+            libc::SO_REUSEPORT,
+            &one as *const _ as _,
+            len,
+        );
         let sa = crate::client::sockaddr(v4);
         let salen = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
         if libc::bind(raw, &sa as *const _ as *const libc::sockaddr, salen) != 0 {

@@ -3,6 +3,7 @@
 //! server CPU time, plots and a JSON summary. See `xdptcp-bench --help` and the README.
 
 pub mod client;
+pub mod conns;
 pub mod hist;
 pub mod kernel_server;
 pub mod reflect;

@@ -57,7 +57,7 @@ impl FromStr for ServerKind {
 }
 
 impl ServerKind {
-    fn name(self) -> &'static str {
+    pub fn name(self) -> &'static str {
         match self {
             ServerKind::Xdptcp => "xdptcp",
             ServerKind::Kernel => "kernel",

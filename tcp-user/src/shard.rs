@@ -8,6 +8,7 @@
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::rss::PortChooser;
@@ -97,6 +98,8 @@ impl ClientSetup {
 /// The shard: everything of one endpoint but its service.
 pub struct Shard<D> {
     pub(crate) cfg: EndpointConfig,
+    /// `cfg.tcp`, shared by every connection (each holds a reference, not a copy).
+    pub(crate) tcp: Arc<tcp::Config>,
     /// Listening ports as a bitmap (one bit per port).
     listening: Box<[u64; 1024]>,
     pub(crate) table: ConnectionTable<D>,
@@ -137,6 +140,7 @@ impl<D> Shard<D> {
         buffer_pool::set_limits(cfg.max_memory / 4 * 3, cfg.max_memory);
         Shard {
             listening,
+            tcp: Arc::new(cfg.tcp),
             table: ConnectionTable::new(cfg.max_connections, cfg.max_time_wait),
             isn: IsnGenerator::new(cfg.isn_key),
             cookies: SynCookies::new(cfg.cookie_key),
@@ -255,7 +259,7 @@ impl<D> Shard<D> {
             }
         }
         let iss = self.iss_for(now, &tuple, floor);
-        let conn = Connection::connect(now, &self.cfg.tcp, tuple, iss);
+        let conn = Connection::connect(now, &self.tcp, tuple, iss);
         self.insert(conn, data, next_hop)
             .map_err(|_| OpenError::NoRoom)
     }

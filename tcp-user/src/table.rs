@@ -503,7 +503,12 @@ mod tests {
             remote_addr: 2,
             remote_port: port,
         };
-        Connection::connect(Instant::ZERO, &Config::default(), tuple, SeqNum(1))
+        Connection::connect(
+            Instant::ZERO,
+            &std::sync::Arc::new(Config::default()),
+            tuple,
+            SeqNum(1),
+        )
     }
 
     #[test]

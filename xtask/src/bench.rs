@@ -3,12 +3,15 @@
 //! - the stack's own modes (`rr`, `crr`, `stream`, `http`, `syn`, `download`, `reflect`) with
 //!   `xdptcp-bench run`, the same client against xdptcp and the kernel;
 //! - the services (`kv`, `proxy`) with `xdptcp-bench services`, against redis-server and
-//!   HAProxy with their own clients, in alternating rounds.
+//!   HAProxy with their own clients, in alternating rounds;
+//! - `conns` with `xdptcp-bench conns`: 10^5 and 10^6 connections held, memory per
+//!   connection of xdptcp and of the kernel, setup rate, latency meanwhile.
 //!
-//! `--modes` may mix both kinds; without it, everything runs. `--rounds` goes to both (each
+//! `--modes` may mix all three; without it, everything runs. `--rounds` goes to each (each
 //! runs its modes in that many alternating rounds), `--requests` and `--clients` to the
-//! services only; every other argument goes to `xdptcp-bench run` (see its `--help`). Both
-//! write into the same results folder.
+//! services only, `--counts`, `--kernel-max`, `--hold` and `--interval` to conns only; every
+//! other argument goes to `xdptcp-bench run` (see its `--help`). All write into the same
+//! results folder.
 
 use anyhow::{bail, Result};
 
@@ -23,7 +26,9 @@ const SERVICE_MODES: [&str; 2] = ["kv", "proxy"];
 const DEFAULT_RUN_MODES: &str = "rr,crr,stream,http,syn,reflect";
 /// Arguments (each with a value) that belong to the services command alone.
 const SERVICE_ARGS: [&str; 2] = ["--requests", "--clients"];
-/// Arguments (each with a value) that both commands take.
+/// Arguments (each with a value) that belong to the conns command alone.
+const CONNS_ARGS: [&str; 4] = ["--counts", "--kernel-max", "--hold", "--interval"];
+/// Arguments (each with a value) that every command takes.
 const SHARED_ARGS: [&str; 1] = ["--rounds"];
 
 /// How the arguments split between the two commands.
@@ -33,6 +38,9 @@ struct Split {
     service_modes: Vec<String>,
     run_args: Vec<String>,
     service_args: Vec<String>,
+    /// `conns` was asked for (it runs `xdptcp-bench conns`).
+    conns: bool,
+    conns_args: Vec<String>,
     results: Option<String>,
 }
 
@@ -52,16 +60,21 @@ fn split(args: &[String]) -> Split {
         } else if let Some(name) = with_value(a, &SHARED_ARGS) {
             let value = take_value(a, name, &mut it);
             s.run_args.extend(value.iter().cloned());
+            s.conns_args.extend(value.iter().cloned());
             s.service_args.extend(value);
+        } else if let Some(name) = with_value(a, &CONNS_ARGS) {
+            s.conns_args.extend(take_value(a, name, &mut it));
         } else if let Some(name) = with_value(a, &SERVICE_ARGS) {
             s.service_args.extend(take_value(a, name, &mut it));
         } else {
             s.run_args.push(a.clone());
         }
     }
-    let modes = modes.unwrap_or_else(|| format!("{DEFAULT_RUN_MODES},kv,proxy"));
+    let modes = modes.unwrap_or_else(|| format!("{DEFAULT_RUN_MODES},kv,proxy,conns"));
     for m in modes.split(',').filter(|m| !m.is_empty()) {
-        if SERVICE_MODES.contains(&m) {
+        if m == "conns" {
+            s.conns = true;
+        } else if SERVICE_MODES.contains(&m) {
             s.service_modes.push(m.to_string());
         } else {
             s.run_modes.push(m.to_string());
@@ -142,6 +155,19 @@ pub fn run(args: &[String]) -> Result<()> {
             failed.push("xdptcp-bench services");
         }
     }
+    if s.conns {
+        let mut cmd = std::process::Command::new(&tool);
+        cmd.current_dir(workspace_root())
+            .arg("conns")
+            .arg("--xdptcp-bin")
+            .arg(&daemon)
+            .arg("--results")
+            .arg(&results)
+            .args(&s.conns_args);
+        if !cmd.status()?.success() {
+            failed.push("xdptcp-bench conns");
+        }
+    }
     if !failed.is_empty() {
         bail!(
             "{} failed (the results written are in {results})",
@@ -187,8 +213,20 @@ mod tests {
     }
 
     #[test]
+    fn conns_takes_its_own_arguments_and_the_rounds() {
+        let s = split(&args(&[
+            "--modes", "conns,rr", "--counts", "1000", "--rounds", "2",
+        ]));
+        assert!(s.conns);
+        assert_eq!(s.run_modes, ["rr"]);
+        assert_eq!(s.conns_args, ["--counts", "1000", "--rounds", "2"]);
+        assert_eq!(s.run_args, ["--rounds", "2"]);
+    }
+
+    #[test]
     fn without_modes_everything_runs() {
         let s = split(&[]);
+        assert!(s.conns);
         assert_eq!(s.service_modes, ["kv", "proxy"]);
         assert!(s.run_modes.contains(&"rr".to_string()));
     }

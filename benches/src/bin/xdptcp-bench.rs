@@ -15,6 +15,7 @@ use std::{
 use anyhow::{bail, Context, Result};
 use benches::{
     client::{run_client, ClientConfig, Mode, Schedule},
+    conns::{self, ConnsOptions},
     hist::write_hlog,
     kernel_server::{self, App},
     report::{Figures, ModeResult, RoundResult, ServerResult},
@@ -47,6 +48,45 @@ enum Cmd {
     /// The example services against the programs people would otherwise run (kv against
     /// redis-server with redis-benchmark, proxy against HAProxy with wrk), alternating rounds.
     Services(ServicesArgs),
+    /// Many connections held: the stack as the client opens N to xdptcp or to the kernel,
+    /// and the servers' memory per connection, the setup rate and the latency of one more
+    /// connection are reported.
+    Conns(ConnsArgs),
+}
+
+#[derive(Args)]
+struct ConnsArgs {
+    /// Connection counts to measure, each in turn.
+    #[arg(long, value_delimiter = ',', default_value = "100000,1000000")]
+    counts: Vec<usize>,
+    /// Servers, alternating within a round.
+    #[arg(long, value_delimiter = ',', default_value = "xdptcp,kernel")]
+    servers: Vec<ServerKind>,
+    /// Counts above this are run against xdptcp only (a kernel socket also takes a file
+    /// descriptor and a few KiB).
+    #[arg(long, default_value_t = 100_000)]
+    kernel_max: usize,
+    /// Alternating rounds per count.
+    #[arg(long, default_value_t = 1)]
+    rounds: usize,
+    /// Seconds to hold once all are open (at least 10: memory is read 3-8 s in).
+    #[arg(long, default_value_t = 12.0)]
+    hold: f64,
+    /// Seconds between two messages on one held connection.
+    #[arg(long, default_value_t = 30.0)]
+    interval: f64,
+    /// Core of the server.
+    #[arg(long, default_value_t = 1)]
+    server_core: usize,
+    /// Core of the client.
+    #[arg(long, default_value_t = 0)]
+    client_core: usize,
+    /// The daemon (default $XDPTCP_BIN, else `xdptcp` next to this binary).
+    #[arg(long)]
+    xdptcp_bin: Option<PathBuf>,
+    /// Results directory (default results/conns-<UTC timestamp>).
+    #[arg(long)]
+    results: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -244,6 +284,45 @@ fn real_main() -> Result<()> {
                     .map_or(0, |r| usize::from(r.error.is_some()));
             if failed > 0 {
                 bail!("{failed} server run(s) failed; see the tables above");
+            }
+            Ok(())
+        }
+        Cmd::Conns(a) => {
+            if a.rounds == 0 || a.counts.contains(&0) || a.servers.is_empty() {
+                bail!("--rounds, --counts and --servers must be non-empty and positive");
+            }
+            if secs(a.hold)? < Duration::from_secs(10) {
+                bail!("--hold must be at least 10 s (memory is read 3-8 s into the hold)");
+            }
+            secs(a.interval)?;
+            let daemon = match a.xdptcp_bin {
+                Some(p) => p,
+                None => match std::env::var_os("XDPTCP_BIN") {
+                    Some(p) if !p.is_empty() => PathBuf::from(p),
+                    _ => std::env::current_exe()?.with_file_name("xdptcp"),
+                },
+            };
+            let opts = ConnsOptions {
+                counts: a.counts,
+                servers: a.servers,
+                kernel_max: a.kernel_max,
+                rounds: a.rounds,
+                hold_s: a.hold,
+                interval_s: a.interval,
+                server_core: a.server_core,
+                client_core: a.client_core,
+                xdptcp_bin: daemon
+                    .canonicalize()
+                    .with_context(|| format!("no daemon at {}", daemon.display()))?,
+                self_exe: std::env::current_exe()?,
+                results: a.results.unwrap_or_else(|| {
+                    PathBuf::from(format!("results/conns-{}", sys::timestamp()))
+                }),
+            };
+            let results = conns::run(&opts)?;
+            let failed = results.iter().filter(|r| r.error.is_some()).count();
+            if failed > 0 {
+                bail!("{failed} measurement(s) failed; see the table above");
             }
             Ok(())
         }

@@ -114,7 +114,7 @@ impl<S: Service> Endpoint<S> {
             return;
         }
         let iss = self.shard.iss_for(now, tuple, iss_floor);
-        let conn = Connection::accept(now, &self.shard.cfg.tcp, *tuple, seg, iss);
+        let conn = Connection::accept(now, &self.shard.tcp, *tuple, seg, iss);
         if self.shard.insert(conn, S::Data::default(), peer).is_err() {
             self.count_drop(DropReason::TableFull);
         }
@@ -134,7 +134,7 @@ impl<S: Service> Endpoint<S> {
         {
             return false;
         }
-        let cfg = &self.shard.cfg.tcp;
+        let cfg = &self.shard.tcp;
         let Some(conn) = self.shard.cookies.accept_ack(now, cfg, tuple, seg) else {
             self.count_drop(DropReason::BadCookie);
             return false;

@@ -37,7 +37,7 @@ pub fn fuzz_connection(data: &[u8]) {
     };
     assert_eq!(handle_unmatched(&syn, true), Unmatched::Accept);
     let now = Instant::from_millis(1_000_000);
-    let conn = Connection::accept(now, &config, LOCAL, &syn, iss);
+    let conn = Connection::accept(now, &std::sync::Arc::new(config), LOCAL, &syn, iss);
     let mut script = Script {
         conn,
         obs: Observer::new(config, &syn, iss),

@@ -14,7 +14,7 @@ use super::wake::{wait_readable, EventWaker};
 use crate::endpoint::{Endpoint, Tx};
 use crate::service::Service;
 use crate::stats::WorkerStats;
-use crate::tcp::Instant;
+use crate::tcp::{buffer_pool, Instant};
 use crate::xdp::socket::Transmitter;
 use crate::xdp::XskPort;
 
@@ -27,6 +27,8 @@ const IDLE_SPINS: u32 = 2000;
 const MAX_SLEEP_MS: i32 = 100;
 /// How often the counters are published.
 const PUBLISH_EVERY: Duration = Duration::from_millis(200);
+/// How often the worker gives idle memory back (`buffer_pool::housekeeping`).
+const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(1);
 
 /// Control-plane requests to the workers.
 #[derive(Default)]
@@ -81,6 +83,7 @@ pub(crate) fn run<S: Service>(
     let fds = [port.fd().as_raw_fd(), p.waker.raw_fd()];
     let mut idle_spins = 0u32;
     let mut last_publish = now();
+    let mut last_housekeeping = now();
     let mut drain_deadline = None;
     let exit = loop {
         let t = now();
@@ -136,6 +139,10 @@ pub(crate) fn run<S: Service>(
             last_publish = t;
             sync_port(&mut port, &mut ep);
             publish(ep.stats(), ep.service());
+        }
+        if t.saturating_since(last_housekeeping) >= HOUSEKEEPING_EVERY {
+            last_housekeeping = t;
+            buffer_pool::housekeeping();
         }
     };
     sync_port(&mut port, &mut ep);

@@ -55,6 +55,11 @@ struct Pool {
     charged: usize,
     soft: usize,
     hard: usize,
+    /// Takes served from the cache since the last [`housekeeping`].
+    cache_hits: u64,
+    /// Bytes given back to the allocator since the allocator last returned memory to the
+    /// system.
+    freed_since_trim: usize,
 }
 
 impl Pool {
@@ -66,6 +71,8 @@ impl Pool {
             charged: 0,
             soft: usize::MAX,
             hard: usize::MAX,
+            cache_hits: 0,
+            freed_since_trim: 0,
         }
     }
 
@@ -86,6 +93,7 @@ impl Pool {
 
     fn drop_cache(&mut self) {
         self.free.clear();
+        self.freed_since_trim += self.cached_bytes;
         self.cached_bytes = 0;
     }
 }
@@ -162,6 +170,7 @@ pub fn take(len: usize) -> Box<[u8]> {
         match cached {
             Some(buf) => {
                 p.cached_bytes -= len;
+                p.cache_hits += 1;
                 buf
             }
             None => vec![0; len].into_boxed_slice(),
@@ -181,9 +190,11 @@ pub fn give(buf: Box<[u8]>) {
         if p.pressure() != Pressure::Normal {
             // Under pressure memory goes back to the allocator, not to a cache.
             p.drop_cache();
+            p.freed_since_trim += len;
             return;
         }
         if p.cached_bytes + len > CACHE_MAX_BYTES {
+            p.freed_since_trim += len;
             return;
         }
         p.cached_bytes += len;
@@ -197,6 +208,44 @@ pub fn give(buf: Box<[u8]>) {
         p.free[slot].1.push(buf);
     });
 }
+
+/// Gives memory back to the system after a peak, so that the process's resident memory
+/// follows what connections hold rather than the most they ever held. Called about once a
+/// second by the worker loop (it is not part of the sans-IO engine): a cache no take was
+/// served from since the last call is dropped, and once enough was freed the allocator is
+/// asked to return its free pages (glibc `malloc_trim`: buffers of a few KiB come from its
+/// heap, which otherwise keeps them, so a burst of 10^5 echoes would leave hundreds of
+/// megabytes resident). Returns the bytes freed since the last trim when it trimmed.
+pub fn housekeeping() -> Option<usize> {
+    let freed = POOL.with(|p| {
+        let mut p = p.borrow_mut();
+        if p.cache_hits == 0 {
+            p.drop_cache();
+        }
+        p.cache_hits = 0;
+        if p.freed_since_trim < TRIM_AFTER {
+            return None;
+        }
+        Some(std::mem::take(&mut p.freed_since_trim))
+    })?;
+    release_free_memory();
+    Some(freed)
+}
+
+/// Bytes freed after which [`housekeeping`] returns memory to the system.
+const TRIM_AFTER: usize = 16 << 20;
+
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[allow(unsafe_code)] // malloc_trim(3) is FFI.
+fn release_free_memory() {
+    // SAFETY: malloc_trim takes no pointers; it only walks the allocator's own free lists.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn release_free_memory() {}
 
 /// Bytes of buffers this thread's connections hold now.
 pub fn in_use() -> usize {
@@ -281,6 +330,24 @@ mod tests {
             "under pressure the cache is emptied, not filled"
         );
         set_limits(usize::MAX, usize::MAX);
+    }
+
+    #[test]
+    fn housekeeping_drops_a_cache_nobody_used_and_trims_once_enough_was_freed() {
+        let cached = || POOL.with(|p| p.borrow().cached_bytes);
+        const MIB: usize = 1 << 20;
+        let held: Vec<_> = (0..24).map(|_| take(MIB)).collect();
+        held.into_iter().for_each(give);
+        assert_eq!(cached(), 24 * MIB);
+        // A take served from the cache keeps it for another round.
+        give(take(MIB));
+        assert_eq!(housekeeping(), None, "nothing was freed yet");
+        assert_eq!(cached(), 24 * MIB, "a cache in use is kept");
+        // A round without a hit: dropped, and 24 MiB freed is past the trim threshold.
+        assert_eq!(housekeeping(), Some(24 * MIB));
+        assert_eq!(cached(), 0);
+        assert_eq!(housekeeping(), None, "the count starts again after a trim");
+        assert_eq!(in_use(), 0);
     }
 
     #[test]

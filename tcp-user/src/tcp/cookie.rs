@@ -6,6 +6,8 @@
 //! This module owns the encoding only. Deciding when to answer with a cookie (half-open
 //! table full) and trying a cookie on an ACK that matches no connection is the table's job.
 
+use std::sync::Arc;
+
 use super::connection::{ts_offset_for, window_shift_for};
 use super::{Config, Connection, FourTuple, Instant, Segment, SeqNum, TcpFlags, TcpOptions};
 use super::{SackBlocks, Timestamps};
@@ -118,7 +120,7 @@ impl SynCookies {
     pub fn accept_ack(
         &self,
         now: Instant,
-        cfg: &Config,
+        cfg: &Arc<Config>,
         tuple: &FourTuple,
         ack: &Segment,
     ) -> Option<Connection> {

@@ -25,6 +25,8 @@ pub(crate) use open::peer_mss;
 #[cfg(test)]
 mod tests;
 
+use std::sync::Arc;
+
 use super::congestion::Congestion;
 use super::conn_stats::ConnStats;
 use super::recv_buffer::ReceiveBuffer;
@@ -52,7 +54,8 @@ struct PendingRst {
 /// One TCP connection (a transmission control block, RFC 9293 section 3.3.1).
 #[derive(Debug)]
 pub struct Connection {
-    config: Config,
+    /// Shared by every connection of the endpoint (176 bytes each otherwise).
+    config: Arc<Config>,
     tuple: FourTuple,
     state: State,
     events: EventSet,

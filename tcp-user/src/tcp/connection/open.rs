@@ -5,6 +5,8 @@
 use super::{
     ts_offset_for, window_shift_for, Autotune, Connection, PendingRst, DEFAULT_PEER_MSS, MAX_WSCALE,
 };
+use std::sync::Arc;
+
 use crate::stats::DropReason;
 use crate::tcp::congestion::{initial_window, Congestion};
 use crate::tcp::conn_stats::ConnStats;
@@ -25,7 +27,7 @@ impl Connection {
     /// timestamps only if offered.
     pub fn accept(
         now: Instant,
-        config: &Config,
+        config: &Arc<Config>,
         tuple: FourTuple,
         syn: &Segment,
         iss: SeqNum,
@@ -46,7 +48,12 @@ impl Connection {
     /// retransmitted from `rto_initial` with exponential backoff `config.connect_retries`
     /// times, after which the attempt fails with `Event::TimedOut`. `iss` comes from
     /// [`IsnGenerator`](crate::tcp::IsnGenerator) like a passive open's.
-    pub fn connect(now: Instant, config: &Config, tuple: FourTuple, iss: SeqNum) -> Connection {
+    pub fn connect(
+        now: Instant,
+        config: &Arc<Config>,
+        tuple: FourTuple,
+        iss: SeqNum,
+    ) -> Connection {
         let ws = config.window_scaling;
         // IRS is unknown until the SYN-ACK: RCV.NXT and the receive buffer are set then.
         let mut conn = Connection::new_tcb(now, config, tuple, State::SynSent, iss, iss, ws);
@@ -63,7 +70,7 @@ impl Connection {
     /// it is what checked the cookie.
     pub(crate) fn from_cookie(
         now: Instant,
-        config: &Config,
+        config: &Arc<Config>,
         tuple: FourTuple,
         ack: &Segment,
         offer: &TcpOptions,
@@ -221,7 +228,7 @@ impl Connection {
     /// sections 2.2 and 3.2, RFC 2018): window scaling and timestamps only if both sides sent
     /// them (we offered all that `config` allows), SACK if the peer permitted it.
     fn negotiate(&mut self, now: Instant, opts: &TcpOptions) {
-        let c = self.config;
+        let c = *self.config;
         self.ws_ok = c.window_scaling && opts.window_scale.is_some();
         if self.ws_ok {
             self.snd_wscale = opts.window_scale.unwrap_or(0).min(MAX_WSCALE);
@@ -254,7 +261,7 @@ impl Connection {
     /// advertise a shift, which sizes the receive buffer's rounding slack.
     fn new_tcb(
         now: Instant,
-        config: &Config,
+        config: &Arc<Config>,
         tuple: FourTuple,
         state: State,
         iss: SeqNum,
@@ -270,7 +277,7 @@ impl Connection {
         let rcv_nxt = irs + 1;
         let mss = usize::from(config.mss).max(64);
         Connection {
-            config: *config,
+            config: Arc::clone(config),
             tuple,
             state,
             events: EventSet::default(),

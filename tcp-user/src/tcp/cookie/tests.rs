@@ -71,7 +71,12 @@ fn ack_for<'a>(synack: &Segment, flags: TcpFlags, payload: &'a [u8]) -> Segment<
 fn handshake(cfg: &Config, o: Offer, at: Instant) -> Option<Connection> {
     let cookies = SynCookies::new(KEY);
     let synack = cookies.syn_ack(T0, cfg, &tuple(), &syn(o));
-    cookies.accept_ack(at, cfg, &tuple(), &ack_for(&synack, TcpFlags::NONE, &[]))
+    cookies.accept_ack(
+        at,
+        &Arc::new(*cfg),
+        &tuple(),
+        &ack_for(&synack, TcpFlags::NONE, &[]),
+    )
 }
 
 /// Payload length of the first data segment the connection sends.
@@ -152,31 +157,43 @@ fn altered_ack_other_tuple_or_other_key_is_rejected() {
     };
     let synack = cookies.syn_ack(T0, &cfg, &tuple(), &syn(o));
     let good = ack_for(&synack, TcpFlags::NONE, &[]);
-    assert!(cookies.accept_ack(T0, &cfg, &tuple(), &good).is_some());
+    assert!(cookies
+        .accept_ack(T0, &Arc::new(cfg), &tuple(), &good)
+        .is_some());
 
     for delta in [1u32, 1 << 12, 1 << 20, 1 << 24, 1 << 31] {
         let mut bad = good;
         bad.ack = SeqNum(good.ack.0.wrapping_add(delta));
         assert!(
-            cookies.accept_ack(T0, &cfg, &tuple(), &bad).is_none(),
+            cookies
+                .accept_ack(T0, &Arc::new(cfg), &tuple(), &bad)
+                .is_none(),
             "ack + {delta}"
         );
     }
     let mut bad = good;
     bad.seq = good.seq + 1000;
     assert!(
-        cookies.accept_ack(T0, &cfg, &tuple(), &bad).is_none(),
+        cookies
+            .accept_ack(T0, &Arc::new(cfg), &tuple(), &bad)
+            .is_none(),
         "another peer ISN"
     );
 
     let mut other = tuple();
     other.remote_port += 1;
-    assert!(cookies.accept_ack(T0, &cfg, &other, &good).is_none());
+    assert!(cookies
+        .accept_ack(T0, &Arc::new(cfg), &other, &good)
+        .is_none());
     let mut other = tuple();
     other.remote_addr += 1;
-    assert!(cookies.accept_ack(T0, &cfg, &other, &good).is_none());
+    assert!(cookies
+        .accept_ack(T0, &Arc::new(cfg), &other, &good)
+        .is_none());
     let stranger = SynCookies::new([1; 16]);
-    assert!(stranger.accept_ack(T0, &cfg, &tuple(), &good).is_none());
+    assert!(stranger
+        .accept_ack(T0, &Arc::new(cfg), &tuple(), &good)
+        .is_none());
 }
 
 #[test]
@@ -187,13 +204,17 @@ fn only_a_plain_ack_can_carry_a_cookie() {
     for flags in [TcpFlags::SYN, TcpFlags::RST] {
         let seg = ack_for(&synack, flags, &[]);
         assert!(
-            cookies.accept_ack(T0, &cfg, &tuple(), &seg).is_none(),
+            cookies
+                .accept_ack(T0, &Arc::new(cfg), &tuple(), &seg)
+                .is_none(),
             "{flags:?}"
         );
     }
     let mut no_ack = ack_for(&synack, TcpFlags::NONE, &[]);
     no_ack.flags = TcpFlags::NONE;
-    assert!(cookies.accept_ack(T0, &cfg, &tuple(), &no_ack).is_none());
+    assert!(cookies
+        .accept_ack(T0, &Arc::new(cfg), &tuple(), &no_ack)
+        .is_none());
 }
 
 #[test]
@@ -232,7 +253,7 @@ fn options_decoded_from_tsecr_are_in_force_on_the_connection() {
     let mut ack = ack_for(&synack, TcpFlags::NONE, &[]);
     ack.window = 100; // 12800 bytes at the peer's shift of 7
     let mut conn = cookies
-        .accept_ack(T0, &cfg, &tuple(), &ack)
+        .accept_ack(T0, &Arc::new(cfg), &tuple(), &ack)
         .expect("valid cookie");
     // Out-of-order data makes us ACK at once, with SACK (permitted), a scaled window
     // (shift 7) and timestamps echoing the peer's TSval.
@@ -278,7 +299,7 @@ fn without_timestamps_neither_window_scale_nor_sack_is_offered_or_used() {
     assert_eq!(synack.options.timestamps, None);
     let ack = ack_for(&synack, TcpFlags::NONE, &[]);
     let mut conn = cookies
-        .accept_ack(T0, &cfg, &tuple(), &ack)
+        .accept_ack(T0, &Arc::new(cfg), &tuple(), &ack)
         .expect("valid cookie");
     let later = Segment {
         seq: ack.seq + 100,
@@ -306,10 +327,14 @@ fn tsecr_claiming_an_option_config_never_offers_is_rejected() {
     };
     let synack = cookies.syn_ack(T0, &cfg, &tuple(), &syn(o));
     let mut ack = ack_for(&synack, TcpFlags::NONE, &[]);
-    assert!(cookies.accept_ack(T0, &cfg, &tuple(), &ack).is_some());
+    assert!(cookies
+        .accept_ack(T0, &Arc::new(cfg), &tuple(), &ack)
+        .is_some());
     let ts = ack.options.timestamps.as_mut().expect("ts");
     ts.echo = (ts.echo & !0xf) | 3; // "window scale 3"
-    assert!(cookies.accept_ack(T0, &cfg, &tuple(), &ack).is_none());
+    assert!(cookies
+        .accept_ack(T0, &Arc::new(cfg), &tuple(), &ack)
+        .is_none());
 }
 
 #[test]
@@ -319,7 +344,7 @@ fn cookie_ack_establishes_and_its_data_is_delivered() {
     let synack = cookies.syn_ack(T0, &cfg, &tuple(), &syn(Offer::default()));
     let ack = ack_for(&synack, TcpFlags::PSH, b"GET / HTTP/1.1\r\n\r\n");
     let mut conn = cookies
-        .accept_ack(T0, &cfg, &tuple(), &ack)
+        .accept_ack(T0, &Arc::new(cfg), &tuple(), &ack)
         .expect("valid cookie");
     assert_eq!(conn.state(), State::Established);
     let events: Vec<Event> = std::iter::from_fn(|| conn.poll_event()).collect();
@@ -343,7 +368,7 @@ fn fin_on_the_cookie_ack_goes_to_close_wait() {
     let synack = cookies.syn_ack(T0, &cfg, &tuple(), &syn(Offer::default()));
     let ack = ack_for(&synack, TcpFlags::FIN, b"bye");
     let mut conn = cookies
-        .accept_ack(T0, &cfg, &tuple(), &ack)
+        .accept_ack(T0, &Arc::new(cfg), &tuple(), &ack)
         .expect("valid cookie");
     assert_eq!(conn.state(), State::CloseWait);
     let events: Vec<Event> = std::iter::from_fn(|| conn.poll_event()).collect();

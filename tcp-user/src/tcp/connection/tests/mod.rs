@@ -19,6 +19,7 @@ use crate::tcp::{
     Config, ConnStats, Connection, Event, FourTuple, Instant, Segment, SeqNum, State, TcpFlags,
     TcpOptions, Timestamps,
 };
+use std::sync::Arc;
 use std::time::Duration;
 
 pub const LOCAL_PORT: u16 = 80;
@@ -139,7 +140,7 @@ impl Harness {
     /// SYN received at T0; the SYN-ACK not yet collected.
     pub fn syn_received(config: Config, p: PeerSyn) -> Harness {
         let syn = syn_segment(p);
-        let conn = Connection::accept(T0, &config, tuple(), &syn, SeqNum(ISS));
+        let conn = Connection::accept(T0, &Arc::new(config), tuple(), &syn, SeqNum(ISS));
         Harness {
             conn,
             now: T0,
@@ -166,7 +167,7 @@ impl Harness {
 
     /// `connect` at T0; the SYN not yet collected. The peer's SYN will carry IRS.
     pub fn syn_sent(config: Config) -> Harness {
-        let conn = Connection::connect(T0, &config, tuple(), SeqNum(ISS));
+        let conn = Connection::connect(T0, &Arc::new(config), tuple(), SeqNum(ISS));
         Harness {
             conn,
             now: T0,

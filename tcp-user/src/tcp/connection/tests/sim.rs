@@ -150,7 +150,7 @@ impl Sim {
 
     /// As [`Sim::new`], both sides using `config`.
     fn with_config(config: Config, bytes: usize, loss: Loss) -> Sim {
-        let client = Connection::connect(T0, &config, client_tuple(), SeqNum(CLIENT_ISS));
+        let client = Connection::connect(T0, &Arc::new(config), client_tuple(), SeqNum(CLIENT_ISS));
         let mut sim = Sim {
             now: T0,
             config,
@@ -230,8 +230,13 @@ impl Sim {
         }
         match handle_unmatched(&seg, to == Server) {
             Unmatched::Accept => {
-                let conn =
-                    Connection::accept(now, &self.config, server_tuple(), &seg, SeqNum(SERVER_ISS));
+                let conn = Connection::accept(
+                    now,
+                    &Arc::new(self.config),
+                    server_tuple(),
+                    &seg,
+                    SeqNum(SERVER_ISS),
+                );
                 end.conn = Some(conn);
             }
             Unmatched::Reset(rst) => {
@@ -434,7 +439,12 @@ fn connect_to_a_closed_port_is_refused() {
 fn simultaneous_open_between_two_engines() {
     // RFC 9293 Figure 8: both sides connect; the SYNs cross.
     let mut sim = Sim::new(10_000, no_loss());
-    let server = Connection::connect(T0, &sim.config, server_tuple(), SeqNum(SERVER_ISS));
+    let server = Connection::connect(
+        T0,
+        &Arc::new(sim.config),
+        server_tuple(),
+        SeqNum(SERVER_ISS),
+    );
     sim.end(Server).conn = Some(server);
     sim.pump();
     sim.established();
