@@ -43,6 +43,7 @@ pub mod stats;
 pub mod table;
 pub mod tcp;
 pub mod testing;
+pub mod timer_wheel;
 pub mod wire;
 
 #[cfg(feature = "datapath")]

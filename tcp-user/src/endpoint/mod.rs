@@ -124,7 +124,10 @@ impl<S: Service> Endpoint<S> {
         self.shard.accepting = accepting;
     }
 
-    /// The next instant [`Endpoint::handle_timeout`] has work to do at.
+    /// The next instant [`Endpoint::handle_timeout`] has work to do at: the earliest
+    /// deadline, or for deadlines further ahead possibly an earlier instant at which the
+    /// timing wheel moves them closer (never later than the earliest deadline, possibly
+    /// already past before the first call; a call then fires nothing early).
     pub fn poll_timeout(&self) -> Option<Instant> {
         self.shard.next_deadline()
     }
