@@ -26,6 +26,7 @@ use anyhow::{bail, Context, Result};
 use netns_tests::{Process, Testbed};
 use serde::{Deserialize, Serialize};
 
+use crate::report::Spread;
 use crate::run::ServerKind;
 
 /// First server port.
@@ -426,27 +427,12 @@ fn one_line(r: &ConnsResult) -> String {
     }
 }
 
-/// Median of `v` (mean of the middle two for an even count).
-fn median(mut v: Vec<f64>) -> Option<f64> {
-    if v.is_empty() {
-        return None;
-    }
-    v.sort_by(f64::total_cmp);
-    let m = v.len() / 2;
-    Some(if v.len() % 2 == 1 {
-        v[m]
-    } else {
-        (v[m - 1] + v[m]) / 2.0
-    })
-}
-
 /// A markdown table: per count and server, the medians of the rounds (min-max).
 pub fn table(results: &[ConnsResult]) -> String {
     let mut keys: Vec<(usize, String)> = results
         .iter()
         .map(|r| (r.conns, r.server.clone()))
         .collect();
-    keys.dedup();
     keys.sort();
     keys.dedup();
     let mut s = String::from(
@@ -460,14 +446,10 @@ pub fn table(results: &[ConnsResult]) -> String {
             .collect();
         let ok: Vec<&ConnsResult> = rs.iter().copied().filter(|r| r.client.is_some()).collect();
         let cell = |f: &dyn Fn(&ConnsResult) -> Option<f64>| -> String {
-            let v: Vec<f64> = ok.iter().filter_map(|r| f(r)).collect();
-            let (lo, hi) = v
-                .iter()
-                .fold((f64::MAX, f64::MIN), |(a, b), x| (a.min(*x), b.max(*x)));
-            match median(v.clone()) {
+            match Spread::of(ok.iter().filter_map(|r| f(r))) {
                 None => "-".into(),
-                Some(m) if v.len() == 1 => format!("{m:.0}"),
-                Some(m) => format!("{m:.0} ({lo:.0}-{hi:.0})"),
+                Some(s) if s.rounds == 1 => format!("{:.0}", s.median),
+                Some(s) => format!("{:.0} ({:.0}-{:.0})", s.median, s.min, s.max),
             }
         };
         let c = |f: fn(&HoldReport) -> f64| move |r: &ConnsResult| r.client.as_ref().map(f);

@@ -230,6 +230,17 @@ struct KernelServerArgs {
     core: Option<usize>,
 }
 
+/// The daemon: `--xdptcp-bin`, else `$XDPTCP_BIN`, else `xdptcp` next to this binary.
+fn daemon_path(given: Option<PathBuf>) -> Result<PathBuf> {
+    Ok(match given {
+        Some(p) => p,
+        None => match std::env::var_os("XDPTCP_BIN") {
+            Some(p) if !p.is_empty() => PathBuf::from(p),
+            _ => std::env::current_exe()?.with_file_name("xdptcp"),
+        },
+    })
+}
+
 fn secs(s: f64) -> Result<Duration> {
     if !(s.is_finite() && s >= 0.0) {
         bail!("bad duration {s}");
@@ -295,13 +306,7 @@ fn real_main() -> Result<()> {
                 bail!("--hold must be at least 10 s (memory is read 3-8 s into the hold)");
             }
             secs(a.interval)?;
-            let daemon = match a.xdptcp_bin {
-                Some(p) => p,
-                None => match std::env::var_os("XDPTCP_BIN") {
-                    Some(p) if !p.is_empty() => PathBuf::from(p),
-                    _ => std::env::current_exe()?.with_file_name("xdptcp"),
-                },
-            };
+            let daemon = daemon_path(a.xdptcp_bin)?;
             let opts = ConnsOptions {
                 counts: a.counts,
                 servers: a.servers,
@@ -327,13 +332,7 @@ fn real_main() -> Result<()> {
             Ok(())
         }
         Cmd::Services(a) => {
-            let daemon = match a.xdptcp_bin {
-                Some(p) => p,
-                None => match std::env::var_os("XDPTCP_BIN") {
-                    Some(p) if !p.is_empty() => PathBuf::from(p),
-                    _ => std::env::current_exe()?.with_file_name("xdptcp"),
-                },
-            };
+            let daemon = daemon_path(a.xdptcp_bin)?;
             let bin_dir = daemon
                 .canonicalize()
                 .with_context(|| format!("no daemon at {}", daemon.display()))?

@@ -302,20 +302,6 @@ impl HoldGen {
         }
     }
 
-    fn probe_request(&mut self, now: Instant, cx: &mut Cx<'_, HoldConn>, id: ConnId) {
-        if self.phase != Phase::Holding {
-            return;
-        }
-        let Some(mut conn) = cx.conn(id) else { return };
-        if conn.write(&self.message) == self.message.len() {
-            let st = conn.data_mut();
-            st.awaiting = self.message.len() as u32;
-            st.sent_at = Some(now);
-        }
-    }
-}
-
-impl HoldGen {
     /// A held connection that will not answer its outstanding message leaves the window.
     fn forget_pending(&mut self, st: HoldConn) {
         if st.awaiting == 0 {
@@ -325,6 +311,18 @@ impl HoldGen {
             Phase::Echo => self.echo_pending -= 1,
             Phase::Holding => self.ping_pending = self.ping_pending.saturating_sub(1),
             _ => {}
+        }
+    }
+
+    fn probe_request(&mut self, now: Instant, cx: &mut Cx<'_, HoldConn>, id: ConnId) {
+        if self.phase != Phase::Holding {
+            return;
+        }
+        let Some(mut conn) = cx.conn(id) else { return };
+        if conn.write(&self.message) == self.message.len() {
+            let st = conn.data_mut();
+            st.awaiting = self.message.len() as u32;
+            st.sent_at = Some(now);
         }
     }
 }
