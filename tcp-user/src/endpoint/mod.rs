@@ -26,7 +26,7 @@ use crate::service::{Cx, Event, Service, Timer};
 use crate::shard::Shard;
 use crate::stats::{DropReason, WorkerStats};
 use crate::table::ConnId;
-use crate::tcp::{Instant, State};
+use crate::tcp::{ConnFilter, ConnInfo, Instant, State};
 use crate::wire::{emit_frame, FrameHeader, MacAddr};
 
 /// One worker's stack: a [`Shard`] of connections and the [`Service`] that runs on them.
@@ -105,6 +105,18 @@ impl<S: Service> Endpoint<S> {
             .table
             .iter()
             .map(|(id, e)| (id, e.conn.state()))
+            .collect()
+    }
+
+    /// Snapshots of the connections `filter` asks for, as of `now` (`xdptcp ss`). The
+    /// worker calls it between batches, so a listing costs the datapath one pass over the
+    /// table and nothing when nobody asks.
+    pub fn connection_infos(&self, now: Instant, queue: u32, filter: &ConnFilter) -> Vec<ConnInfo> {
+        self.shard
+            .table
+            .iter()
+            .filter(|(_, e)| filter.matches(e.conn.state(), &e.conn.tuple()))
+            .map(|(_, e)| e.conn.info(now, queue))
             .collect()
     }
 
