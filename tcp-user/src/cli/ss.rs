@@ -1,6 +1,6 @@
 //! `xdptcp ss`: the connections of a running daemon, as `ss -tnio` shows the kernel's.
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Write};
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
@@ -41,7 +41,15 @@ pub fn ss(args: SsArgs) -> Result<()> {
         },
     };
     let stream = control::request(&args.iface, &request)?;
-    let mut conns: Vec<ConnInfo> = Vec::new();
+    // Printed as they come (a million connections need not be held here first).
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    if args.json {
+        out.write_all(b"[")?;
+    } else {
+        out.write_all(header().as_bytes())?;
+    }
+    let mut listed = 0u64;
     let mut done = None;
     for line in BufReader::new(stream).lines() {
         let line = line.context("reading the daemon's answer")?;
@@ -54,17 +62,25 @@ pub fn ss(args: SsArgs) -> Result<()> {
             done = Some(d.clone());
             break;
         }
-        conns.push(serde_json::from_value(value).context("a connection the daemon listed")?);
+        let conn: ConnInfo =
+            serde_json::from_value(value).context("a connection the daemon listed")?;
+        if args.json {
+            if listed > 0 {
+                out.write_all(b",")?;
+            }
+            serde_json::to_writer(&mut out, &conn)?;
+        } else {
+            out.write_all(render_one(&conn).as_bytes())?;
+        }
+        listed += 1;
     }
+    if args.json {
+        out.write_all(b"]\n")?;
+    }
+    out.flush()?;
     let Some(done) = done else {
         bail!("the daemon closed the listing before its end");
     };
-    conns.sort_by(|a, b| (a.queue, &a.local, &a.remote).cmp(&(b.queue, &b.local, &b.remote)));
-    if args.json {
-        println!("{}", serde_json::to_string(&conns)?);
-    } else {
-        print!("{}", render(&conns));
-    }
     let (workers, answered) = (done["workers"].as_u64(), done["answered"].as_u64());
     if workers != answered {
         bail!(
@@ -76,54 +92,64 @@ pub fn ss(args: SsArgs) -> Result<()> {
     Ok(())
 }
 
+/// The column header of the text listing.
+fn header() -> String {
+    format!(
+        "{:<13} {:>7} {:>7} {:<21} {:<21}\n",
+        "State", "Recv-Q", "Send-Q", "Local Address:Port", "Peer Address:Port"
+    )
+}
+
 /// `ss`-style text: a header, a line per connection and an indented line of its details.
 pub fn render(conns: &[ConnInfo]) -> String {
+    let mut out = header();
+    for c in conns {
+        out.push_str(&render_one(c));
+    }
+    out
+}
+
+/// One connection's two lines.
+fn render_one(c: &ConnInfo) -> String {
     use std::fmt::Write;
     let mut out = String::new();
     let _ = writeln!(
         out,
         "{:<13} {:>7} {:>7} {:<21} {:<21}",
-        "State", "Recv-Q", "Send-Q", "Local Address:Port", "Peer Address:Port"
+        c.state, c.recv_q, c.send_q, c.local, c.remote
     );
-    for c in conns {
-        let _ = writeln!(
-            out,
-            "{:<13} {:>7} {:>7} {:<21} {:<21}",
-            c.state, c.recv_q, c.send_q, c.local, c.remote
-        );
-        let ms = |us: u64| format!("{:.3}", us as f64 / 1000.0);
-        let rtt = match (c.rtt_us, c.rttvar_us) {
-            (Some(r), Some(v)) => format!("rtt:{}/{}", ms(r), ms(v)),
-            _ => "rtt:-".into(),
-        };
-        let ssthresh = c.ssthresh.map_or("-".into(), |s| s.to_string());
-        let timer = match (c.timer, c.timer_us) {
-            (Some(k), Some(us)) => format!("timer:({},{}ms)", k.name(), ms(us)),
-            _ => "timer:-".into(),
-        };
-        let _ = writeln!(
-            out,
-            "\t q{} {} {rtt} rto:{} mss:{} cwnd:{} ssthresh:{ssthresh} snd_wnd:{} rcv_wnd:{} \
-             bytes_sent:{} bytes_retrans:{} bytes_acked:{} bytes_received:{} segs_in:{} \
-             segs_out:{} retrans:{} timeouts:{} {timer} age:{:.1}s",
-            c.queue,
-            c.congestion,
-            ms(c.rto_us),
-            c.mss,
-            c.cwnd,
-            c.snd_wnd,
-            c.rcv_wnd,
-            c.bytes_sent,
-            c.bytes_retrans,
-            c.bytes_acked,
-            c.bytes_received,
-            c.segs_in,
-            c.segs_out,
-            c.retransmissions,
-            c.timeouts,
-            c.age_us as f64 / 1e6,
-        );
-    }
+    let ms = |us: u64| format!("{:.3}", us as f64 / 1000.0);
+    let rtt = match (c.rtt_us, c.rttvar_us) {
+        (Some(r), Some(v)) => format!("rtt:{}/{}", ms(r), ms(v)),
+        _ => "rtt:-".into(),
+    };
+    let ssthresh = c.ssthresh.map_or("-".into(), |s| s.to_string());
+    let timer = match (c.timer, c.timer_us) {
+        (Some(k), Some(us)) => format!("timer:({},{}ms)", k.name(), ms(us)),
+        _ => "timer:-".into(),
+    };
+    let _ = writeln!(
+        out,
+        "\t q{} {} {rtt} rto:{} mss:{} cwnd:{} ssthresh:{ssthresh} snd_wnd:{} rcv_wnd:{} \
+         bytes_sent:{} bytes_retrans:{} bytes_acked:{} bytes_received:{} segs_in:{} \
+         segs_out:{} retrans:{} timeouts:{} {timer} age:{:.1}s",
+        c.queue,
+        c.congestion,
+        ms(c.rto_us),
+        c.mss,
+        c.cwnd,
+        c.snd_wnd,
+        c.rcv_wnd,
+        c.bytes_sent,
+        c.bytes_retrans,
+        c.bytes_acked,
+        c.bytes_received,
+        c.segs_in,
+        c.segs_out,
+        c.retransmissions,
+        c.timeouts,
+        c.age_us as f64 / 1e6,
+    );
     out
 }
 

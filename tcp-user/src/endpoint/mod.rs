@@ -108,16 +108,28 @@ impl<S: Service> Endpoint<S> {
             .collect()
     }
 
-    /// Snapshots of the connections `filter` asks for, as of `now` (`xdptcp ss`). The
-    /// worker calls it between batches, so a listing costs the datapath one pass over the
-    /// table and nothing when nobody asks.
-    pub fn connection_infos(&self, now: Instant, queue: u32, filter: &ConnFilter) -> Vec<ConnInfo> {
-        self.shard
-            .table
-            .iter()
-            .filter(|(_, e)| filter.matches(e.conn.state(), &e.conn.tuple()))
-            .map(|(_, e)| e.conn.info(now, queue))
-            .collect()
+    /// Snapshots of the connections `filter` asks for, as of `now` (`xdptcp ss`), among at
+    /// most `limit` connections from table slot `from` on; with where to go on (`None`: the
+    /// table has been seen to its end). The worker answers a listing a piece per turn, so
+    /// a table of a million connections never stalls it for more than a piece.
+    pub fn connection_infos(
+        &self,
+        now: Instant,
+        queue: u32,
+        filter: &ConnFilter,
+        from: usize,
+        limit: usize,
+    ) -> (Vec<ConnInfo>, Option<usize>) {
+        let mut out = Vec::new();
+        for (seen, (slot, e)) in self.shard.table.iter_from(from).enumerate() {
+            if seen == limit {
+                return (out, Some(slot));
+            }
+            if filter.matches(e.conn.state(), &e.conn.tuple()) {
+                out.push(e.conn.info(now, queue));
+            }
+        }
+        (out, None)
     }
 
     /// True when every connection left is in TIME_WAIT (a drain may end).

@@ -29,6 +29,8 @@ const IDLE_SPINS: u32 = 2000;
 const MAX_SLEEP_MS: i32 = 100;
 /// How often the counters are published.
 const PUBLISH_EVERY: Duration = Duration::from_millis(200);
+/// Connections looked at per turn for a listing (`xdptcp ss`): about a millisecond.
+const LISTING_PIECE: usize = 4096;
 /// How often the worker gives idle memory back (`buffer_pool::housekeeping`).
 const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(1);
 
@@ -212,8 +214,13 @@ fn with_tx<R>(
 fn answer_requests<S: Service>(ctl: &mut WorkerControl, ep: &Endpoint<S>, t: Instant, queue: u32) {
     while let Ok(request) = ctl.requests.try_recv() {
         match request {
-            WorkerRequest::Connections { filter, reply } => {
-                let _ = reply.send(ep.connection_infos(t, queue, &filter));
+            WorkerRequest::Connections {
+                filter,
+                from,
+                reply,
+            } => {
+                let piece = ep.connection_infos(t, queue, &filter, from, LISTING_PIECE);
+                let _ = reply.send(piece);
             }
             WorkerRequest::StartCapture(sink) => ctl.capture = Some(sink),
             WorkerRequest::StopCapture => ctl.capture = None,

@@ -1034,7 +1034,9 @@ fn a_listing_shows_each_connection_with_its_queues_timer_and_age() {
     let (server_iss, _) = h.accept(1000, 7000);
     h.deliver(1000, seg(1000, 7001, server_iss.0 + 1, ACK, b"hello"));
     h.advance(Duration::from_millis(50));
-    let all = h.ep.connection_infos(h.now, 3, &ConnFilter::default());
+    let (all, rest) =
+        h.ep.connection_infos(h.now, 3, &ConnFilter::default(), 0, 10);
+    assert_eq!(rest, None, "the table fits in one piece");
     assert_eq!(all.len(), 2);
     let est = all
         .iter()
@@ -1064,19 +1066,15 @@ fn a_listing_shows_each_connection_with_its_queues_timer_and_age() {
         states: states.iter().map(|s| s.to_string()).collect(),
         port,
     };
-    let f = only(&["SYN-RECEIVED"], None);
-    assert_eq!(h.ep.connection_infos(h.now, 0, &f).len(), 1);
-    assert_eq!(
-        h.ep.connection_infos(h.now, 0, &only(&[], Some(1000)))
-            .len(),
-        1
-    );
-    assert_eq!(
-        h.ep.connection_infos(h.now, 0, &only(&[], Some(80))).len(),
-        2
-    );
-    assert!(h
-        .ep
-        .connection_infos(h.now, 0, &only(&["TIME-WAIT"], None))
-        .is_empty());
+    let list = |f: &ConnFilter| h.ep.connection_infos(h.now, 0, f, 0, 10).0;
+    assert_eq!(list(&only(&["SYN-RECEIVED"], None)).len(), 1);
+    assert_eq!(list(&only(&[], Some(1000))).len(), 1);
+    assert_eq!(list(&only(&[], Some(80))).len(), 2);
+    assert!(list(&only(&["TIME-WAIT"], None)).is_empty());
+    // A piece at a time: one connection, then the rest from where it stopped.
+    let all = ConnFilter::default();
+    let (first, next) = h.ep.connection_infos(h.now, 0, &all, 0, 1);
+    let (second, end) = h.ep.connection_infos(h.now, 0, &all, next.unwrap(), 1);
+    assert_eq!((first.len(), second.len(), end), (1, 1, None));
+    assert_ne!(first[0].remote, second[0].remote);
 }

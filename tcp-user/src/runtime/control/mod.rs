@@ -222,34 +222,34 @@ fn send_error(out: &mut impl Write, message: &str) -> std::io::Result<()> {
     out.flush()
 }
 
-/// `ss`: asks every worker for its connections, streams them, then says how many answered.
+/// `ss`: asks each worker for its connections a piece at a time, streams them, then says
+/// how many workers answered to the end.
 fn list(shared: &Shared, filter: &ConnFilter, out: &mut impl Write) -> std::io::Result<()> {
-    let (reply, replies) = crossbeam_channel::unbounded();
-    let asked = shared
-        .workers
-        .iter()
-        .filter(|w| {
-            w.ask(WorkerRequest::Connections {
-                filter: filter.clone(),
-                reply: reply.clone(),
-            })
-        })
-        .count();
-    drop(reply);
-    let deadline = Instant::now() + WORKER_ANSWER;
     let mut answered = 0;
     let mut listed = 0;
-    while answered < asked {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let Ok(conns) = replies.recv_timeout(left) else {
-            break;
-        };
-        answered += 1;
-        for c in conns {
-            serde_json::to_writer(&mut *out, &c)?;
-            out.write_all(b"\n")?;
-            listed += 1;
+    for w in &shared.workers {
+        let mut from = Some(0);
+        while let Some(start) = from {
+            let (reply, replies) = crossbeam_channel::bounded(1);
+            let asked = w.ask(WorkerRequest::Connections {
+                filter: filter.clone(),
+                from: start,
+                reply,
+            });
+            let Some((conns, next)) = asked
+                .then(|| replies.recv_timeout(WORKER_ANSWER).ok())
+                .flatten()
+            else {
+                break;
+            };
+            for c in conns {
+                serde_json::to_writer(&mut *out, &c)?;
+                out.write_all(b"\n")?;
+                listed += 1;
+            }
+            from = next;
         }
+        answered += usize::from(from.is_none());
     }
     let done = serde_json::json!({
         "done": { "workers": shared.workers.len(), "answered": answered, "connections": listed }

@@ -12,10 +12,13 @@ use crate::tcp::{ConnFilter, ConnInfo};
 
 /// What the control thread asks of a worker.
 pub(crate) enum WorkerRequest {
-    /// List the connections the filter asks for.
+    /// List the connections the filter asks for, from table slot `from` on (a piece
+    /// per turn, see `Endpoint::connection_infos`); the reply says where the next piece
+    /// starts, `None` at the end.
     Connections {
         filter: ConnFilter,
-        reply: Sender<Vec<ConnInfo>>,
+        from: usize,
+        reply: Sender<(Vec<ConnInfo>, Option<usize>)>,
     },
     /// Copy frames into this sink from now on (replacing any other).
     StartCapture(CaptureSink),
