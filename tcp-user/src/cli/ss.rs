@@ -49,9 +49,8 @@ pub fn ss(args: SsArgs) -> Result<()> {
     } else {
         out.write_all(header().as_bytes())?;
     }
-    let mut listed = 0u64;
     let mut done = None;
-    for line in BufReader::new(stream).lines() {
+    for (listed, line) in BufReader::new(stream).lines().enumerate() {
         let line = line.context("reading the daemon's answer")?;
         let value: serde_json::Value =
             serde_json::from_str(&line).context("the daemon's answer is not JSON")?;
@@ -72,7 +71,6 @@ pub fn ss(args: SsArgs) -> Result<()> {
         } else {
             out.write_all(render_one(&conn).as_bytes())?;
         }
-        listed += 1;
     }
     if args.json {
         out.write_all(b"]\n")?;
