@@ -3,9 +3,12 @@
 //! its datapath, `stats` reads the file a running runtime writes.
 
 pub mod args;
+pub mod check_config;
+pub mod config_file;
 pub mod connect;
 pub mod reflect;
 pub mod serve;
+pub mod systemd;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
@@ -30,6 +33,9 @@ pub enum Command {
     Connect(connect::ConnectArgs),
     /// Reflect steered frames straight back with no TCP work (the AF_XDP path's ceiling).
     Reflect(reflect::ReflectArgs),
+    /// Check a config file (and flags) as `serve` would, without attaching: `check-config
+    /// FILE [flags]`.
+    CheckConfig(check_config::CheckConfigArgs),
     /// Print the counters of a running daemon (Prometheus text).
     Stats {
         /// Interface the daemon serves.
@@ -59,6 +65,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Serve(args) => serve::serve(args),
         Command::Connect(args) => connect::connect(args),
         Command::Reflect(args) => reflect::reflect(args),
+        Command::CheckConfig(args) => check_config::check_config(args),
         Command::Stats { iface } => stats(&iface),
     }
 }
