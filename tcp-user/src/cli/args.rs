@@ -13,6 +13,10 @@ use crate::xdp::{BindMode, XdpMode};
 /// runs.
 #[derive(Args, Debug, Clone)]
 pub struct DatapathArgs {
+    /// TOML file of flags (`iface = "eth1"`, `port = [7, 80]`, `busy-poll = true`, ...);
+    /// flags given on the command line replace the file's value.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<std::path::PathBuf>,
     /// Interface to attach to.
     #[arg(long)]
     pub iface: String,
@@ -41,7 +45,8 @@ pub struct DatapathArgs {
     #[arg(long)]
     pub no_syn_cookies: bool,
     /// Maximum TIME_WAIT connections per worker; beyond, the oldest is forgotten
-    /// (default: what an eighth of the worker's memory holds).
+    /// (default: what an eighth of the worker's memory holds; 0: keep none, a closed
+    /// connection is forgotten at once, like Linux's tcp_max_tw_buckets=0).
     #[arg(long)]
     pub max_time_wait: Option<usize>,
     /// Largest receive window and send buffer per connection, in bytes (the receive
@@ -54,7 +59,8 @@ pub struct DatapathArgs {
     /// windows) starts at three quarters of it; at all of it new connections are refused.
     #[arg(long, value_parser = parse_size)]
     pub max_memory: Option<usize>,
-    /// Maximum segment lifetime in milliseconds (TIME_WAIT lasts twice this).
+    /// Maximum segment lifetime in milliseconds (TIME_WAIT lasts twice this; must be
+    /// positive).
     #[arg(long, default_value_t = 30_000)]
     pub msl_ms: u64,
     /// Close connections idle for this many seconds (0: never).
@@ -63,7 +69,8 @@ pub struct DatapathArgs {
     /// Spin on the rings when idle instead of sleeping (lowest latency, 100% CPU per worker).
     #[arg(long)]
     pub busy_poll: bool,
-    /// On SIGINT/SIGTERM, how long to let connections finish before resetting them (ms).
+    /// On SIGINT/SIGTERM, how long to let connections finish before resetting them (ms;
+    /// 0: reset them at once).
     #[arg(long, default_value_t = 5000)]
     pub drain_ms: u64,
     /// Congestion control of new connections: reno (NewReno + SACK recovery) or cubic

@@ -4,10 +4,13 @@
 
 pub mod args;
 pub mod capture;
+pub mod check_config;
+pub mod config_file;
 pub mod connect;
 pub mod reflect;
 pub mod serve;
 pub mod ss;
+pub mod systemd;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
@@ -36,6 +39,9 @@ pub enum Command {
     Ss(ss::SsArgs),
     /// Capture the frames a running daemon receives and sends (pcapng or text).
     Capture(capture::CaptureArgs),
+    /// Check a config file (and flags) as `serve` would, without attaching: `check-config
+    /// FILE [flags]`.
+    CheckConfig(check_config::CheckConfigArgs),
     /// Print the counters of a running daemon (Prometheus text).
     Stats {
         /// Interface the daemon serves.
@@ -67,6 +73,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Reflect(args) => reflect::reflect(args),
         Command::Ss(args) => ss::ss(args),
         Command::Capture(args) => capture::capture(args),
+        Command::CheckConfig(args) => check_config::check_config(args),
         Command::Stats { iface } => stats(&iface),
     }
 }

@@ -4,6 +4,7 @@ use anyhow::Result;
 use clap::Args;
 
 use super::args::{parse_port, DatapathArgs};
+use super::systemd;
 use crate::app::{discard::Discard, echo::Echo, http::Http, AppKind};
 use crate::runtime::{Builder, Ready, Runtime};
 use crate::service::{Service, WorkerInfo};
@@ -29,19 +30,28 @@ pub struct ServeArgs {
 pub fn serve(args: ServeArgs) -> Result<()> {
     let cfg = args.datapath.runtime_config(&args.ports);
     let app = args.app;
-    let builder = Runtime::builder().config(cfg).on_ready(move |r: &Ready| {
-        println!(
-            "ready iface={} addr={} ports={} app={app:?} queues={} xdp_mode={:?} bind_mode={}",
-            r.iface,
-            r.addr,
-            r.ports_text(),
-            r.queues,
-            r.xdp_mode,
-            r.bind_mode()
-        );
-        eprintln!("xdptcp: per worker: {}", r.limits_text());
-        eprintln!("xdptcp: serving; SIGINT or SIGTERM to stop");
-    });
+    let builder = Runtime::builder()
+        .config(cfg)
+        .on_ready(move |r: &Ready| {
+            println!(
+                "ready iface={} addr={} ports={} app={app:?} queues={} xdp_mode={:?} bind_mode={}",
+                r.iface,
+                r.addr,
+                r.ports_text(),
+                r.queues,
+                r.xdp_mode,
+                r.bind_mode()
+            );
+            eprintln!("xdptcp: per worker: {}", r.limits_text());
+            eprintln!("xdptcp: serving; SIGINT or SIGTERM to stop");
+            systemd::notify_ready(&format!(
+                "serving {}:{} on {} queue(s)",
+                r.addr,
+                r.ports_text(),
+                r.queues
+            ));
+        })
+        .on_drain(|| systemd::notify_stopping("draining connections"));
     match args.app {
         AppKind::Echo => run(builder, |_| Echo),
         AppKind::Discard => run(builder, |_| Discard),

@@ -165,6 +165,19 @@ impl RuntimeConfig {
         if self.max_half_open == 0 {
             bail!("the half-open limit must be positive (SYN cookies take over beyond it)");
         }
+        if self.tcp.msl.is_zero() {
+            // TIME_WAIT (2 MSL) is what keeps a closed connection's old duplicates from
+            // being taken for a new connection's data (RFC 9293, 3.4.2): zero turns it off
+            // (--max-time-wait 0 is the way to keep no TIME_WAIT state, on purpose).
+            bail!("the maximum segment lifetime (--msl-ms) must be positive: TIME_WAIT lasts twice it");
+        }
+        let mut cores = self.cores.clone();
+        cores.sort_unstable();
+        if let Some(w) = cores.windows(2).find(|w| w[0] == w[1]) {
+            // Queue i goes on cores[i % len]: a core listed twice would take two workers
+            // while the list reads as one per core, which is never what was meant.
+            bail!("core {} is given twice (--cores)", w[0]);
+        }
         if self.tcp.recv_buffer < 4096 || self.tcp.send_buffer < 4096 {
             bail!("buffers must be at least 4096 bytes");
         }

@@ -3,7 +3,7 @@
 //! call that returns a value and has no other side effect (no signal handlers, no output);
 //! dropping it detaches the program.
 
-use anyhow::{bail, Context, Result};
+use anyhow::Result;
 
 use super::config::{Queues, RuntimeConfig};
 use crate::xdp::iface::Interface;
@@ -62,43 +62,15 @@ impl Datapath {
     /// Checks the interface and privileges, attaches the program, opens the ports and steers
     /// the ports to them. Errors are one clear line for the user.
     pub fn open(cfg: &DatapathConfig<'_>) -> Result<Datapath> {
-        let iface = Interface::lookup(cfg.iface)?;
-        let addr = match cfg.addr {
-            Some(a) => u32::from(a),
-            None => iface.ipv4_address().with_context(|| {
-                format!("interface {} has no IPv4 address; pass --addr", iface.name)
-            })?,
-        };
-        let queues = match cfg.queues {
-            Queues::All => iface.rx_queues,
-            Queues::Count(n) if n <= iface.rx_queues => n,
-            Queues::Count(n) => bail!(
-                "--queues {n}: interface {} has only {} receive queues",
-                iface.name,
-                iface.rx_queues
-            ),
-        };
-        let online: Vec<usize> = core_affinity::get_core_ids()
-            .unwrap_or_default()
-            .iter()
-            .map(|c| c.id)
-            .collect();
-        if let Some(c) = cfg.cores.iter().find(|c| !online.contains(c)) {
-            bail!(
-                "core {c} is not online (online cores: {})",
-                online
-                    .iter()
-                    .map(|c| c.to_string())
-                    .collect::<Vec<_>>()
-                    .join(",")
-            );
-        }
-        let cores = if cfg.cores.is_empty() {
-            online
-        } else {
-            cfg.cores.to_vec()
-        };
-        check_privileges()?;
+        let super::preflight::Checked {
+            iface,
+            addr,
+            queues,
+            cores,
+        } = super::preflight::check(cfg)?;
+        // One UMEM of 4 KiB frames per queue, pinned by the kernel (RLIMIT_MEMLOCK).
+        let umem_bytes = u64::from(PortConfig::default().frames) * 4096 * u64::from(queues);
+        super::privileges::check(umem_bytes)?;
         let mut program = XdpProgram::attach(&iface.name, cfg.xdp_mode)?;
         let mut ports = Vec::new();
         for q in 0..queues {
@@ -134,20 +106,4 @@ pub fn pin(core: Option<usize>) {
     if let Some(id) = core {
         core_affinity::set_for_current(core_affinity::CoreId { id });
     }
-}
-
-/// Effective capabilities needed: CAP_NET_ADMIN (12), CAP_NET_RAW (13), and CAP_BPF (39) or
-/// CAP_SYS_ADMIN (21).
-fn check_privileges() -> Result<()> {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let caps = status
-        .lines()
-        .find_map(|l| l.strip_prefix("CapEff:"))
-        .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
-        .unwrap_or(0);
-    let has = |bit: u32| caps & (1u64 << bit) != 0;
-    if !(has(12) && has(13) && (has(39) || has(21))) {
-        bail!("xdptcp needs root (or CAP_NET_ADMIN, CAP_NET_RAW and CAP_BPF) to attach XDP and open AF_XDP sockets");
-    }
-    Ok(())
 }

@@ -27,6 +27,8 @@
 mod config;
 pub mod control;
 pub mod datapath;
+pub mod preflight;
+mod privileges;
 mod report;
 pub mod signals;
 mod supervise;
@@ -63,6 +65,7 @@ impl Runtime {
             cfg: RuntimeConfig::default(),
             factory: (),
             on_ready: None,
+            on_drain: None,
             control: Arc::new(Control::default()),
         }
     }
@@ -86,6 +89,7 @@ impl StopHandle {
 }
 
 type ReadyFn = Box<dyn FnOnce(&Ready) + Send>;
+type DrainFn = Box<dyn FnOnce() + Send>;
 
 /// Configures and starts a runtime. Setters take and return the builder; [`Builder::service`]
 /// gives it the service factory and [`Builder::run`] runs it.
@@ -93,6 +97,7 @@ pub struct Builder<F> {
     cfg: RuntimeConfig,
     factory: F,
     on_ready: Option<ReadyFn>,
+    on_drain: Option<DrainFn>,
     control: Arc<Control>,
 }
 
@@ -245,6 +250,13 @@ impl<F> Builder<F> {
         self
     }
 
+    /// Called once when the runtime starts to stop (drain or stop), on the thread that
+    /// called [`Builder::run`] (tell a service manager `STOPPING=1` here).
+    pub fn on_drain(mut self, f: impl FnOnce() + Send + 'static) -> Self {
+        self.on_drain = Some(Box::new(f));
+        self
+    }
+
     /// A handle to drain or stop the runtime from another thread.
     pub fn stop_handle(&self) -> StopHandle {
         StopHandle(self.control.clone())
@@ -261,6 +273,7 @@ impl<F> Builder<F> {
             cfg: self.cfg,
             factory,
             on_ready: self.on_ready,
+            on_drain: self.on_drain,
             control: self.control,
         }
     }
@@ -411,7 +424,15 @@ where
         if let Some(f) = self.on_ready {
             f(&ready);
         }
-        let result = supervise::run(&cfg, &dp, &self.control, handles, snap_rx, shared);
+        let result = supervise::run(
+            &cfg,
+            &dp,
+            &self.control,
+            handles,
+            snap_rx,
+            shared,
+            self.on_drain,
+        );
         drop(_control); // removes the control socket
         let name = dp.iface.name.clone();
         drop(dp); // detaches the XDP program

@@ -42,6 +42,7 @@ pub(crate) fn run<S>(
     handles: Vec<WorkerHandle<S>>,
     snapshots: Receiver<Snapshot>,
     shared: metrics::Shared,
+    on_drain: Option<Box<dyn FnOnce() + Send>>,
 ) -> Result<Report<S>> {
     let queues = handles.len();
     let mut latest: Vec<Snapshot> = (0..queues)
@@ -121,6 +122,9 @@ pub(crate) fn run<S>(
             );
             was_up = up;
         }
+    }
+    if let Some(f) = on_drain {
+        f();
     }
     if failure.is_some() {
         control.stop.store(true, Ordering::SeqCst);

@@ -1,9 +1,10 @@
 //! Facts about a network interface read from the kernel: index, MAC, MTU, IPv4 address,
-//! receive queues.
+//! receive queues, driver.
 
 use anyhow::{bail, Context, Result};
 use std::ffi::CString;
 use std::fs;
+use std::net::Ipv4Addr;
 
 use crate::wire::MacAddr;
 
@@ -76,12 +77,17 @@ impl Interface {
 
     /// The interface's first IPv4 address (host order), if it has one.
     pub fn ipv4_address(&self) -> Option<u32> {
+        self.ipv4_addresses().first().map(|a| u32::from(*a))
+    }
+
+    /// Every IPv4 address of the interface, in the kernel's order.
+    pub fn ipv4_addresses(&self) -> Vec<Ipv4Addr> {
         let mut addrs: *mut libc::ifaddrs = std::ptr::null_mut();
         // Safety: getifaddrs fills a list we free below with freeifaddrs.
         if unsafe { libc::getifaddrs(&mut addrs) } != 0 {
-            return None;
+            return Vec::new();
         }
-        let mut found = None;
+        let mut found = Vec::new();
         let mut cur = addrs;
         while !cur.is_null() {
             // Safety: `cur` is a node of the list returned by getifaddrs.
@@ -97,14 +103,92 @@ impl Interface {
             if name.to_bytes() == self.name.as_bytes() && family == libc::AF_INET {
                 // Safety: family is AF_INET, so the sockaddr is a sockaddr_in.
                 let sin = unsafe { &*(ifa.ifa_addr as *const libc::sockaddr_in) };
-                found = Some(u32::from_be(sin.sin_addr.s_addr));
-                break;
+                found.push(Ipv4Addr::from(u32::from_be(sin.sin_addr.s_addr)));
             }
         }
         // Safety: `addrs` came from getifaddrs and is freed once.
         unsafe { libc::freeifaddrs(addrs) };
         found
     }
+
+    /// The name of the interface's driver (`veth`, `mlx5_core`, ...), as `ethtool -i`
+    /// reports it: the ETHTOOL_GDRVINFO ioctl, which virtual devices without a
+    /// `/sys/class/net/IF/device` link answer too.
+    pub fn driver(&self) -> Option<String> {
+        driver_name(&self.name)
+    }
+}
+
+/// `struct ethtool_drvinfo` of `<linux/ethtool.h>`.
+#[repr(C)]
+struct EthtoolDrvinfo {
+    cmd: u32,
+    driver: [u8; 32],
+    version: [u8; 32],
+    fw_version: [u8; 32],
+    bus_info: [u8; 32],
+    erom_version: [u8; 32],
+    reserved2: [u8; 12],
+    n_priv_flags: u32,
+    n_stats: u32,
+    testinfo_len: u32,
+    eedump_len: u32,
+    regdump_len: u32,
+}
+
+/// `struct ifreq` with its `ifr_data` member (the union padded to the kernel's size).
+#[repr(C)]
+struct IfreqData {
+    name: [u8; libc::IFNAMSIZ],
+    data: *mut libc::c_void,
+    _pad: [u8; 16],
+}
+
+const ETHTOOL_GDRVINFO: u32 = 0x0000_0003;
+const SIOCETHTOOL: libc::c_ulong = 0x8946;
+
+/// The driver of interface `name` (ETHTOOL_GDRVINFO), if the ioctl answers.
+fn driver_name(name: &str) -> Option<String> {
+    if name.len() >= libc::IFNAMSIZ {
+        return None;
+    }
+    let mut info = EthtoolDrvinfo {
+        cmd: ETHTOOL_GDRVINFO,
+        driver: [0; 32],
+        version: [0; 32],
+        fw_version: [0; 32],
+        bus_info: [0; 32],
+        erom_version: [0; 32],
+        reserved2: [0; 12],
+        n_priv_flags: 0,
+        n_stats: 0,
+        testinfo_len: 0,
+        eedump_len: 0,
+        regdump_len: 0,
+    };
+    let mut req = IfreqData {
+        name: [0; libc::IFNAMSIZ],
+        data: (&mut info as *mut EthtoolDrvinfo).cast(),
+        _pad: [0; 16],
+    };
+    req.name[..name.len()].copy_from_slice(name.as_bytes());
+    // Safety: a plain socket call; the descriptor is closed below.
+    let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
+    if fd < 0 {
+        return None;
+    }
+    // Safety: SIOCETHTOOL reads the NUL-terminated name and writes at most
+    // size_of::<EthtoolDrvinfo>() bytes through `data`, which points to `info`, alive and
+    // exclusively borrowed for the call.
+    let rc = unsafe { libc::ioctl(fd, SIOCETHTOOL as _, &mut req as *mut IfreqData) };
+    // Safety: `fd` is the socket opened above, closed once.
+    unsafe { libc::close(fd) };
+    if rc != 0 {
+        return None;
+    }
+    let end = info.driver.iter().position(|&b| b == 0).unwrap_or(32);
+    let driver = String::from_utf8_lossy(&info.driver[..end]).into_owned();
+    (!driver.is_empty()).then_some(driver)
 }
 
 /// Parses `aa:bb:cc:dd:ee:ff`.

@@ -38,6 +38,27 @@ impl std::str::FromStr for BindMode {
     }
 }
 
+/// Why a zero-copy bind failed, in the user's words: the kernel's error only says that
+/// creating the socket failed. If a copy-mode bind of the same queue works, what is missing
+/// is the driver's zero-copy support; otherwise the original error stands.
+fn explain_zero_copy_failure(
+    e: anyhow::Error,
+    ifname: &str,
+    queue: u32,
+    cfg: PortConfig,
+) -> anyhow::Error {
+    if XskPort::open_with(ifname, queue, false, cfg).is_err() {
+        return e;
+    }
+    let driver = super::iface::Interface::lookup(ifname)
+        .ok()
+        .and_then(|i| i.driver())
+        .unwrap_or_else(|| "(unknown)".into());
+    anyhow!(
+        "driver {driver} of {ifname} does not support AF_XDP zero-copy; use --bind-mode copy or auto"
+    )
+}
+
 /// Sizes of one port's UMEM and rings.
 #[derive(Clone, Copy, Debug)]
 pub struct PortConfig {
@@ -94,7 +115,8 @@ impl XskPort {
             BindMode::Auto => Self::open_with(ifname, queue, true, cfg)
                 .or_else(|_| Self::open_with(ifname, queue, false, cfg)),
             BindMode::Copy => Self::open_with(ifname, queue, false, cfg),
-            BindMode::ZeroCopy => Self::open_with(ifname, queue, true, cfg),
+            BindMode::ZeroCopy => Self::open_with(ifname, queue, true, cfg)
+                .map_err(|e| explain_zero_copy_failure(e, ifname, queue, cfg)),
         }
     }
 

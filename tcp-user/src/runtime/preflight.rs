@@ -1,0 +1,198 @@
+//! Start-up checks against the machine: the interface exists, the address is one of its
+//! own, the queues exist, the cores are online. They read the kernel but change nothing,
+//! so `xdptcp check-config` runs the same checks `serve` runs before it attaches. Each
+//! mistake is one line that names the value and what would have been valid.
+
+use std::net::Ipv4Addr;
+
+use anyhow::{bail, Context, Result};
+
+use super::config::Queues;
+use super::datapath::DatapathConfig;
+use crate::xdp::iface::Interface;
+
+/// What the checks resolved: the values the datapath then uses.
+#[derive(Clone, Debug)]
+pub struct Checked {
+    /// The interface.
+    pub iface: Interface,
+    /// Local IPv4 address, host order (given, or the interface's first).
+    pub addr: u32,
+    /// Receive queues to open.
+    pub queues: u32,
+    /// Cores to pin to, queue i on `cores[i % len]` (the given ones, or every one this
+    /// process may run on).
+    pub cores: Vec<usize>,
+}
+
+/// Runs every check of `cfg` that needs the machine but no privileges.
+pub fn check(cfg: &DatapathConfig<'_>) -> Result<Checked> {
+    let iface = Interface::lookup(cfg.iface)?;
+    let own = iface.ipv4_addresses();
+    let addr = match cfg.addr {
+        Some(a) => {
+            check_addr(a, &iface.name, &own)?;
+            u32::from(a)
+        }
+        None => own.first().map(|a| u32::from(*a)).with_context(|| {
+            format!("interface {} has no IPv4 address; pass --addr", iface.name)
+        })?,
+    };
+    let queues = match cfg.queues {
+        Queues::All => iface.rx_queues,
+        Queues::Count(n) if n <= iface.rx_queues => n,
+        Queues::Count(n) => bail!(
+            "--queues {n}: interface {} has only {} receive queues",
+            iface.name,
+            iface.rx_queues
+        ),
+    };
+    let allowed = allowed_cores();
+    let online = std::fs::read_to_string("/sys/devices/system/cpu/online")
+        .ok()
+        .and_then(|t| parse_cpu_list(t.trim()))
+        .unwrap_or_else(|| allowed.clone());
+    check_cores(cfg.cores, &online, &allowed)?;
+    let cores = if cfg.cores.is_empty() {
+        allowed
+    } else {
+        cfg.cores.to_vec()
+    };
+    Ok(Checked {
+        iface,
+        addr,
+        queues,
+        cores,
+    })
+}
+
+/// The cores this process may run on (its affinity mask, which a service manager's
+/// `CPUAffinity=` or `taskset` may have narrowed).
+fn allowed_cores() -> Vec<usize> {
+    core_affinity::get_core_ids()
+        .unwrap_or_default()
+        .iter()
+        .map(|c| c.id)
+        .collect()
+}
+
+/// `addr` must be one of the interface's addresses: the kernel answers ARP for the served
+/// address, and it answers only for its own.
+pub fn check_addr(addr: Ipv4Addr, iface: &str, own: &[Ipv4Addr]) -> Result<()> {
+    if own.contains(&addr) {
+        return Ok(());
+    }
+    if own.is_empty() {
+        bail!("address {addr} is not on {iface} (it has no IPv4 address)");
+    }
+    let list: Vec<String> = own.iter().map(|a| a.to_string()).collect();
+    bail!(
+        "address {addr} is not on {iface} (its addresses: {})",
+        list.join(", ")
+    );
+}
+
+/// Every requested core must be online and in the process's affinity mask: a worker
+/// pinned elsewhere would not be pinned at all.
+pub fn check_cores(requested: &[usize], online: &[usize], allowed: &[usize]) -> Result<()> {
+    for &c in requested {
+        if !online.contains(&c) {
+            bail!("core {c} is not online (online: {})", cpu_list_text(online));
+        }
+        if !allowed.contains(&c) {
+            bail!(
+                "core {c} is not in this process's CPU affinity (allowed: {})",
+                cpu_list_text(allowed)
+            );
+        }
+    }
+    Ok(())
+}
+
+/// The kernel's CPU list format (`0-3,6,8-9`), as in `/sys/devices/system/cpu/online`.
+pub fn parse_cpu_list(text: &str) -> Option<Vec<usize>> {
+    let mut cpus = Vec::new();
+    for part in text.split(',').filter(|p| !p.is_empty()) {
+        match part.split_once('-') {
+            Some((a, b)) => {
+                let (a, b): (usize, usize) = (a.parse().ok()?, b.parse().ok()?);
+                cpus.extend(a..=b);
+            }
+            None => cpus.push(part.parse().ok()?),
+        }
+    }
+    Some(cpus)
+}
+
+/// Cores as the kernel writes them: runs of consecutive ids as `a-b`.
+pub fn cpu_list_text(cpus: &[usize]) -> String {
+    let mut sorted = cpus.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
+    let mut parts = Vec::new();
+    let mut i = 0;
+    while i < sorted.len() {
+        let mut j = i;
+        while j + 1 < sorted.len() && sorted[j + 1] == sorted[j] + 1 {
+            j += 1;
+        }
+        parts.push(if i == j {
+            sorted[i].to_string()
+        } else {
+            format!("{}-{}", sorted[i], sorted[j])
+        });
+        i = j + 1;
+    }
+    if parts.is_empty() {
+        "none".into()
+    } else {
+        parts.join(",")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cpu_lists_round_trip_in_the_kernel_format() {
+        assert_eq!(parse_cpu_list("0-1"), Some(vec![0, 1]));
+        assert_eq!(parse_cpu_list("0-2,5,7-8"), Some(vec![0, 1, 2, 5, 7, 8]));
+        assert_eq!(parse_cpu_list("x"), None);
+        assert_eq!(cpu_list_text(&[0, 1, 2, 5, 7, 8]), "0-2,5,7-8");
+        assert_eq!(cpu_list_text(&[3]), "3");
+        assert_eq!(cpu_list_text(&[]), "none");
+    }
+
+    #[test]
+    fn a_core_that_is_not_online_is_named_with_the_online_ones() {
+        let e = check_cores(&[0, 7], &[0, 1], &[0, 1]).unwrap_err();
+        assert_eq!(e.to_string(), "core 7 is not online (online: 0-1)");
+        assert!(check_cores(&[1, 0], &[0, 1], &[0, 1]).is_ok());
+    }
+
+    #[test]
+    fn a_core_outside_the_affinity_mask_is_refused() {
+        let e = check_cores(&[1], &[0, 1], &[0]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "core 1 is not in this process's CPU affinity (allowed: 0)"
+        );
+    }
+
+    #[test]
+    fn an_address_not_on_the_interface_lists_its_addresses() {
+        let own = [Ipv4Addr::new(10, 0, 0, 1), Ipv4Addr::new(10, 0, 1, 1)];
+        let e = check_addr(Ipv4Addr::new(10, 9, 9, 9), "veth0", &own).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "address 10.9.9.9 is not on veth0 (its addresses: 10.0.0.1, 10.0.1.1)"
+        );
+        let e = check_addr(Ipv4Addr::new(10, 9, 9, 9), "veth0", &[]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "address 10.9.9.9 is not on veth0 (it has no IPv4 address)"
+        );
+        assert!(check_addr(own[1], "veth0", &own).is_ok());
+    }
+}
