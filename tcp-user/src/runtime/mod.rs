@@ -338,13 +338,19 @@ where
                 waker: waker.clone(),
             });
         }
-        let _control = if cfg.control_socket {
-            Some(control::ControlServer::start(
-                &dp.iface.name,
-                control_handles,
-            )?)
-        } else {
-            None
+        // Without its socket (an unprivileged run where /run/xdptcp is not ours) the daemon
+        // still serves; only `ss` and `capture` cannot reach it.
+        let _control = match cfg.control_socket {
+            true => match control::ControlServer::start(&dp.iface.name, control_handles) {
+                Ok(server) => Some(server),
+                Err(e) => {
+                    eprintln!(
+                        "xdptcp: warning: {e:#}; `xdptcp ss` and `xdptcp capture` cannot reach this daemon"
+                    );
+                    None
+                }
+            },
+            false => None,
         };
         let mut worker_controls = worker_controls.into_iter();
         let factory = Arc::new(self.factory);
