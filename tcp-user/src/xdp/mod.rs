@@ -1,7 +1,7 @@
-//! The kernel side of the datapath: loading and attaching the XDP program (aya) and the
-//! AF_XDP sockets with their UMEM and rings (xsk-rs). This is the only place with `unsafe`
-//! ring and UMEM access; it knows nothing of TCP.
-#![allow(unsafe_code)] // AF_XDP rings and UMEM, netlink and interface queries are FFI: the one place of the datapath with `unsafe`.
+//! The kernel side of the datapath: loading and attaching the XDP program (aya), the
+//! AF_XDP sockets with their UMEM and rings (xsk-rs), and the rtnetlink queries about the
+//! interface and next hops. Only `socket` has `unsafe` (ring and UMEM access); it knows
+//! nothing of TCP.
 
 pub mod iface;
 pub mod neighbour;
