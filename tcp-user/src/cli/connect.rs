@@ -469,5 +469,31 @@ mod tests {
             r#"{"mode":"rr","conns":1,"size":64,"duration_s":2.0,"transactions":90001,"tps":45000.5,"connects":1,"errors":0,"p50_us":14,"p90_us":29,"p99_us":87,"p99_9_us":133,"p99_99_us":1279,"max_us":2921}"#
         );
         assert_eq!(round(2.0 / 3.0, 3), 0.667);
+        let hold = HoldReport {
+            mode: "hold",
+            conns: 2,
+            established: 2,
+            failed: 0,
+            echoed: 2,
+            alive: 2,
+            lost: 0,
+            pongs: 4,
+            setup_s: round(0.0123456, 3),
+            setup_rate: round(2.0 / 0.0123456, 1),
+            rss_start_bytes: 1,
+            rss_held_bytes: 2,
+            rss_per_conn_bytes: 0,
+            probe_transactions: 0,
+            probe_p50_us: 0,
+            probe_p99_us: 0,
+            probe_p99_9_us: 0,
+            probe_max_us: 0,
+        };
+        let text = serde_json::to_string(&hold).unwrap();
+        assert!(text.starts_with(r#"{"mode":"hold","conns":2,"#), "{text}");
+        assert!(
+            text.contains(r#""setup_s":0.012,"setup_rate":162.0,"#),
+            "{text}"
+        );
     }
 }
