@@ -32,6 +32,7 @@
 //!   and the runtime that glue rings to endpoints, and the `xdptcp` command line.
 
 pub mod app;
+pub mod capture;
 pub mod endpoint;
 #[doc(hidden)]
 pub mod fuzzing;

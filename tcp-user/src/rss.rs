@@ -46,6 +46,17 @@ pub fn hash_ipv4_tcp(key: &[u8], src: u32, dst: u32, sport: u16, dport: u16) -> 
     toeplitz(key, &input)
 }
 
+/// Hash of an IPv6/TCP packet (no extension-header addresses): source address,
+/// destination address, source port, destination port, in network order.
+pub fn hash_ipv6_tcp(key: &[u8], src: &[u8; 16], dst: &[u8; 16], sport: u16, dport: u16) -> u32 {
+    let mut input = [0u8; 36];
+    input[..16].copy_from_slice(src);
+    input[16..32].copy_from_slice(dst);
+    input[32..34].copy_from_slice(&sport.to_be_bytes());
+    input[34..].copy_from_slice(&dport.to_be_bytes());
+    toeplitz(key, &input)
+}
+
 /// Picks ephemeral ports for one worker's active opens.
 #[derive(Clone, Debug)]
 pub struct PortChooser {
@@ -140,6 +151,49 @@ mod tests {
     }
 
     /// Microsoft "Verifying the RSS Hash Calculation", IPv4 with TCP ports.
+    #[test]
+    fn toeplitz_matches_the_microsoft_rss_verification_suite_for_ipv6() {
+        // (destination, port, source, port, hash over addresses only, with TCP ports).
+        let cases = [
+            (
+                "3ffe:2501:200:3::1",
+                1766,
+                "3ffe:2501:200:1fff::7",
+                2794,
+                0x2cc1_8cd5,
+                0x4020_7d3d,
+            ),
+            (
+                "ff02::1",
+                4739,
+                "3ffe:501:8::260:97ff:fe40:efab",
+                14230,
+                0x0f0c_461c,
+                0xdde5_1bbf,
+            ),
+            (
+                "fe80::200:f8ff:fe21:67cf",
+                38024,
+                "3ffe:1900:4545:3:200:f8ff:fe21:67cf",
+                44251,
+                0x4b61_e985,
+                0x02d1_feef,
+            ),
+        ];
+        let v6 = |s: &str| s.parse::<std::net::Ipv6Addr>().unwrap().octets();
+        for (dst, dport, src, sport, ip_only, with_tcp) in cases {
+            let (src, dst) = (v6(src), v6(dst));
+            let mut addrs = [0u8; 32];
+            addrs[..16].copy_from_slice(&src);
+            addrs[16..].copy_from_slice(&dst);
+            assert_eq!(toeplitz(&MICROSOFT_KEY, &addrs), ip_only);
+            assert_eq!(
+                hash_ipv6_tcp(&MICROSOFT_KEY, &src, &dst, sport, dport),
+                with_tcp
+            );
+        }
+    }
+
     #[test]
     fn toeplitz_matches_the_microsoft_rss_verification_suite() {
         let cases = [

@@ -465,6 +465,17 @@ impl<D> ConnectionTable<D> {
     pub fn iter(&self) -> impl Iterator<Item = (ConnId, &Entry<D>)> + '_ {
         self.ids().filter_map(|id| Some((id, self.get(id)?)))
     }
+
+    /// Live connections in slot order from slot `from` on, with each one's slot: a listing
+    /// taken a piece at a time resumes at the slot after the last it saw. Connections opened
+    /// or closed between pieces may or may not be seen, as with `ss` on Linux.
+    pub fn iter_from(&self, from: usize) -> impl Iterator<Item = (usize, &Entry<D>)> + '_ {
+        self.slots
+            .iter()
+            .enumerate()
+            .skip(from)
+            .filter_map(|(i, slot)| Some((i, slot.entry.as_ref()?)))
+    }
 }
 
 #[cfg(test)]

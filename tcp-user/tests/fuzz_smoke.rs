@@ -13,7 +13,7 @@ use std::fs;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 
-use tcp_user::fuzzing::{fuzz_connection, fuzz_frame, fuzz_table};
+use tcp_user::fuzzing::{fuzz_connection, fuzz_filter, fuzz_frame, fuzz_table};
 
 type Target = fn(&[u8]);
 
@@ -174,6 +174,11 @@ fn frame_parser_survives_corpus_and_mutations() {
 }
 
 #[test]
+fn filter_survives_corpus_and_mutations() {
+    smoke("filter", fuzz_filter, 0x2545_f491_4f6c_dd1d, 4096);
+}
+
+#[test]
 fn connection_survives_corpus_and_mutations() {
     smoke("connection", fuzz_connection, 0xd1b5_4a32_d192_ed03, 1024);
 }
@@ -203,6 +208,9 @@ fn repro() {
     }
     if target.is_empty() || target == "table" {
         fuzz_table(&bytes);
+    }
+    if target.is_empty() || target == "filter" {
+        fuzz_filter(&bytes);
     }
 }
 

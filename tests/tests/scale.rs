@@ -63,6 +63,33 @@ fn one_worker_holds_200000_connections_each_echoing_once_all_are_open() {
         .unwrap();
     let rss_held = d.rss_kib().unwrap();
     let live = d.live_counters().unwrap();
+    // `xdptcp ss` walks the whole table a piece at a time while the connections are held.
+    let started = std::time::Instant::now();
+    let listed = netns_tests::host(&[
+        bin.to_str().unwrap(),
+        "ss",
+        "--iface",
+        &tb.srv_if,
+        "--state",
+        "established",
+        "--port",
+        "7000",
+    ])
+    .unwrap()
+    .check()
+    .unwrap()
+    .stdout
+    .lines()
+    .filter(|l| l.starts_with("ESTABLISHED"))
+    .count();
+    println!(
+        "xdptcp ss --port 7000: {listed} established in {:?}",
+        started.elapsed()
+    );
+    assert!(
+        listed >= CONNS / 4 - 1000,
+        "about a quarter of the connections are on port 7000: {listed}"
+    );
     let per_conn = (rss_held.saturating_sub(rss_idle) << 10) / CONNS as u64;
     println!(
         "{line}\nserver: VmRSS {rss_idle} KiB idle, {rss_held} KiB holding {CONNS}: \

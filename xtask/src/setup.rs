@@ -25,6 +25,7 @@ const PACKAGES: &[&str] = &[
     "make",
     "pkg-config",
     "ethtool",
+    "tcpdump", // reads the captures of `xdptcp capture` in the end-to-end tests
     "iptables",
     "iproute2",
     "iputils-ping", // ping in the end-to-end tests and the demo

@@ -108,6 +108,7 @@ impl DatapathArgs {
             drain_timeout: Duration::from_millis(self.drain_ms),
             metrics_addr: self.metrics_addr,
             stats_file: true,
+            control_socket: true,
             handle_signals: true,
             exit_report: true,
         }

@@ -3,9 +3,11 @@
 //! its datapath, `stats` reads the file a running runtime writes.
 
 pub mod args;
+pub mod capture;
 pub mod connect;
 pub mod reflect;
 pub mod serve;
+pub mod ss;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
@@ -30,6 +32,10 @@ pub enum Command {
     Connect(connect::ConnectArgs),
     /// Reflect steered frames straight back with no TCP work (the AF_XDP path's ceiling).
     Reflect(reflect::ReflectArgs),
+    /// List the connections of a running daemon (like `ss -tnio`).
+    Ss(ss::SsArgs),
+    /// Capture the frames a running daemon receives and sends (pcapng or text).
+    Capture(capture::CaptureArgs),
     /// Print the counters of a running daemon (Prometheus text).
     Stats {
         /// Interface the daemon serves.
@@ -59,6 +65,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Serve(args) => serve::serve(args),
         Command::Connect(args) => connect::connect(args),
         Command::Reflect(args) => reflect::reflect(args),
+        Command::Ss(args) => ss::ss(args),
+        Command::Capture(args) => capture::capture(args),
         Command::Stats { iface } => stats(&iface),
     }
 }

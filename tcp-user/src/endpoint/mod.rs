@@ -26,7 +26,7 @@ use crate::service::{Cx, Event, Service, Timer};
 use crate::shard::Shard;
 use crate::stats::{DropReason, WorkerStats};
 use crate::table::ConnId;
-use crate::tcp::{Instant, State};
+use crate::tcp::{ConnFilter, ConnInfo, Instant, State};
 use crate::wire::{emit_frame, FrameHeader, MacAddr};
 
 /// One worker's stack: a [`Shard`] of connections and the [`Service`] that runs on them.
@@ -106,6 +106,30 @@ impl<S: Service> Endpoint<S> {
             .iter()
             .map(|(id, e)| (id, e.conn.state()))
             .collect()
+    }
+
+    /// Snapshots of the connections `filter` asks for, as of `now` (`xdptcp ss`), among at
+    /// most `limit` connections from table slot `from` on; with where to go on (`None`: the
+    /// table has been seen to its end). The worker answers a listing a piece per turn, so
+    /// a table of a million connections never stalls it for more than a piece.
+    pub fn connection_infos(
+        &self,
+        now: Instant,
+        queue: u32,
+        filter: &ConnFilter,
+        from: usize,
+        limit: usize,
+    ) -> (Vec<ConnInfo>, Option<usize>) {
+        let mut out = Vec::new();
+        for (seen, (slot, e)) in self.shard.table.iter_from(from).enumerate() {
+            if seen == limit {
+                return (out, Some(slot));
+            }
+            if filter.matches(e.conn.state(), &e.conn.tuple()) {
+                out.push(e.conn.info(now, queue));
+            }
+        }
+        (out, None)
     }
 
     /// True when every connection left is in TIME_WAIT (a drain may end).

@@ -7,6 +7,7 @@ use super::*;
 /// is documented to leave out), and re-emitting that must give the same bytes.
 pub fn fuzz_frame(data: &[u8]) {
     check_checksum(data);
+    check_ipv6_walk(data);
     let Ok(parsed) = parse_frame(data) else {
         return;
     };
@@ -118,3 +119,18 @@ pub(super) fn reference_ones_sum(data: &[u8]) -> u16 {
 // ---------------------------------------------------------------------------------------
 // Script input
 // ---------------------------------------------------------------------------------------
+
+/// The IPv6 view and its extension-header walk on the same bytes (after an Ethernet header's
+/// worth): never a panic, and an upper layer found lies within the payload.
+fn check_ipv6_walk(data: &[u8]) {
+    use crate::wire::ipv6::{Ipv6Packet, UpperLayer};
+    let Some(ip) = data.get(14..) else { return };
+    let Ok(p) = Ipv6Packet::new_checked(ip) else {
+        return;
+    };
+    match p.upper_layer() {
+        Ok(UpperLayer::Protocol { offset, .. }) => assert!(offset <= p.payload().len()),
+        Ok(UpperLayer::Fragment { offset, .. }) => assert!(offset + 8 <= p.payload().len()),
+        Err(_) => {}
+    }
+}

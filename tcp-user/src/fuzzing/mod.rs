@@ -7,6 +7,8 @@
 //! - [`fuzz_connection`]: the bytes are a script for one passive connection (a SYN, then
 //!   peer segments, time, and application calls), with the invariants a user of the engine
 //!   relies on checked after every step.
+//! - [`fuzz_filter`]: any text as a capture filter, evaluated on any frame; `not`, `or`
+//!   and `and` of a filter agree with the filter.
 //! - [`fuzz_table`]: several connections in one [`ConnectionTable`], driven the way the
 //!   worker drives it; no connection may lose its timer.
 //!
@@ -14,11 +16,13 @@
 #![doc(hidden)]
 
 mod connection;
+mod filter;
 mod frame;
 mod observer;
 mod table;
 
 pub use connection::fuzz_connection;
+pub use filter::fuzz_filter;
 pub use frame::fuzz_frame;
 pub use table::fuzz_table;
 

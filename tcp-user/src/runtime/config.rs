@@ -91,6 +91,8 @@ pub struct RuntimeConfig {
     pub metrics_addr: Option<SocketAddr>,
     /// Write the counters to `/run/xdptcp/IF.prom` (read by `xdptcp stats`).
     pub stats_file: bool,
+    /// Answer `xdptcp ss` and `xdptcp capture` on `/run/xdptcp/IF.sock`.
+    pub control_socket: bool,
     /// Handle SIGINT/SIGTERM: the first drains, the second stops.
     pub handle_signals: bool,
     /// Print the per-queue and XDP counters to stderr on exit.
@@ -118,6 +120,7 @@ impl Default for RuntimeConfig {
             drain_timeout: Duration::from_secs(5),
             metrics_addr: None,
             stats_file: true,
+            control_socket: true,
             handle_signals: true,
             exit_report: true,
         }

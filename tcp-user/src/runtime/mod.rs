@@ -25,6 +25,7 @@
 //! `xdptcp serve`, `xdptcp connect` and the `kv` and `proxy` examples are all built this way.
 
 mod config;
+pub mod control;
 pub mod datapath;
 mod report;
 pub mod signals;
@@ -311,6 +312,28 @@ where
             .collect::<std::io::Result<_>>()
             .context("creating the workers' wake-up events")?;
         let wakers_dyn: Vec<Waker> = wakers.iter().map(|w| w.clone() as Waker).collect();
+        let mut worker_controls = Vec::new();
+        let mut control_handles = Vec::new();
+        for waker in &wakers_dyn {
+            let (requests_tx, requests) = crossbeam_channel::bounded(64);
+            worker_controls.push(control::sink::WorkerControl {
+                requests,
+                capture: None,
+            });
+            control_handles.push(control::WorkerHandle {
+                requests: requests_tx,
+                waker: waker.clone(),
+            });
+        }
+        let _control = if cfg.control_socket {
+            Some(control::ControlServer::start(
+                &dp.iface.name,
+                control_handles,
+            )?)
+        } else {
+            None
+        };
+        let mut worker_controls = worker_controls.into_iter();
         let factory = Arc::new(self.factory);
         let clock = std::time::Instant::now();
         let (snap_tx, snap_rx) = crossbeam_channel::unbounded();
@@ -339,6 +362,7 @@ where
                 snap_tx.clone(),
             );
             let (busy_poll, drain_timeout) = (cfg.busy_poll, cfg.drain_timeout);
+            let ctl = worker_controls.next().expect("one control per worker");
             let spawned = std::thread::Builder::new()
                 .name(format!("xdptcp-q{i}"))
                 .spawn(move || {
@@ -351,8 +375,9 @@ where
                         drain_timeout,
                         control: &control,
                         waker: &waker,
+                        queue: i as u32,
                     };
-                    worker::run(port, ep, params, |stats, service| {
+                    worker::run(port, ep, params, ctl, |stats, service| {
                         let mut metrics = Vec::new();
                         service.metrics(&mut metrics);
                         let _ = snap_tx.send(supervise::Snapshot {
@@ -387,6 +412,7 @@ where
             f(&ready);
         }
         let result = supervise::run(&cfg, &dp, &self.control, handles, snap_rx, shared);
+        drop(_control); // removes the control socket
         let name = dp.iface.name.clone();
         drop(dp); // detaches the XDP program
         if cfg.exit_report {

@@ -10,7 +10,9 @@ use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use super::control::sink::{CaptureTx, WorkerControl, WorkerRequest};
 use super::wake::{wait_readable, EventWaker};
+use crate::capture::Direction;
 use crate::endpoint::{Endpoint, Tx};
 use crate::service::Service;
 use crate::stats::WorkerStats;
@@ -27,6 +29,8 @@ const IDLE_SPINS: u32 = 2000;
 const MAX_SLEEP_MS: i32 = 100;
 /// How often the counters are published.
 const PUBLISH_EVERY: Duration = Duration::from_millis(200);
+/// Connections looked at per turn for a listing (`xdptcp ss`): about a millisecond.
+const LISTING_PIECE: usize = 4096;
 /// How often the worker gives idle memory back (`buffer_pool::housekeeping`).
 const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(1);
 
@@ -59,6 +63,8 @@ pub(crate) struct WorkerParams<'a> {
     pub drain_timeout: Duration,
     pub control: &'a Control,
     pub waker: &'a EventWaker,
+    /// The receive queue this worker serves.
+    pub queue: u32,
 }
 
 /// Why a worker returned.
@@ -76,6 +82,7 @@ pub(crate) fn run<S: Service>(
     mut port: XskPort,
     mut ep: Endpoint<S>,
     p: WorkerParams<'_>,
+    mut ctl: WorkerControl,
     mut publish: impl FnMut(&WorkerStats, &S),
 ) -> (WorkerStats, S, Exit) {
     let clock = p.clock;
@@ -96,14 +103,14 @@ pub(crate) fn run<S: Service>(
             || finished
             || drain_deadline.is_some_and(|d| (ep.is_idle() && ep.service().can_stop()) || t >= d)
         {
-            ep.abort_all(t, &mut port.transmitter());
+            with_tx(&mut port, &mut ctl, |tx| ep.abort_all(t, tx));
             port.flush();
             // More RSTs than TX frames: send the rest as frames come back (bounded).
             for _ in 0..64 {
                 if !ep.has_blocked() {
                     break;
                 }
-                ep.retry_blocked(t, &mut port.transmitter());
+                with_tx(&mut port, &mut ctl, |tx| ep.retry_blocked(t, tx));
                 port.flush();
             }
             break if finished {
@@ -112,19 +119,28 @@ pub(crate) fn run<S: Service>(
                 Exit::Stopped
             };
         }
+        if ctl.pending() {
+            answer_requests(&mut ctl, &ep, t, p.queue);
+        }
         let mut received = 0;
         for _ in 0..RX_BATCHES_PER_TURN {
-            let n = port.receive(|frame, tx| ep.handle(t, frame, tx));
+            let capture = &mut ctl.capture;
+            let n = port.receive(|frame, tx| {
+                if let Some(sink) = capture.as_mut() {
+                    sink.record(Direction::In, frame);
+                }
+                ep.handle(t, frame, &mut CaptureTx { inner: tx, capture })
+            });
             received += n;
             if n == 0 {
                 break;
             }
         }
-        ep.handle_timeout(t, &mut port.transmitter());
+        with_tx(&mut port, &mut ctl, |tx| ep.handle_timeout(t, tx));
         let sent = port.has_pending();
         port.flush();
         if ep.has_blocked() {
-            ep.retry_blocked(t, &mut port.transmitter());
+            with_tx(&mut port, &mut ctl, |tx| ep.retry_blocked(t, tx));
             port.flush();
         }
         if received > 0 || sent {
@@ -132,7 +148,7 @@ pub(crate) fn run<S: Service>(
         } else if !p.busy_poll {
             idle_spins += 1;
             if idle_spins > IDLE_SPINS && !ep.has_blocked() {
-                sleep(&mut port, &mut ep, &p, fds, now);
+                sleep(&mut port, &mut ep, &mut ctl, &p, fds, now);
             }
         }
         if t.saturating_since(last_publish) >= PUBLISH_EVERY {
@@ -157,14 +173,15 @@ pub(crate) fn run<S: Service>(
 fn sleep<S: Service>(
     port: &mut XskPort,
     ep: &mut Endpoint<S>,
+    ctl: &mut WorkerControl,
     p: &WorkerParams<'_>,
     fds: [std::os::fd::RawFd; 2],
     now: impl Fn() -> Instant,
 ) {
     p.waker.set_sleeping(true);
     let t = now();
-    ep.handle_timeout(t, &mut port.transmitter());
-    let busy = port.has_pending() || ep.has_blocked();
+    with_tx(port, ctl, |tx| ep.handle_timeout(t, tx));
+    let busy = port.has_pending() || ep.has_blocked() || ctl.pending();
     port.flush();
     if !busy {
         let wait_ms = ep
@@ -176,6 +193,42 @@ fn sleep<S: Service>(
     }
     p.waker.set_sleeping(false);
     p.waker.clear();
+}
+
+/// Runs `f` with the port's transmitter, which also feeds a running capture.
+#[inline]
+fn with_tx<R>(
+    port: &mut XskPort,
+    ctl: &mut WorkerControl,
+    f: impl FnOnce(&mut CaptureTx<'_, Transmitter<'_>>) -> R,
+) -> R {
+    let mut inner = port.transmitter();
+    f(&mut CaptureTx {
+        inner: &mut inner,
+        capture: &mut ctl.capture,
+    })
+}
+
+/// Answers the control thread: listings from the table, captures started and stopped.
+#[cold]
+fn answer_requests<S: Service>(ctl: &mut WorkerControl, ep: &Endpoint<S>, t: Instant, queue: u32) {
+    while let Ok(request) = ctl.requests.try_recv() {
+        match request {
+            WorkerRequest::Connections {
+                filter,
+                from,
+                reply,
+            } => {
+                let piece = ep.connection_infos(t, queue, &filter, from, LISTING_PIECE);
+                let _ = reply.send(piece);
+            }
+            WorkerRequest::StartCapture(sink) => ctl.capture = Some(sink),
+            WorkerRequest::StopCapture => ctl.capture = None,
+        }
+    }
+    if ctl.capture.as_ref().is_some_and(|s| s.gone) {
+        ctl.capture = None;
+    }
 }
 
 /// Copies the port's counters into the endpoint's statistics.

@@ -15,6 +15,7 @@ pub mod checksum;
 pub mod ethernet;
 pub mod frame;
 pub mod ipv4;
+pub mod ipv6;
 pub mod tcp;
 pub mod tcp_options;
 
@@ -24,5 +25,7 @@ mod frame_tests;
 pub use ethernet::{EthernetFrame, MacAddr, ETHERTYPE_IPV4};
 pub use frame::{emit_frame, frame_len, parse_frame, FrameHeader, ParsedFrame};
 pub use ipv4::{Ipv4Packet, Ipv4Repr};
+pub use ipv6::{Ipv6Packet, Ipv6Repr};
+
 pub use tcp::{emit_segment, parse_segment, segment_len, TcpPacket};
 pub use tcp_options::{emit_options, options_len, parse_options, MAX_OPTIONS_LEN};

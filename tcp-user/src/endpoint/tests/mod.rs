@@ -1020,3 +1020,61 @@ fn an_idle_connection_gives_its_buffer_memory_back_after_the_linger() {
         2
     );
 }
+
+#[test]
+fn a_listing_shows_each_connection_with_its_queues_timer_and_age() {
+    let service = Recorder {
+        greeting: vec![9u8; 3000],
+        hold: true,
+        ..Recorder::default()
+    };
+    let mut h = Harness::with(config(), service);
+    // One half-open connection, one established that wrote 3000 bytes and holds 5 unread.
+    h.deliver(2000, syn(2000, 9000));
+    let (server_iss, _) = h.accept(1000, 7000);
+    h.deliver(1000, seg(1000, 7001, server_iss.0 + 1, ACK, b"hello"));
+    h.advance(Duration::from_millis(50));
+    let (all, rest) =
+        h.ep.connection_infos(h.now, 3, &ConnFilter::default(), 0, 10);
+    assert_eq!(rest, None, "the table fits in one piece");
+    assert_eq!(all.len(), 2);
+    let est = all
+        .iter()
+        .find(|c| c.remote == "10.0.0.2:1000")
+        .expect("listed");
+    assert_eq!(est.state, "ESTABLISHED");
+    assert_eq!((est.local.as_str(), est.queue), ("10.0.0.1:80", 3));
+    assert_eq!(est.recv_q, 5, "the service read nothing");
+    assert_eq!(est.bytes_received, 5);
+    assert!(est.send_q > 0 && est.send_q <= 3000, "{est:?}");
+    assert_eq!(
+        est.timer,
+        Some(crate::tcp::TimerKind::Retransmit),
+        "{est:?}"
+    );
+    assert!(est.timer_us.is_some_and(|t| t > 0));
+    assert!(est.age_us >= 50_000, "{est:?}");
+    assert_eq!(est.congestion, "reno");
+    let half = all
+        .iter()
+        .find(|c| c.remote == "10.0.0.2:2000")
+        .expect("listed");
+    assert_eq!(half.state, "SYN-RECEIVED");
+    assert_eq!(half.timer, Some(crate::tcp::TimerKind::Retransmit));
+    // Filters: by state, and by either port.
+    let only = |states: &[&str], port| ConnFilter {
+        states: states.iter().map(|s| s.to_string()).collect(),
+        port,
+    };
+    let list = |f: &ConnFilter| h.ep.connection_infos(h.now, 0, f, 0, 10).0;
+    assert_eq!(list(&only(&["SYN-RECEIVED"], None)).len(), 1);
+    assert_eq!(list(&only(&[], Some(1000))).len(), 1);
+    assert_eq!(list(&only(&[], Some(80))).len(), 2);
+    assert!(list(&only(&["TIME-WAIT"], None)).is_empty());
+    // A piece at a time: one connection, then the rest from where it stopped.
+    let all = ConnFilter::default();
+    let (first, next) = h.ep.connection_infos(h.now, 0, &all, 0, 1);
+    let (second, end) = h.ep.connection_infos(h.now, 0, &all, next.unwrap(), 1);
+    assert_eq!((first.len(), second.len(), end), (1, 1, None));
+    assert_ne!(first[0].remote, second[0].remote);
+}

@@ -14,6 +14,7 @@
 mod ack;
 mod app;
 mod autotune;
+mod info;
 mod input;
 mod open;
 mod output;
@@ -189,6 +190,8 @@ pub struct Connection {
     time_wait_at: Option<Instant>,
     fin_wait2_at: Option<Instant>,
     last_recv: Instant,
+    /// When the connection began (its first SYN), for listings.
+    opened_at: Instant,
 }
 
 impl Connection {

@@ -356,6 +356,7 @@ impl Connection {
             time_wait_at: None,
             fin_wait2_at: None,
             last_recv: now,
+            opened_at: now,
         }
     }
 }

@@ -173,7 +173,7 @@ impl Connection {
     }
 
     /// When the idle timeout fires, if configured.
-    fn idle_deadline(&self) -> Option<Instant> {
+    pub(super) fn idle_deadline(&self) -> Option<Instant> {
         let idle = self.config.idle_timeout?;
         matches!(
             self.state,
