@@ -2,6 +2,19 @@
 //! file under `/run/xdptcp/` (read by `xdptcp stats`) and optionally served over HTTP on a
 //! kernel socket (`--metrics-addr`). Control plane only: workers publish snapshots a few
 //! times a second; nothing here runs per packet.
+//!
+//! Why by hand and not `prometheus-client` (0.26, measured here, rendering these same
+//! families from the same table in a scratch crate):
+//! - Its text is OpenMetrics: HELP/TYPE name the family without `_total` and the text ends
+//!   in `# EOF`. `promtool check metrics` (Prometheus 2.42, Debian) reports "no help text"
+//!   for every counter of that text; ours passes (tests/tests/metrics.rs runs promtool on a
+//!   live daemon's text), and the HELP/TYPE lines operators see would change.
+//! - Its metrics are atomics to instrument code; ours are per-worker snapshots the supervisor
+//!   renders every 500 ms, so it would take a `Collector` writing `ConstCounter`/`ConstGauge`
+//!   values: 41 lines against 19 for the loop below, the table of names unchanged.
+//! - Cost: 11 more crates (parking_lot, dtoa, a derive macro on syn 3, ...), +8 s of clean
+//!   build on one core (14.0 s against 6.0 s), +51 KiB of stripped binary; rendering costs
+//!   about 10 µs either way.
 
 use std::fmt::Write as _;
 use std::io::{Read, Write};

@@ -95,28 +95,32 @@ struct Connect {
     ready_at: Instant,
 }
 
-/// What `xdptcp connect` reported: its JSON line (as flat key/values), how long after `ready`
-/// the test saw it, and the exit counters.
+/// What `xdptcp connect` reported: its JSON line, how long after `ready` the test saw it,
+/// and the exit counters.
 struct Report {
-    json: Vec<(String, String)>,
+    json: serde_json::Map<String, serde_json::Value>,
     after_ready: Duration,
     counters: ExitCounters,
     output: String,
 }
 
 impl Report {
-    fn str(&self, key: &str) -> &str {
+    fn field(&self, key: &str) -> &serde_json::Value {
         self.json
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
+            .get(key)
             .unwrap_or_else(|| panic!("no {key:?} in the report; output:\n{}", self.output))
     }
 
+    fn str(&self, key: &str) -> &str {
+        self.field(key)
+            .as_str()
+            .unwrap_or_else(|| panic!("{key} is not a string; output:\n{}", self.output))
+    }
+
     fn num(&self, key: &str) -> f64 {
-        self.str(key)
-            .parse()
-            .unwrap_or_else(|e| panic!("{key}: {e}; output:\n{}", self.output))
+        self.field(key)
+            .as_f64()
+            .unwrap_or_else(|| panic!("{key} is not a number; output:\n{}", self.output))
     }
 }
 
@@ -132,28 +136,13 @@ impl Connect {
         let output = self.process.output();
         assert!(status.success(), "exit status {status}; output:\n{output}");
         Report {
-            json: parse_flat_json(&line),
+            json: serde_json::from_str(&line)
+                .unwrap_or_else(|e| panic!("not a JSON object ({e}): {line}")),
             after_ready,
             counters: ExitCounters::parse(&self.process.stderr()),
             output,
         }
     }
-}
-
-/// The key/values of a flat JSON object of strings and numbers (what `connect` prints).
-fn parse_flat_json(line: &str) -> Vec<(String, String)> {
-    let body = line
-        .trim()
-        .strip_prefix('{')
-        .and_then(|l| l.strip_suffix('}'))
-        .unwrap_or_else(|| panic!("not a JSON object: {line}"));
-    body.split(',')
-        .filter_map(|kv| {
-            let (k, v) = kv.split_once(':')?;
-            let unquote = |s: &str| s.trim().trim_matches('"').to_string();
-            Some((unquote(k), unquote(v)))
-        })
-        .collect()
 }
 
 /// A file for `--output` (removed on drop).

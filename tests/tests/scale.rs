@@ -104,14 +104,8 @@ fn one_worker_holds_200000_connections_each_echoing_once_all_are_open() {
         .find(|l| l.starts_with("{\"mode\":\"hold\""))
         .unwrap_or_else(|| panic!("no report in:\n{out}"));
     println!("client: {report}");
-    let field = |k: &str| -> u64 {
-        let at = report.find(&format!("\"{k}\":")).expect(k) + k.len() + 3;
-        let digits: String = report[at..]
-            .chars()
-            .take_while(|c| c.is_ascii_digit())
-            .collect();
-        digits.parse().expect(k)
-    };
+    let json: serde_json::Value = serde_json::from_str(report).expect("a JSON report");
+    let field = |k: &str| -> u64 { json[k].as_u64().expect(k) };
     assert_eq!(field("established"), CONNS as u64, "{report}");
     assert_eq!(field("echoed"), CONNS as u64, "{report}");
     assert_eq!(field("alive"), CONNS as u64, "{report}");

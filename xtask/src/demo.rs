@@ -13,6 +13,7 @@ use std::{
 
 use anyhow::{bail, Context, Result};
 use netns_tests::{wait_until, Daemon, ExitCounters, KernelServer, Testbed};
+use serde_json::Value;
 
 use crate::{build, util::workspace_root};
 
@@ -301,8 +302,8 @@ fn run_client_scenario(s: &Scenario, tb: &Testbed) -> Result<usize> {
 }
 
 /// Runs `xdptcp connect --iface <client veth> ARGS` in the client namespace; returns the JSON
-/// line it printed last.
-fn xdptcp_connect(ctx: &Ctx, args: &[&str]) -> Result<String> {
+/// line it printed last, parsed.
+fn xdptcp_connect(ctx: &Ctx, args: &[&str]) -> Result<Value> {
     let bin = std::env::var("XDPTCP_BIN")?;
     let mut argv = vec![bin.as_str(), "connect", "--iface", &ctx.tb.cli_if];
     argv.extend_from_slice(args);
@@ -315,17 +316,8 @@ fn xdptcp_connect(ctx: &Ctx, args: &[&str]) -> Result<String> {
         .lines()
         .rev()
         .find(|l| l.starts_with('{'))
-        .map(str::to_string)
         .context("xdptcp connect printed no result")
-}
-
-/// The value of `"key":value` in a flat JSON line.
-fn json_field<'a>(line: &'a str, key: &str) -> &'a str {
-    let pat = format!("\"{key}\":");
-    line.split(&pat)
-        .nth(1)
-        .map(|v| v.split([',', '}']).next().unwrap_or("").trim_matches('"'))
-        .unwrap_or("")
+        .and_then(|l| serde_json::from_str(l).with_context(|| format!("not JSON: {l}")))
 }
 
 fn fetch_http(ctx: &Ctx) -> Result<String> {
@@ -353,7 +345,7 @@ fn fetch_http(ctx: &Ctx) -> Result<String> {
         .position(|w| w == b"\r\n\r\n")
         .map(|p| &got[p + 4..])
         .unwrap_or(&[]);
-    if json_field(&line, "outcome") != "completed" || body != want.as_slice() {
+    if line["outcome"] != "completed" || body != want.as_slice() {
         bail!(
             "{line}: body of {} bytes, README has {}",
             body.len(),
@@ -363,7 +355,7 @@ fn fetch_http(ctx: &Ctx) -> Result<String> {
     Ok(format!(
         "{} bytes identical, connected in {} us",
         body.len(),
-        json_field(&line, "connect_us")
+        line["connect_us"]
     ))
 }
 
@@ -371,7 +363,7 @@ fn fetch_refused(ctx: &Ctx) -> Result<String> {
     let remote = format!("{}:81", ctx.tb.srv_ip);
     let start = Instant::now();
     let line = xdptcp_connect(ctx, &["--mode", "fetch", "--remote", &remote])?;
-    if json_field(&line, "outcome") != "refused" {
+    if line["outcome"] != "refused" {
         bail!("{line}");
     }
     Ok(format!(
@@ -395,14 +387,12 @@ fn connect_rr(ctx: &Ctx) -> Result<String> {
             "0.5",
         ],
     )?;
-    if json_field(&line, "errors") != "0" || json_field(&line, "transactions") == "0" {
+    if line["errors"] != 0 || line["transactions"] == 0 {
         bail!("{line}");
     }
     Ok(format!(
         "{} txn/s, p50 {} us, p99 {} us, 0 errors",
-        json_field(&line, "tps"),
-        json_field(&line, "p50_us"),
-        json_field(&line, "p99_us")
+        line["tps"], line["p50_us"], line["p99_us"]
     ))
 }
 

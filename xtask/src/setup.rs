@@ -38,6 +38,7 @@ const PACKAGES: &[&str] = &[
     "redis-tools",
     "haproxy",
     "nginx-light",
+    "prometheus", // promtool: the metrics test checks our exposition text with it
 ];
 /// Packages of the Debian eBPF route: rustc 1.96 with LLVM 22 and a prebuilt bpf `core`.
 const DEBIAN_RUST: &[&str] = &["rustc-web", "libstd-rust-web-dev-bpf"];
@@ -282,20 +283,11 @@ fn bpf_linker_llvm() -> Option<u32> {
     let home = std::env::var_os("CARGO_HOME")
         .map(Into::into)
         .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cargo")))?;
-    if let Ok(json) = std::fs::read_to_string(Path::new(&home).join(".crates2.json")) {
-        if let Some(pos) = json.find("\"bpf-linker ") {
-            let entry = &json[pos..];
-            let entry = &entry[..entry.find('}').unwrap_or(entry.len())];
-            if let Some(f) = entry.find("\"llvm-") {
-                let digits: String = entry[f + 6..]
-                    .chars()
-                    .take_while(|c| c.is_ascii_digit())
-                    .collect();
-                if let Ok(m) = digits.parse() {
-                    return Some(m);
-                }
-            }
-        }
+    if let Some(major) = std::fs::read_to_string(Path::new(&home).join(".crates2.json"))
+        .ok()
+        .and_then(|text| installed_llvm_feature(&text))
+    {
+        return Some(major);
     }
     let path = which("bpf-linker")?;
     let ldd = output_of("ldd", &[path.to_str()?])?;
@@ -306,6 +298,20 @@ fn bpf_linker_llvm() -> Option<u32> {
         .collect::<String>()
         .parse()
         .ok()
+}
+
+/// The `llvm-N` feature bpf-linker was installed with, from cargo's `.crates2.json`
+/// (`{"installs": {"bpf-linker 0.9.15 (registry+...)": {"features": ["llvm-22"], ...}}}`).
+fn installed_llvm_feature(crates2: &str) -> Option<u32> {
+    let json: serde_json::Value = serde_json::from_str(crates2).ok()?;
+    let (_, entry) = json["installs"]
+        .as_object()?
+        .iter()
+        .find(|(name, _)| name.starts_with("bpf-linker "))?;
+    entry["features"]
+        .as_array()?
+        .iter()
+        .find_map(|f| f.as_str()?.strip_prefix("llvm-")?.parse().ok())
 }
 
 fn install_bpf_linker(llvm: u32) -> Result<()> {
@@ -355,4 +361,18 @@ pub fn mount_bpffs(verbose: bool) -> Result<()> {
         Command::new("mount").args(["-t", "bpf", "bpf", "/sys/fs/bpf"]),
         "mount bpffs",
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_llvm_feature_is_read_from_cargos_install_record() {
+        let crates2 = r#"{"installs":{"cargo-fuzz 0.13.2 (registry+x)":{"features":["llvm-9"]},
+            "bpf-linker 0.13.0 (registry+x)":{"features":["llvm-22"],"no_default_features":true}}}"#;
+        assert_eq!(installed_llvm_feature(crates2), Some(22));
+        assert_eq!(installed_llvm_feature(r#"{"installs":{}}"#), None);
+        assert_eq!(installed_llvm_feature("not json"), None);
+    }
 }

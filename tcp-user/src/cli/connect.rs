@@ -10,6 +10,7 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 use hdrhistogram::serialization::{interval_log::IntervalLogWriterBuilder, V2DeflateSerializer};
 use hdrhistogram::Histogram;
+use serde::Serialize;
 use std::net::SocketAddrV4;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
@@ -189,23 +190,22 @@ pub fn connect(args: ConnectArgs) -> Result<()> {
         )?;
     }
     let q = |p: f64| hist.value_at_quantile(p);
-    println!(
-        "{{\"mode\":\"{}\",\"conns\":{},\"size\":{},\"duration_s\":{},\"transactions\":{},\"tps\":{:.1},\"connects\":{},\"errors\":{},\"p50_us\":{},\"p90_us\":{},\"p99_us\":{},\"p99_9_us\":{},\"p99_99_us\":{},\"max_us\":{}}}",
-        format!("{mode:?}").to_lowercase(),
-        args.conns,
-        args.size,
-        args.duration,
+    print_json(&LoadReport {
+        mode: format!("{mode:?}").to_lowercase(),
+        conns: args.conns,
+        size: args.size,
+        duration_s: args.duration,
         transactions,
-        transactions as f64 / args.duration,
+        tps: round(transactions as f64 / args.duration, 1),
         connects,
         errors,
-        q(0.5),
-        q(0.9),
-        q(0.99),
-        q(0.999),
-        q(0.9999),
-        hist.max()
-    );
+        p50_us: q(0.5),
+        p90_us: q(0.9),
+        p99_us: q(0.99),
+        p99_9_us: q(0.999),
+        p99_99_us: q(0.9999),
+        max_us: hist.max(),
+    })?;
     Ok(())
 }
 
@@ -247,10 +247,11 @@ fn fetch(args: &ConnectArgs) -> Result<()> {
         _ => -1,
     };
     let outcome = app.outcome.map(|o| o.name()).unwrap_or("interrupted");
-    println!(
-        "{{\"outcome\":\"{outcome}\",\"bytes\":{},\"connect_us\":{connect_us}}}",
-        app.received.len(),
-    );
+    print_json(&FetchReport {
+        outcome,
+        bytes: app.received.len(),
+        connect_us,
+    })?;
     Ok(())
 }
 
@@ -323,15 +324,26 @@ fn hold(args: &ConnectArgs) -> Result<()> {
     };
     let per_conn = rss_held.saturating_sub(rss_start) / established.max(1);
     let q = |p: f64| probe.value_at_quantile(p);
-    println!(
-        "{{\"mode\":\"hold\",\"conns\":{conns},\"established\":{established},\"failed\":{failed},\"echoed\":{echoed},\"alive\":{alive},\"lost\":{lost},\"pongs\":{pongs},\"setup_s\":{setup_s:.3},\"setup_rate\":{:.1},\"rss_start_bytes\":{rss_start},\"rss_held_bytes\":{rss_held},\"rss_per_conn_bytes\":{per_conn},\"probe_transactions\":{},\"probe_p50_us\":{},\"probe_p99_us\":{},\"probe_p99_9_us\":{},\"probe_max_us\":{}}}",
-        established as f64 / setup_s.max(1e-6),
-        probe.len(),
-        q(0.5),
-        q(0.99),
-        q(0.999),
-        probe.max(),
-    );
+    print_json(&HoldReport {
+        mode: "hold",
+        conns,
+        established,
+        failed,
+        echoed,
+        alive,
+        lost,
+        pongs,
+        setup_s: round(setup_s, 3),
+        setup_rate: round(established as f64 / setup_s.max(1e-6), 1),
+        rss_start_bytes: rss_start,
+        rss_held_bytes: rss_held,
+        rss_per_conn_bytes: per_conn,
+        probe_transactions: probe.len(),
+        probe_p50_us: q(0.5),
+        probe_p99_us: q(0.99),
+        probe_p99_9_us: q(0.999),
+        probe_max_us: probe.max(),
+    })?;
     Ok(())
 }
 
@@ -353,4 +365,135 @@ fn write_hlog(path: &PathBuf, h: &Histogram<u64>, start: SystemTime, len: Durati
     log.write_histogram(h, Duration::ZERO, len, None)
         .map_err(|e| anyhow::anyhow!("writing {}: {e:?}", path.display()))?;
     Ok(())
+}
+
+/// The JSON line of `--mode rr|crr` (xdptcp-bench and the tests read these names).
+#[derive(Serialize)]
+struct LoadReport {
+    mode: String,
+    conns: usize,
+    size: usize,
+    duration_s: f64,
+    transactions: u64,
+    /// Transactions per second, to 0.1.
+    tps: f64,
+    connects: u64,
+    errors: u64,
+    p50_us: u64,
+    p90_us: u64,
+    p99_us: u64,
+    p99_9_us: u64,
+    p99_99_us: u64,
+    max_us: u64,
+}
+
+/// The JSON line of `--mode fetch`; `connect_us` is -1 when the handshake did not complete.
+#[derive(Serialize)]
+struct FetchReport {
+    outcome: &'static str,
+    bytes: usize,
+    connect_us: i64,
+}
+
+/// The JSON line of `--mode hold`. `mode` comes first: readers find the line by its
+/// `{"mode":"hold"` prefix.
+#[derive(Serialize)]
+struct HoldReport {
+    mode: &'static str,
+    conns: usize,
+    established: u64,
+    failed: u64,
+    echoed: u64,
+    alive: u64,
+    lost: u64,
+    pongs: u64,
+    /// Seconds from the first to the last connection opened, to 0.001.
+    setup_s: f64,
+    /// Connections established per second of setup, to 0.1.
+    setup_rate: f64,
+    rss_start_bytes: u64,
+    rss_held_bytes: u64,
+    rss_per_conn_bytes: u64,
+    probe_transactions: u64,
+    probe_p50_us: u64,
+    probe_p99_us: u64,
+    probe_p99_9_us: u64,
+    probe_max_us: u64,
+}
+
+/// Prints `report` as one JSON line on stdout.
+fn print_json(report: &impl Serialize) -> Result<()> {
+    println!("{}", serde_json::to_string(report)?);
+    Ok(())
+}
+
+/// `x` rounded to `decimals` places, so the JSON carries no more digits than are meaningful.
+fn round(x: f64, decimals: i32) -> f64 {
+    let scale = 10f64.powi(decimals);
+    (x * scale).round() / scale
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reports_keep_their_field_names_order_and_rounding() {
+        let fetch = FetchReport {
+            outcome: "completed",
+            bytes: 12,
+            connect_us: -1,
+        };
+        assert_eq!(
+            serde_json::to_string(&fetch).unwrap(),
+            r#"{"outcome":"completed","bytes":12,"connect_us":-1}"#
+        );
+        let load = LoadReport {
+            mode: "rr".into(),
+            conns: 1,
+            size: 64,
+            duration_s: 2.0,
+            transactions: 90_001,
+            tps: round(90_001.0 / 2.0, 1),
+            connects: 1,
+            errors: 0,
+            p50_us: 14,
+            p90_us: 29,
+            p99_us: 87,
+            p99_9_us: 133,
+            p99_99_us: 1279,
+            max_us: 2921,
+        };
+        assert_eq!(
+            serde_json::to_string(&load).unwrap(),
+            r#"{"mode":"rr","conns":1,"size":64,"duration_s":2.0,"transactions":90001,"tps":45000.5,"connects":1,"errors":0,"p50_us":14,"p90_us":29,"p99_us":87,"p99_9_us":133,"p99_99_us":1279,"max_us":2921}"#
+        );
+        assert_eq!(round(2.0 / 3.0, 3), 0.667);
+        let hold = HoldReport {
+            mode: "hold",
+            conns: 2,
+            established: 2,
+            failed: 0,
+            echoed: 2,
+            alive: 2,
+            lost: 0,
+            pongs: 4,
+            setup_s: round(0.0123456, 3),
+            setup_rate: round(2.0 / 0.0123456, 1),
+            rss_start_bytes: 1,
+            rss_held_bytes: 2,
+            rss_per_conn_bytes: 0,
+            probe_transactions: 0,
+            probe_p50_us: 0,
+            probe_p99_us: 0,
+            probe_p99_9_us: 0,
+            probe_max_us: 0,
+        };
+        let text = serde_json::to_string(&hold).unwrap();
+        assert!(text.starts_with(r#"{"mode":"hold","conns":2,"#), "{text}");
+        assert!(
+            text.contains(r#""setup_s":0.012,"setup_rate":162.0,"#),
+            "{text}"
+        );
+    }
 }

@@ -1,11 +1,13 @@
-//! Facts about a network interface read from the kernel: index, MAC, MTU, IPv4 address,
-//! receive queues, driver.
+//! Facts about a network interface read from the kernel: index, MAC, MTU and IPv4
+//! addresses over rtnetlink, receive queues and operational state from sysfs, the driver
+//! from the ethtool ioctl.
+#![allow(unsafe_code)] // the ETHTOOL_GDRVINFO ioctl is FFI (netlink has no driver name).
 
 use anyhow::{bail, Context, Result};
-use std::ffi::CString;
 use std::fs;
 use std::net::Ipv4Addr;
 
+use super::netlink;
 use crate::wire::MacAddr;
 
 /// What the daemon needs to know about the interface it serves.
@@ -26,22 +28,26 @@ pub struct Interface {
 impl Interface {
     /// Looks the interface up; a missing interface is a clear error.
     pub fn lookup(name: &str) -> Result<Interface> {
-        let cname = CString::new(name).context("interface name contains a NUL byte")?;
-        // Safety: if_nametoindex reads a NUL-terminated string we own.
-        let index = unsafe { libc::if_nametoindex(cname.as_ptr()) };
-        if index == 0 {
+        if name.contains('\0') {
+            bail!("interface name contains a NUL byte");
+        }
+        // Longer names cannot exist (IFNAMSIZ); the kernel would answer EINVAL, not ENODEV.
+        if name.is_empty() || name.len() >= libc::IFNAMSIZ {
             bail!("no such interface: {name}");
         }
-        let sys = format!("/sys/class/net/{name}");
-        let mac_text = fs::read_to_string(format!("{sys}/address"))
-            .with_context(|| format!("reading MAC address of {name}"))?;
-        let mac = parse_mac(mac_text.trim())
+        let link = netlink::link_by_name(name)
+            .with_context(|| format!("looking up interface {name}"))?
+            .with_context(|| format!("no such interface: {name}"))?;
+        let mac = link
+            .address
+            .as_deref()
+            .and_then(|a| <[u8; 6]>::try_from(a).ok())
+            .map(MacAddr)
             .with_context(|| format!("interface {name} has no Ethernet address"))?;
-        let mtu = fs::read_to_string(format!("{sys}/mtu"))
-            .ok()
-            .and_then(|s| s.trim().parse().ok())
-            .unwrap_or(1500);
-        let rx_queues = fs::read_dir(format!("{sys}/queues"))
+        // The queue count is not in rtnetlink: IFLA_NUM_RX_QUEUES is the number allocated,
+        // while the `rx-*` directories are the queues in use (`ethtool -L` changes those), and
+        // a socket must be bound on every queue in use.
+        let rx_queues = fs::read_dir(format!("/sys/class/net/{name}/queues"))
             .map(|d| {
                 d.filter_map(|e| e.ok())
                     .filter(|e| e.file_name().to_string_lossy().starts_with("rx-"))
@@ -51,20 +57,21 @@ impl Interface {
             .max(1);
         Ok(Interface {
             name: name.to_string(),
-            index,
+            index: link.index,
             mac,
-            mtu,
+            mtu: link.mtu.unwrap_or(1500),
             rx_queues,
         })
     }
 
-    /// True while an interface of this name and index still exists.
+    /// True while an interface of this name and index still exists. A failed query counts
+    /// as present: only the kernel's "no such device" (or a new index) means it is gone.
     pub fn exists(&self) -> bool {
-        let Ok(cname) = CString::new(self.name.as_str()) else {
-            return false;
-        };
-        // Safety: if_nametoindex reads a NUL-terminated string we own.
-        unsafe { libc::if_nametoindex(cname.as_ptr()) == self.index }
+        match netlink::link_by_name(&self.name) {
+            Ok(Some(link)) => link.index == self.index,
+            Ok(None) => false,
+            Err(_) => true,
+        }
     }
 
     /// True when the interface is administratively up with a carrier (`operstate` up, or
@@ -80,35 +87,9 @@ impl Interface {
         self.ipv4_addresses().first().map(|a| u32::from(*a))
     }
 
-    /// Every IPv4 address of the interface, in the kernel's order.
+    /// Every IPv4 address of the interface, primary first.
     pub fn ipv4_addresses(&self) -> Vec<Ipv4Addr> {
-        let mut addrs: *mut libc::ifaddrs = std::ptr::null_mut();
-        // Safety: getifaddrs fills a list we free below with freeifaddrs.
-        if unsafe { libc::getifaddrs(&mut addrs) } != 0 {
-            return Vec::new();
-        }
-        let mut found = Vec::new();
-        let mut cur = addrs;
-        while !cur.is_null() {
-            // Safety: `cur` is a node of the list returned by getifaddrs.
-            let ifa = unsafe { &*cur };
-            cur = ifa.ifa_next;
-            if ifa.ifa_addr.is_null() || ifa.ifa_name.is_null() {
-                continue;
-            }
-            // Safety: ifa_name is a NUL-terminated string owned by the list.
-            let name = unsafe { std::ffi::CStr::from_ptr(ifa.ifa_name) };
-            // Safety: ifa_addr is non-null and points to a sockaddr.
-            let family = unsafe { (*ifa.ifa_addr).sa_family } as i32;
-            if name.to_bytes() == self.name.as_bytes() && family == libc::AF_INET {
-                // Safety: family is AF_INET, so the sockaddr is a sockaddr_in.
-                let sin = unsafe { &*(ifa.ifa_addr as *const libc::sockaddr_in) };
-                found.push(Ipv4Addr::from(u32::from_be(sin.sin_addr.s_addr)));
-            }
-        }
-        // Safety: `addrs` came from getifaddrs and is freed once.
-        unsafe { libc::freeifaddrs(addrs) };
-        found
+        netlink::ipv4_addresses(self.index).unwrap_or_default()
     }
 
     /// The name of the interface's driver (`veth`, `mlx5_core`, ...), as `ethtool -i`

@@ -1,7 +1,8 @@
-//! The kernel side of the datapath: loading and attaching the XDP program (aya) and the
-//! AF_XDP sockets with their UMEM and rings (xsk-rs). This is the only place with `unsafe`
-//! ring and UMEM access; it knows nothing of TCP.
-#![allow(unsafe_code)] // AF_XDP rings and UMEM, netlink and interface queries are FFI: the one place of the datapath with `unsafe`.
+//! The kernel side of the datapath: loading and attaching the XDP program (aya), the
+//! AF_XDP sockets with their UMEM and rings (xsk-rs), and the rtnetlink queries about the
+//! interface and next hops. Only `socket` (ring and UMEM access) and `iface` (the ethtool
+//! ioctl that names the driver) have `unsafe`; nothing here knows
+//! TCP.
 
 pub mod iface;
 pub mod neighbour;

@@ -3,6 +3,7 @@
 //! Frames are split in two fixed pools when the port is created: half live in the fill/RX
 //! rings (receive), half in a free list used for transmission and returned by the completion
 //! ring. Nothing is allocated after setup: the descriptor vectors are sized once.
+#![allow(unsafe_code)] // AF_XDP rings and UMEM are FFI: the one place of the datapath with `unsafe`.
 
 pub use crate::stats::PortCounters;
 use anyhow::{anyhow, Context, Result};

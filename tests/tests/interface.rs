@@ -1,0 +1,62 @@
+//! What the daemon learns about its interface from the kernel over rtnetlink (the link and
+//! its addresses at start, the link again every 500 ms in the supervisor), seen from outside.
+//!
+//! Run with `cargo xtask test` (sets `XDPTCP_BIN`); without it these tests fail on purpose.
+
+use std::time::Duration;
+
+use netns_tests::{daemon_bin, Daemon, Testbed};
+
+#[test]
+fn the_daemon_serves_the_interfaces_primary_address_on_every_queue() {
+    let tb = Testbed::new(2).unwrap();
+    // A secondary address in the same subnet comes after the primary in the kernel's list.
+    let octets = tb.srv_ip.octets();
+    let secondary = format!("{}.{}.{}.250/24", octets[0], octets[1], octets[2]);
+    tb.srv
+        .run_ok(&["ip", "addr", "add", &secondary, "dev", &tb.srv_if])
+        .unwrap();
+    let daemon = Daemon::start(&tb, &["--port", "7", "--app", "echo"]).unwrap();
+    let ready = daemon.ready_line().to_string();
+    assert!(ready.contains(&format!("iface={} ", tb.srv_if)), "{ready}");
+    assert!(ready.contains(&format!("addr={} ", tb.srv_ip)), "{ready}");
+    assert!(ready.contains("queues=2 "), "{ready}");
+    daemon.stop();
+}
+
+#[test]
+fn without_an_ipv4_address_the_daemon_asks_for_addr() {
+    let tb = Testbed::new(1).unwrap();
+    tb.srv
+        .run_ok(&["ip", "-4", "addr", "flush", "dev", &tb.srv_if])
+        .unwrap();
+    let bin = daemon_bin();
+    let bin = bin.to_str().unwrap();
+    let argv = [bin, "serve", "--iface", &tb.srv_if, "--port", "7"];
+    let out = tb.srv.run_timeout(&argv, Duration::from_secs(10)).unwrap();
+    assert!(!out.success(), "{out:?}");
+    assert_eq!(
+        out.stderr.trim(),
+        format!(
+            "xdptcp: error: interface {} has no IPv4 address; pass --addr",
+            tb.srv_if
+        )
+    );
+    assert!(!tb.srv_xdp_attached().unwrap());
+}
+
+#[test]
+fn deleting_the_served_interface_stops_the_daemon_with_one_line() {
+    let tb = Testbed::new(1).unwrap();
+    let mut daemon = Daemon::start(&tb, &["--port", "7", "--app", "echo"]).unwrap();
+    tb.srv
+        .run_ok(&["ip", "link", "del", "dev", &tb.srv_if])
+        .unwrap();
+    // The supervisor looks every 500 ms.
+    let status = daemon.process().wait_exit(Duration::from_secs(5)).unwrap();
+    let out = daemon.output();
+    assert!(!status.success(), "exit {status}; output:\n{out}");
+    let gone = format!("xdptcp: interface {} is gone; stopped", tb.srv_if);
+    assert!(out.lines().any(|l| l == gone), "no {gone:?} in:\n{out}");
+    assert!(!out.contains("panicked"), "{out}");
+}
