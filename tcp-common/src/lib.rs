@@ -6,6 +6,8 @@
 
 /// Name of the hash map of served (IPv4 address, TCP port) pairs.
 pub const SERVED_MAP: &str = "SERVED";
+/// Name of the hash map of served (IPv6 address, TCP port) pairs.
+pub const SERVED6_MAP: &str = "SERVED6";
 /// Name of the XSKMAP: slot = receive queue index, value = AF_XDP socket fd.
 pub const XSK_MAP: &str = "XSKS";
 /// Name of the per-CPU counter array.
@@ -45,7 +47,31 @@ impl ServedKey {
     }
 }
 
-/// Indices into the per-CPU counter array kept by the XDP program.
+/// Key of the IPv6 served map: address and TCP port as they appear in the packet.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ServedKey6 {
+    /// IPv6 destination address, as read from the header.
+    pub addr: [u8; 16],
+    /// TCP destination port, network byte order.
+    pub port: u16,
+    /// Explicit padding (keys are compared bytewise).
+    pub _pad: u16,
+}
+
+impl ServedKey6 {
+    /// Builds a key from an address and a host-order port.
+    pub fn new(addr: [u8; 16], port_host: u16) -> Self {
+        ServedKey6 {
+            addr,
+            port: port_host.to_be(),
+            _pad: 0,
+        }
+    }
+}
+
+/// Indices into the per-CPU counter array kept by the XDP program. The first six are for
+/// IPv4, the next six the same verdicts for IPv6, the last for frames of neither family.
 #[repr(u32)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum XdpCounter {
@@ -65,13 +91,30 @@ pub enum XdpCounter {
     /// First fragments of a served tuple's segment (or too short to hold the ports): dropped,
     /// so the kernel never reassembles and answers for a served tuple.
     FragmentDropped = 5,
+    /// IPv6 segments redirected to an AF_XDP socket.
+    Steered6 = 6,
+    /// IPv6 frames passed to the kernel (not a served pair, ICMPv6 and neighbour discovery,
+    /// other protocols).
+    Passed6 = 7,
+    /// IPv6 frames that could not be parsed (truncated headers or extension headers, more
+    /// extension headers than the program walks): passed.
+    Malformed6 = 8,
+    /// IPv6 segments for a served pair on a queue without a socket: dropped.
+    NoSocket6 = 9,
+    /// IPv6 fragments that are not first (no ports): passed.
+    Fragment6 = 10,
+    /// First IPv6 fragments of a served tuple (or too short to hold the ports): dropped.
+    FragmentDropped6 = 11,
+    /// Frames that are neither IPv4 nor IPv6 (ARP, LLDP, ...): passed.
+    NotIp = 12,
 }
 
 /// Number of counters in [`XdpCounter`].
-pub const XDP_COUNTERS: u32 = 6;
+pub const XDP_COUNTERS: u32 = 13;
 
 impl XdpCounter {
-    /// All counters, in index order, with their names for reports.
+    /// All counters, in index order, with their names for reports (IPv6 ones end in
+    /// `_v6`; see [`XdpCounter::verdict_and_family`] for labels).
     pub const ALL: [(XdpCounter, &'static str); XDP_COUNTERS as usize] = [
         (XdpCounter::Steered, "steered"),
         (XdpCounter::Passed, "passed"),
@@ -79,10 +122,32 @@ impl XdpCounter {
         (XdpCounter::NoSocket, "no_socket"),
         (XdpCounter::Fragment, "fragment"),
         (XdpCounter::FragmentDropped, "fragment_dropped"),
+        (XdpCounter::Steered6, "steered_v6"),
+        (XdpCounter::Passed6, "passed_v6"),
+        (XdpCounter::Malformed6, "malformed_v6"),
+        (XdpCounter::NoSocket6, "no_socket_v6"),
+        (XdpCounter::Fragment6, "fragment_v6"),
+        (XdpCounter::FragmentDropped6, "fragment_dropped_v6"),
+        (XdpCounter::NotIp, "not_ip"),
     ];
+
+    /// A report name split into its verdict and family (`ipv4`, `ipv6`, `other`), for
+    /// labelled metrics.
+    pub fn verdict_and_family(name: &str) -> (&str, &'static str) {
+        match name.strip_suffix("_v6") {
+            Some(verdict) => (verdict, "ipv6"),
+            None if name == "not_ip" => ("passed", "other"),
+            None => (name, "ipv4"),
+        }
+    }
 }
 
 #[cfg(feature = "user")]
 #[allow(unsafe_code)] // aya reads map keys as plain bytes
                       // SAFETY: ServedKey is repr(C), Copy, made only of integers and has explicit padding.
 unsafe impl aya::Pod for ServedKey {}
+
+#[cfg(feature = "user")]
+#[allow(unsafe_code)] // aya reads map keys as plain bytes
+                      // SAFETY: ServedKey6 is repr(C), Copy, made only of integers and has explicit padding.
+unsafe impl aya::Pod for ServedKey6 {}

@@ -1,6 +1,7 @@
-//! XDP program: steer IPv4 TCP segments addressed to a served (address, port) pair into the
-//! AF_XDP socket bound to the receive queue the frame arrived on; pass everything else (ARP,
-//! ICMP, IPv6, other ports, frames it cannot parse) to the kernel untouched.
+//! XDP program: steer IPv4 and IPv6 TCP segments addressed to a served (address, port) pair
+//! into the AF_XDP socket bound to the receive queue the frame arrived on; pass everything
+//! else (ARP, ICMP, ICMPv6 and neighbour discovery, other ports, frames it cannot parse) to
+//! the kernel untouched.
 //!
 //! It does the least that must happen in the kernel: no checksum or TCP validation here, the
 //! user-space stack does that and counts its own drops. Frames it cannot parse are passed
@@ -14,13 +15,18 @@ use aya_ebpf::{
     maps::{HashMap, PerCpuArray, XskMap},
     programs::XdpContext,
 };
-use tcp_common::{ServedKey, XdpCounter, MAX_QUEUES, MAX_SERVED, XDP_COUNTERS};
+use tcp_common::{ServedKey, ServedKey6, XdpCounter, MAX_QUEUES, MAX_SERVED, XDP_COUNTERS};
 
 /// Served (address, port) pairs, filled by user space. Value unused (1). Not preallocated
 /// (`BPF_F_NO_PREALLOC`): the map is large enough for a client's whole port range, and
 /// kernel memory goes only to the entries inserted.
 #[map(name = "SERVED")]
 static SERVED: HashMap<ServedKey, u32> = HashMap::with_max_entries(MAX_SERVED, BPF_F_NO_PREALLOC);
+
+/// Served (IPv6 address, port) pairs, as `SERVED`.
+#[map(name = "SERVED6")]
+static SERVED6: HashMap<ServedKey6, u32> =
+    HashMap::with_max_entries(MAX_SERVED, BPF_F_NO_PREALLOC);
 
 /// `BPF_F_NO_PREALLOC` of `include/uapi/linux/bpf.h`.
 const BPF_F_NO_PREALLOC: u32 = 1;
@@ -35,7 +41,15 @@ static COUNTERS: PerCpuArray<u64> = PerCpuArray::with_max_entries(XDP_COUNTERS, 
 
 const ETH_HDR_LEN: usize = 14;
 const ETH_P_IPV4: u16 = 0x0800;
+const ETH_P_IPV6: u16 = 0x86DD;
 const IPPROTO_TCP: u8 = 6;
+const IPV6_HDR_LEN: usize = 40;
+/// IPv6 extension headers walked before giving up (passed as malformed beyond): the same
+/// bound as the stack's own walk (`wire::ipv6::MAX_EXTENSION_HEADERS`).
+const IPV6_MAX_EXT: usize = 8;
+/// Largest offset of the upper-layer header past the IPv6 header the walk accepts: keeps
+/// the offset bounded for the verifier (eight headers of 2 KiB would be 16 KiB).
+const IPV6_MAX_EXT_BYTES: usize = 512;
 
 #[xdp]
 pub fn xdp_tcp_steer(ctx: XdpContext) -> u32 {
@@ -71,9 +85,16 @@ fn classify(ctx: &XdpContext) -> (u32, XdpCounter) {
     };
     // Safety: 14 bytes checked above; unaligned reads of plain bytes.
     let ethertype = unsafe { u16::from_be_bytes([*eth.add(12), *eth.add(13)]) };
-    if ethertype != ETH_P_IPV4 {
-        return (PASS, XdpCounter::Passed);
+    match ethertype {
+        ETH_P_IPV4 => classify_v4(ctx),
+        ETH_P_IPV6 => classify_v6(ctx),
+        _ => (PASS, XdpCounter::NotIp),
     }
+}
+
+#[inline(always)]
+fn classify_v4(ctx: &XdpContext) -> (u32, XdpCounter) {
+    const PASS: u32 = xdp_action::XDP_PASS;
     let Some(ip) = bytes_at(ctx, ETH_HDR_LEN, 20) else {
         return (PASS, XdpCounter::Malformed);
     };
@@ -123,17 +144,117 @@ fn classify(ctx: &XdpContext) -> (u32, XdpCounter) {
     if first_fragment {
         return (xdp_action::XDP_DROP, XdpCounter::FragmentDropped);
     }
-    // A served tuple on a queue with no socket (the daemon serves fewer queues than the
-    // NIC has, and RSS sent the flow elsewhere) is dropped, not passed: the kernel has no
-    // socket for it either and would answer with a RST.
+    steer(ctx, XdpCounter::Steered, XdpCounter::NoSocket)
+}
+
+/// Redirects a served segment to the socket of its receive queue. A served tuple on a queue
+/// with no socket (the daemon serves fewer queues than the NIC has, and RSS sent the flow
+/// elsewhere) is dropped, not passed: the kernel has no socket for it either and would
+/// answer with a RST.
+#[inline(always)]
+fn steer(ctx: &XdpContext, steered: XdpCounter, no_socket: XdpCounter) -> (u32, XdpCounter) {
     let queue = ctx.rx_queue_index();
     if XSKS.get(queue).is_none() {
-        return (xdp_action::XDP_DROP, XdpCounter::NoSocket);
+        return (xdp_action::XDP_DROP, no_socket);
     }
     match XSKS.redirect(queue, xdp_action::XDP_DROP as u64) {
-        Ok(action) => (action, XdpCounter::Steered),
-        Err(_) => (xdp_action::XDP_DROP, XdpCounter::NoSocket),
+        Ok(action) => (action, steered),
+        Err(_) => (xdp_action::XDP_DROP, no_socket),
     }
+}
+
+/// IPv6: the fixed header, then hop-by-hop, routing and destination options headers
+/// stepped over (RFC 8200 section 4), at most [`IPV6_MAX_EXT`], to TCP or a Fragment
+/// header. Fragments follow the IPv4 rule: a first fragment of a served tuple is dropped
+/// (the kernel must never reassemble and answer for it), later ones are passed.
+#[inline(always)]
+fn classify_v6(ctx: &XdpContext) -> (u32, XdpCounter) {
+    const PASS: u32 = xdp_action::XDP_PASS;
+    let Some(ip) = bytes_at(ctx, ETH_HDR_LEN, IPV6_HDR_LEN) else {
+        return (PASS, XdpCounter::Malformed6);
+    };
+    // Safety: 40 bytes of IPv6 header checked above.
+    let (version, mut next) = unsafe { (*ip >> 4, *ip.add(6)) };
+    if version != 6 {
+        return (PASS, XdpCounter::Malformed6);
+    }
+    let mut off = 0usize; // of the next header, from the end of the fixed header
+    let mut fragment = false;
+    let mut i = 0;
+    while i <= IPV6_MAX_EXT {
+        i += 1;
+        match next {
+            IPPROTO_TCP => break,
+            // Hop-by-hop, routing, destination options: next header, length in 8 octets.
+            0 | 43 | 60 => {
+                if i > IPV6_MAX_EXT || off > IPV6_MAX_EXT_BYTES {
+                    return (PASS, XdpCounter::Malformed6);
+                }
+                let Some(h) = bytes_at(ctx, ETH_HDR_LEN + IPV6_HDR_LEN + off, 2) else {
+                    return (PASS, XdpCounter::Malformed6);
+                };
+                // Safety: 2 bytes checked above.
+                let (nh, len) = unsafe { (*h, *h.add(1)) };
+                next = nh;
+                off += (len as usize + 1) * 8;
+            }
+            // Fragment: only the first (offset 0) carries the TCP header, 8 bytes on.
+            44 => {
+                if off > IPV6_MAX_EXT_BYTES {
+                    return (PASS, XdpCounter::Malformed6);
+                }
+                let Some(h) = bytes_at(ctx, ETH_HDR_LEN + IPV6_HDR_LEN + off, 8) else {
+                    return (PASS, XdpCounter::Malformed6);
+                };
+                // Safety: 8 bytes checked above.
+                let (nh, frag) = unsafe { (*h, u16::from_be_bytes([*h.add(2), *h.add(3)])) };
+                if frag >> 3 != 0 {
+                    return (PASS, XdpCounter::Fragment6);
+                }
+                if nh != IPPROTO_TCP {
+                    return (PASS, XdpCounter::Passed6);
+                }
+                fragment = true;
+                next = nh;
+                off += 8;
+                break;
+            }
+            _ => return (PASS, XdpCounter::Passed6),
+        }
+    }
+    if next != IPPROTO_TCP || off > IPV6_MAX_EXT_BYTES + 8 {
+        return (PASS, XdpCounter::Malformed6);
+    }
+    let Some(tcp) = bytes_at(ctx, ETH_HDR_LEN + IPV6_HDR_LEN + off, 4) else {
+        // A first fragment too short for the ports: dropped, as for IPv4 (RFC 8200 section
+        // 4.5 also requires the upper-layer header in the first fragment).
+        if fragment {
+            return (xdp_action::XDP_DROP, XdpCounter::FragmentDropped6);
+        }
+        return (PASS, XdpCounter::Malformed6);
+    };
+    let mut key = ServedKey6 {
+        addr: [0; 16],
+        port: 0,
+        _pad: 0,
+    };
+    // Safety: the 40-byte header (destination at 24..40) and 4 TCP bytes checked above.
+    unsafe {
+        let mut b = 0;
+        while b < 16 {
+            key.addr[b] = *ip.add(24 + b);
+            b += 1;
+        }
+        key.port = u16::from_ne_bytes([*tcp.add(2), *tcp.add(3)]);
+    }
+    // Safety: the value is a plain u32 and is not kept beyond this call.
+    if unsafe { SERVED6.get(&key) }.is_none() {
+        return (PASS, XdpCounter::Passed6);
+    }
+    if fragment {
+        return (xdp_action::XDP_DROP, XdpCounter::FragmentDropped6);
+    }
+    steer(ctx, XdpCounter::Steered6, XdpCounter::NoSocket6)
 }
 
 #[cfg(not(test))]

@@ -202,7 +202,10 @@ pub fn render(
         "xdp_frames_total",
         "Frames seen by the XDP program, by verdict.",
         "counter",
-        &mut xdp.iter().map(|(n, v)| (format!("verdict=\"{n}\""), *v)),
+        &mut xdp.iter().map(|(n, v)| {
+            let (verdict, family) = tcp_common::XdpCounter::verdict_and_family(n);
+            (format!("verdict=\"{verdict}\",family=\"{family}\""), *v)
+        }),
     );
     let mut names: Vec<&Metric> = Vec::new();
     for m in service.iter().flat_map(|list| list.iter()) {
@@ -282,7 +285,7 @@ mod tests {
         assert!(text.contains("xdptcp_connections_opened_total{queue=\"0\"} 3"));
         assert!(text.contains("xdptcp_connections_opened_total{queue=\"1\"} 0"));
         assert!(text.contains("xdptcp_drops_total{queue=\"0\",reason=\"bad_tcp_checksum\"} 2"));
-        assert!(text.contains("xdptcp_xdp_frames_total{verdict=\"steered\"} 9"));
+        assert!(text.contains("xdptcp_xdp_frames_total{verdict=\"steered\",family=\"ipv4\"} 9"));
         assert!(text.contains("# TYPE xdptcp_proxy_bytes_total counter"));
         assert!(text.contains("xdptcp_proxy_bytes_total{queue=\"0\",backend=\"b1\"} 5"));
     }

@@ -9,7 +9,9 @@ use aya::maps::{HashMap, MapData, PerCpuArray, XskMap};
 use aya::programs::{Xdp, XdpMode as AyaXdpMode};
 use aya::Ebpf;
 use std::os::fd::AsRawFd;
-use tcp_common::{ServedKey, XdpCounter, COUNTERS_MAP, PROGRAM_NAME, SERVED_MAP, XSK_MAP};
+use tcp_common::{
+    ServedKey, ServedKey6, XdpCounter, COUNTERS_MAP, PROGRAM_NAME, SERVED6_MAP, SERVED_MAP, XSK_MAP,
+};
 
 /// The XDP program object built by `cargo xtask build` (empty if it was not built).
 static PROGRAM_OBJECT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/tcp-ebpf.o"));
@@ -45,6 +47,7 @@ pub struct XdpProgram {
     _ebpf: Ebpf,
     xsks: XskMap<MapData>,
     served: HashMap<MapData, ServedKey, u32>,
+    served6: HashMap<MapData, ServedKey6, u32>,
     counters: PerCpuArray<MapData, u64>,
     /// The mode the program ended up attached in.
     pub mode: XdpMode,
@@ -88,11 +91,13 @@ impl XdpProgram {
         })?;
         let xsks = XskMap::try_from(take(&mut ebpf, XSK_MAP)?)?;
         let served = HashMap::try_from(take(&mut ebpf, SERVED_MAP)?)?;
+        let served6 = HashMap::try_from(take(&mut ebpf, SERVED6_MAP)?)?;
         let counters = PerCpuArray::try_from(take(&mut ebpf, COUNTERS_MAP)?)?;
         Ok(XdpProgram {
             _ebpf: ebpf,
             xsks,
             served,
+            served6,
             counters,
             mode,
         })
@@ -103,6 +108,13 @@ impl XdpProgram {
         self.served
             .insert(ServedKey::new(addr, port), 1, 0)
             .with_context(|| format!("adding served port {port}"))
+    }
+
+    /// Adds a served (IPv6 address, port) pair (port in host order).
+    pub fn serve6(&mut self, addr: [u8; 16], port: u16) -> Result<()> {
+        self.served6
+            .insert(ServedKey6::new(addr, port), 1, 0)
+            .with_context(|| format!("adding served port {port} on an IPv6 address"))
     }
 
     /// Points receive queue `queue` at an AF_XDP socket.
