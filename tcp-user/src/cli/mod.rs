@@ -1,11 +1,13 @@
 //! The `xdptcp` command line. Every subcommand is a thin user of the library: `serve` and
 //! `connect` run built-in services on the [`runtime`](crate::runtime), `reflect` stands on
-//! its datapath, `stats` reads the file a running runtime writes.
+//! its datapath, `stats` and `top` read the file a running runtime writes.
 
 pub mod args;
 pub mod connect;
+pub mod logging;
 pub mod reflect;
 pub mod serve;
+pub mod top;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
@@ -19,6 +21,9 @@ pub struct Cli {
     #[command(subcommand)]
     #[allow(missing_docs)] // clap: the flattened group documents itself
     pub command: Command,
+    #[command(flatten)]
+    #[allow(missing_docs)] // clap: the flattened group documents itself
+    pub log: logging::LogArgs,
 }
 
 /// The subcommands.
@@ -36,6 +41,8 @@ pub enum Command {
         #[arg(long)]
         iface: String,
     },
+    /// Live rates of a running daemon per queue, refreshed every second (`q` quits).
+    Top(top::TopArgs),
 }
 
 /// Parses the command line of `program`, or exits: `--help` and `--version` print and exit
@@ -60,6 +67,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Connect(args) => connect::connect(args),
         Command::Reflect(args) => reflect::reflect(args),
         Command::Stats { iface } => stats(&iface),
+        Command::Top(args) => top::top(args),
     }
 }
 

@@ -29,7 +29,9 @@ pub mod datapath;
 mod report;
 pub mod signals;
 mod supervise;
+mod throttle;
 mod wake;
+mod watch;
 mod worker;
 
 use std::net::{Ipv4Addr, SocketAddr};
@@ -292,7 +294,7 @@ where
         let queues = dp.ports.len() as u32;
         let choosers = port_choosers(&cfg, queues, dp.iface.rx_queues)?;
         if cfg.handle_signals {
-            signals::install();
+            signals::install().context("installing the SIGINT/SIGTERM handlers")?;
         }
         let mut keys = [0u8; 32];
         getrandom::getrandom(&mut keys).map_err(|e| {
@@ -358,6 +360,7 @@ where
                         let _ = snap_tx.send(supervise::Snapshot {
                             stats: stats.clone(),
                             metrics,
+                            taken_at: std::time::SystemTime::now(),
                         });
                     })
                 });
