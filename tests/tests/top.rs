@@ -4,6 +4,7 @@
 //! Run with `cargo xtask test` (sets `XDPTCP_BIN`); without it these tests fail on purpose.
 
 use std::io::{Read, Write};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -155,4 +156,54 @@ fn top_on_an_interface_without_a_daemon_exits_non_zero_with_one_clear_line() {
         )
     );
     assert_eq!(out.stdout, "");
+}
+
+#[test]
+fn top_on_a_terminal_redraws_one_screen_and_q_quits_and_restores_the_terminal() {
+    let tb = Testbed::new(1).unwrap();
+    let daemon = Daemon::start(&tb, &["--port", "7"]).unwrap();
+    wait_until("the stats file", Duration::from_secs(5), || {
+        daemon.stats_text().ok()
+    })
+    .unwrap();
+    // `script` gives `top` a pseudo-terminal and copies what it draws into a file.
+    let typescript = std::env::temp_dir().join(format!("xdptcp-top-tty-{}", std::process::id()));
+    let bin = daemon_bin();
+    let cmd = format!(
+        "{} top --iface {} --interval-ms 100",
+        bin.display(),
+        tb.srv_if
+    );
+    let mut tty = Command::new("script")
+        .args(["-qfc", &cmd])
+        .arg(&typescript)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("script(1) runs");
+    let drawn = wait_until("two screens drawn", Duration::from_secs(10), || {
+        let text = std::fs::read_to_string(&typescript).ok()?;
+        (text.matches("xdptcp top  ").count() >= 2).then_some(())
+    });
+    tty.stdin.as_mut().unwrap().write_all(b"q").unwrap();
+    let status = wait_until("top to quit on q", Duration::from_secs(5), || {
+        tty.try_wait().ok().flatten()
+    });
+    let _ = tty.kill();
+    let _ = tty.wait();
+    let text = std::fs::read_to_string(&typescript).unwrap_or_default();
+    let _ = std::fs::remove_file(&typescript);
+    drawn.unwrap_or_else(|e| panic!("{e}:\n{text}"));
+    assert!(status.unwrap().success(), "{text}");
+    assert!(
+        text.contains("\x1b[?1049h"),
+        "alternate screen entered:\n{text}"
+    );
+    assert!(text.contains("(q quits)"), "{text}");
+    assert!(
+        text.contains("\x1b[?25h\x1b[?1049l"),
+        "cursor shown and the screen restored on q:\n{text}"
+    );
+    assert!(!text.contains("error"), "{text}");
+    daemon.stop();
 }
