@@ -186,6 +186,38 @@ pub fn render(
         );
     }
     metric(
+        "connections_half_open",
+        "Half-open (SYN_RCVD) connections.",
+        "gauge",
+        &mut workers
+            .iter()
+            .map(|s| (format!("queue=\"{}\"", s.queue), s.half_open)),
+    );
+    metric(
+        "ring_entries",
+        "Entries in each AF_XDP ring (fill, rx, tx, completion) when the counters were published.",
+        "gauge",
+        &mut workers.iter().flat_map(|s| {
+            let r = s.rings;
+            [
+                ("fill", r.fill),
+                ("rx", r.rx),
+                ("tx", r.tx),
+                ("completion", r.completion),
+            ]
+            .into_iter()
+            .map(move |(ring, n)| (format!("queue=\"{}\",ring=\"{ring}\"", s.queue), n as u64))
+        }),
+    );
+    metric(
+        "ring_size",
+        "Entries each AF_XDP ring of the queue holds.",
+        "gauge",
+        &mut workers
+            .iter()
+            .map(|s| (format!("queue=\"{}\"", s.queue), s.rings.size as u64)),
+    );
+    metric(
         "drops_total",
         "Frames or segments dropped, by reason.",
         "counter",
@@ -253,6 +285,42 @@ pub fn serve_http(addr: SocketAddr, shared: Shared) -> std::io::Result<()> {
         }
     })?;
     Ok(())
+}
+
+/// Name of the gauge that says when the counters were published (Unix time, seconds): how
+/// a reader sees the daemon stopped publishing, and what `xdptcp top` divides the XDP
+/// program's counters by.
+pub const PUBLISHED_AT: &str = "xdptcp_published_timestamp_seconds";
+
+/// Name of the gauge that says, per queue, when the worker took the counters published
+/// (they are up to one worker period older than [`PUBLISHED_AT`]): what `xdptcp top`
+/// divides a queue's counters by, so its rates do not jitter with that age.
+pub const QUEUE_TAKEN_AT: &str = "xdptcp_queue_counters_timestamp_seconds";
+
+/// Appends the [`PUBLISHED_AT`] gauge for `at`, and the [`QUEUE_TAKEN_AT`] gauge of each
+/// `(queue, taken at)`, to rendered text.
+pub fn render_published_at(
+    out: &mut String,
+    at: std::time::SystemTime,
+    queues: &[(u32, std::time::SystemTime)],
+) {
+    let secs = |t: std::time::SystemTime| {
+        t.duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs_f64())
+            .unwrap_or(0.0)
+    };
+    let _ = writeln!(
+        out,
+        "# HELP {PUBLISHED_AT} When these counters were published (Unix time).\n# TYPE {PUBLISHED_AT} gauge\n{PUBLISHED_AT} {:.3}",
+        secs(at)
+    );
+    let _ = writeln!(
+        out,
+        "# HELP {QUEUE_TAKEN_AT} When the worker of the queue took its counters (Unix time).\n# TYPE {QUEUE_TAKEN_AT} gauge"
+    );
+    for (q, t) in queues {
+        let _ = writeln!(out, "{QUEUE_TAKEN_AT}{{queue=\"{q}\"}} {:.6}", secs(*t));
+    }
 }
 
 /// Writes the metrics file atomically (write to a temporary name, then rename).

@@ -94,6 +94,22 @@ pub struct PortCounters {
     pub rx_fill_empty: u64,
 }
 
+/// How full the four rings of one AF_XDP port were when the counters were published (a
+/// gauge read every 200 ms, never on the packet path).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RingOccupancy {
+    /// Entries each ring holds (all four have the same size).
+    pub size: u32,
+    /// Frames in the fill ring, waiting for the kernel to receive into them.
+    pub fill: u32,
+    /// Received frames in the RX ring, not yet read by the worker.
+    pub rx: u32,
+    /// Frames in the TX ring, not yet sent by the kernel.
+    pub tx: u32,
+    /// Sent frames in the completion ring, not yet taken back by the worker.
+    pub completion: u32,
+}
+
 /// Drop counters indexed by [`DropReason`] (as `usize`); an array of every reason.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct DropCounts(pub [u64; DropReason::COUNT]);
@@ -150,6 +166,10 @@ pub struct WorkerStats {
     pub active: u64,
     /// Connections in TIME_WAIT now.
     pub time_wait: u64,
+    /// Half-open (SYN_RCVD) connections now.
+    pub half_open: u64,
+    /// How full the port's rings were at the last publication.
+    pub rings: RingOccupancy,
     /// Connections that entered TIME_WAIT with the TIME_WAIT bound reached and were
     /// forgotten at once (Linux: "TCP: time wait bucket table overflow").
     pub time_wait_overflow: u64,

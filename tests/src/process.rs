@@ -95,6 +95,11 @@ impl Process {
         self.text(|s| s == Stream::Stderr)
     }
 
+    /// Everything captured so far from stdout.
+    pub fn stdout(&self) -> String {
+        self.text(|s| s == Stream::Stdout)
+    }
+
     fn text(&self, keep: impl Fn(Stream) -> bool) -> String {
         let c = self.log.lock();
         let mut s = String::new();

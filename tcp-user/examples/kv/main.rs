@@ -23,6 +23,7 @@ mod store;
 
 use clap::Parser;
 use tcp_user::cli::args::{parse_port, DatapathArgs};
+use tcp_user::cli::logging::LogArgs;
 use tcp_user::runtime::Runtime;
 
 use mesh::MeshBuilder;
@@ -34,6 +35,8 @@ use service::{Kv, KvConfig};
 struct Args {
     #[command(flatten)]
     datapath: DatapathArgs,
+    #[command(flatten)]
+    log: LogArgs,
     /// Port to serve.
     #[arg(long, default_value_t = 6379, value_parser = parse_port)]
     port: u16,
@@ -75,8 +78,13 @@ fn parse_memory(s: &str) -> Result<u64, String> {
 
 fn main() {
     let args: Args = tcp_user::cli::parse_or_exit("kv");
-    if let Err(e) = run(args) {
+    let log = args.log.clone();
+    if let Err(e) = log.install() {
         eprintln!("kv: error: {e:#}");
+        std::process::exit(2);
+    }
+    if let Err(e) = run(args) {
+        log.report_fatal("kv", &e);
         std::process::exit(1);
     }
 }

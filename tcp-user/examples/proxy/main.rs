@@ -17,6 +17,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use tcp_user::cli::args::{parse_port, parse_range, parse_rss_key, DatapathArgs};
+use tcp_user::cli::logging::LogArgs;
 use tcp_user::runtime::{ConnectConfig, Runtime};
 
 use service::{Proxy, ProxyConfig};
@@ -27,6 +28,8 @@ use service::{Proxy, ProxyConfig};
 struct Args {
     #[command(flatten)]
     datapath: DatapathArgs,
+    #[command(flatten)]
+    log: LogArgs,
     /// Port to accept clients on.
     #[arg(long, value_parser = parse_port)]
     port: u16,
@@ -49,8 +52,13 @@ struct Args {
 
 fn main() {
     let args: Args = tcp_user::cli::parse_or_exit("proxy");
-    if let Err(e) = run(args) {
+    let log = args.log.clone();
+    if let Err(e) = log.install() {
         eprintln!("proxy: error: {e:#}");
+        std::process::exit(2);
+    }
+    if let Err(e) = run(args) {
+        log.report_fatal("proxy", &e);
         std::process::exit(1);
     }
 }

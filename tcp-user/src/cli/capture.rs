@@ -73,7 +73,7 @@ pub fn capture(args: CaptureArgs) -> Result<()> {
             format!(", filter '{filter}'")
         }
     );
-    signals::install();
+    signals::install().context("installing the Ctrl-C handler")?;
     // Records are read on their own thread so that Ctrl-C is noticed while none arrive.
     let (tx, rx) = crossbeam_channel::bounded::<std::io::Result<Option<Record>>>(1024);
     std::thread::spawn(move || loop {

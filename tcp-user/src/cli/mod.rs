@@ -1,16 +1,19 @@
 //! The `xdptcp` command line. Every subcommand is a thin user of the library: `serve` and
 //! `connect` run built-in services on the [`runtime`](crate::runtime), `reflect` stands on
-//! its datapath, `stats` reads the file a running runtime writes.
+//! its datapath, `stats` and `top` read the file a running runtime writes, `ss` and
+//! `capture` ask it over its control socket, `check-config` checks a configuration.
 
 pub mod args;
 pub mod capture;
 pub mod check_config;
 pub mod config_file;
 pub mod connect;
+pub mod logging;
 pub mod reflect;
 pub mod serve;
 pub mod ss;
 pub mod systemd;
+pub mod top;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
@@ -24,6 +27,9 @@ pub struct Cli {
     #[command(subcommand)]
     #[allow(missing_docs)] // clap: the flattened group documents itself
     pub command: Command,
+    #[command(flatten)]
+    #[allow(missing_docs)] // clap: the flattened group documents itself
+    pub log: logging::LogArgs,
 }
 
 /// The subcommands.
@@ -48,6 +54,8 @@ pub enum Command {
         #[arg(long)]
         iface: String,
     },
+    /// Live rates of a running daemon per queue, refreshed every second (`q` quits).
+    Top(top::TopArgs),
 }
 
 /// Parses the command line of `program`, or exits: `--help` and `--version` print and exit
@@ -75,6 +83,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Capture(args) => capture::capture(args),
         Command::CheckConfig(args) => check_config::check_config(args),
         Command::Stats { iface } => stats(&iface),
+        Command::Top(args) => top::top(args),
     }
 }
 

@@ -7,7 +7,7 @@
 //! depend on the order of their terms), so frames go back untouched otherwise. It stands on
 //! the runtime's [`Datapath`] directly: there is no endpoint and no service.
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::Args;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -53,7 +53,7 @@ pub fn swap_addresses(frame: &mut [u8]) -> bool {
 pub fn reflect(args: ReflectArgs) -> Result<()> {
     let cfg = args.datapath.runtime_config(&args.ports);
     let mut dp = Datapath::open(&DatapathConfig::from_runtime(&cfg, &args.ports))?;
-    signals::install();
+    signals::install().context("installing the SIGINT/SIGTERM handlers")?;
     let control = Arc::new(Control::default());
     let ports: Vec<XskPort> = dp.ports.drain(..).collect();
     let mut handles = Vec::new();

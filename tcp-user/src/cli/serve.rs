@@ -42,8 +42,8 @@ pub fn serve(args: ServeArgs) -> Result<()> {
                 r.xdp_mode,
                 r.bind_mode()
             );
-            eprintln!("xdptcp: per worker: {}", r.limits_text());
-            eprintln!("xdptcp: serving; SIGINT or SIGTERM to stop");
+            tracing::info!("per worker: {}", r.limits_text());
+            tracing::info!("serving; SIGINT or SIGTERM to stop");
             systemd::notify_ready(&format!(
                 "serving {}:{} on {} queue(s)",
                 r.addr,

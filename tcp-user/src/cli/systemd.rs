@@ -19,6 +19,6 @@ fn send(states: &[NotifyState<'_>]) {
     // The variable stays set: STOPPING=1 goes to the same socket later.
     if let Err(e) = sd_notify::notify(false, states) {
         let socket = std::env::var("NOTIFY_SOCKET").unwrap_or_default();
-        eprintln!("xdptcp: cannot notify the service manager at {socket}: {e}");
+        tracing::warn!("cannot notify the service manager at {socket}: {e}");
     }
 }

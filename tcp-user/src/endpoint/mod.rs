@@ -78,6 +78,7 @@ impl<S: Service> Endpoint<S> {
         let table = &self.shard.table;
         s.active = table.len() as u64;
         s.time_wait = table.time_wait_count() as u64;
+        s.half_open = table.half_open_count() as u64;
         s.time_wait_overflow = table.time_wait_overflow();
         s.buffer_bytes = buffer_pool::in_use() as u64;
         s.memory_bytes = (buffer_pool::in_use() + buffer_pool::charged()) as u64;

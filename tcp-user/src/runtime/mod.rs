@@ -32,7 +32,9 @@ mod privileges;
 mod report;
 pub mod signals;
 mod supervise;
+mod throttle;
 mod wake;
+mod watch;
 mod worker;
 
 use std::net::{Ipv4Addr, SocketAddr};
@@ -306,7 +308,7 @@ where
         let queues = dp.ports.len() as u32;
         let choosers = port_choosers(&cfg, queues, dp.iface.rx_queues)?;
         if cfg.handle_signals {
-            signals::install();
+            signals::install().context("installing the SIGINT/SIGTERM handlers")?;
         }
         let mut keys = [0u8; 32];
         getrandom::getrandom(&mut keys).map_err(|e| {
@@ -344,8 +346,8 @@ where
             true => match control::ControlServer::start(&dp.iface.name, control_handles) {
                 Ok(server) => Some(server),
                 Err(e) => {
-                    eprintln!(
-                        "xdptcp: warning: {e:#}; `xdptcp ss` and `xdptcp capture` cannot reach this daemon"
+                    tracing::warn!(
+                        "{e:#}; `xdptcp ss` and `xdptcp capture` cannot reach this daemon"
                     );
                     None
                 }
@@ -402,6 +404,7 @@ where
                         let _ = snap_tx.send(supervise::Snapshot {
                             stats: stats.clone(),
                             metrics,
+                            taken_at: std::time::SystemTime::now(),
                         });
                     })
                 });

@@ -12,6 +12,7 @@ use crossbeam_channel::Receiver;
 
 use super::datapath::Datapath;
 use super::report::{print_counters, Report};
+use super::watch::{Notice, Severity, Watch};
 use super::worker::{Control, Exit};
 use super::{signals, RuntimeConfig};
 use crate::metrics;
@@ -23,6 +24,8 @@ use crate::xdp::netlink;
 pub(crate) struct Snapshot {
     pub stats: WorkerStats,
     pub metrics: Vec<Metric>,
+    /// When the worker took it (the rates of `xdptcp top` divide by the time between two).
+    pub taken_at: std::time::SystemTime,
 }
 
 type WorkerHandle<S> = JoinHandle<(WorkerStats, S, Exit)>;
@@ -52,12 +55,15 @@ pub(crate) fn run<S>(
                 ..Default::default()
             },
             metrics: Vec::new(),
+            taken_at: std::time::SystemTime::now(),
         })
         .collect();
     let publish = |latest: &[Snapshot]| {
-        let stats: Vec<WorkerStats> = latest.iter().map(|s| s.stats.clone()).collect();
         let service: Vec<&[Metric]> = latest.iter().map(|s| s.metrics.as_slice()).collect();
-        let text = metrics::render(&stats, &dp.program.counters(), &service);
+        let mut text = metrics::render(&stats_of(latest), &dp.program.counters(), &service);
+        let taken: Vec<(u32, std::time::SystemTime)> =
+            latest.iter().map(|s| (s.stats.queue, s.taken_at)).collect();
+        metrics::render_published_at(&mut text, std::time::SystemTime::now(), &taken);
         if cfg.stats_file {
             let _ = metrics::write_file(&dp.iface.name, &text);
         }
@@ -66,10 +72,10 @@ pub(crate) fn run<S>(
         }
     };
     let mut failure: Option<String> = None;
-    let mut since_publish = Duration::ZERO;
-    let mut was_up = true;
-    let our_id = dp.program.id();
-    let mut last_seen = our_id;
+    // Publish on the first tick, so the stats file (`xdptcp stats`, `top`) exists right
+    // after the `ready` line rather than half a period later.
+    let mut since_publish = PUBLISH_EVERY;
+    let mut watch = Watch::new(&dp.iface.name, queues, dp.program.id());
     let requested =
         || (cfg.handle_signals && signals::signalled()) || control.drain.load(Ordering::SeqCst);
     let mut handles: Vec<Option<WorkerHandle<S>>> = handles.into_iter().map(Some).collect();
@@ -100,27 +106,22 @@ pub(crate) fn run<S>(
         since_publish = Duration::ZERO;
         collect(&snapshots, &mut latest);
         publish(&latest);
-        let attached = netlink::attached_xdp_program(dp.iface.index).ok().flatten();
-        if attached != our_id && attached != last_seen {
-            eprintln!(
-                "xdptcp: the XDP program on {} is no longer ours (attached: {}); traffic is not steered to the stack",
-                dp.iface.name,
-                attached.map_or("none".to_string(), |id| format!("id {id}"))
-            );
+        let now = std::time::Instant::now();
+        for notice in watch.observe_counters(now, &stats_of(&latest)) {
+            log(&notice);
         }
-        last_seen = attached;
+        // A failed query says nothing about the program: only an answer is news.
+        if let Ok(attached) = netlink::attached_xdp_program(dp.iface.index) {
+            if let Some(notice) = watch.observe_program(now, attached) {
+                log(&notice);
+            }
+        }
         if !dp.iface.exists() {
             failure = Some(format!("interface {} is gone", dp.iface.name));
             break;
         }
-        let up = dp.iface.is_up();
-        if up != was_up {
-            eprintln!(
-                "xdptcp: interface {} is {}",
-                dp.iface.name,
-                if up { "up again" } else { "DOWN" }
-            );
-            was_up = up;
+        if let Some(notice) = watch.observe_link(now, dp.iface.is_up()) {
+            log(&notice);
         }
     }
     if let Some(f) = on_drain {
@@ -128,9 +129,9 @@ pub(crate) fn run<S>(
     }
     if failure.is_some() {
         control.stop.store(true, Ordering::SeqCst);
-    } else if !all_done(&handles) && cfg.exit_report && !control.stop.load(Ordering::SeqCst) {
-        eprintln!(
-            "xdptcp: draining connections (up to {} ms)",
+    } else if !all_done(&handles) && !control.stop.load(Ordering::SeqCst) {
+        tracing::info!(
+            "draining connections (up to {} ms)",
             cfg.drain_timeout.as_millis()
         );
     }
@@ -181,10 +182,23 @@ pub(crate) fn run<S>(
         let _ = std::fs::remove_file(metrics::stats_path(&dp.iface.name));
     }
     if let Some(why) = failure {
-        eprintln!("xdptcp: {why}; stopped");
+        tracing::error!("{why}; stopped");
         bail!("stopped: {why}");
     }
     Ok(report)
+}
+
+/// The counters of each worker's newest snapshot.
+fn stats_of(latest: &[Snapshot]) -> Vec<WorkerStats> {
+    latest.iter().map(|s| s.stats.clone()).collect()
+}
+
+/// Logs a notice of the [`Watch`] at its level.
+fn log(notice: &Notice) {
+    match notice.severity {
+        Severity::Warn => tracing::warn!("{}", notice.text),
+        Severity::Info => tracing::info!("{}", notice.text),
+    }
 }
 
 /// Keeps the newest snapshot of each worker.

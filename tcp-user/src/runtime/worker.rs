@@ -238,4 +238,5 @@ fn sync_port<S: Service>(port: &mut XskPort, ep: &mut Endpoint<S>) {
     let stats = ep.stats_mut();
     stats.queue = port.queue;
     stats.port = port.counters;
+    stats.rings = port.ring_occupancy();
 }

@@ -6,6 +6,7 @@
 #![allow(unsafe_code)] // AF_XDP rings and UMEM are FFI: the one place of the datapath with `unsafe`.
 
 pub use crate::stats::PortCounters;
+use crate::stats::RingOccupancy;
 use anyhow::{anyhow, Context, Result};
 use std::num::NonZeroU32;
 use xsk_rs::config::{
@@ -101,6 +102,8 @@ pub struct XskPort {
     pending_tx: Vec<FrameDesc>,
     comp_descs: Vec<FrameDesc>,
     batch: usize,
+    /// Entries of each ring.
+    ring_size: u32,
     /// Frames set aside for transmission (free + pending + in flight).
     tx_frames: usize,
     /// Frames were given back to the fill ring since the last flush.
@@ -180,6 +183,7 @@ impl XskPort {
             tx_frames: free_tx.len(),
             free_tx,
             batch,
+            ring_size: cfg.ring_size,
             refilled: false,
             counters: PortCounters::default(),
         })
@@ -286,6 +290,19 @@ impl XskPort {
             self.counters.rx_ring_full = s.rx_ring_full();
             self.counters.rx_dropped = s.rx_dropped();
             self.counters.rx_fill_empty = s.rx_fill_ring_empty_descs();
+        }
+    }
+
+    /// How full the four rings are now: an atomic load of each ring's producer or consumer
+    /// index, so cheap, but meant for the periodic statistics path, not per packet.
+    pub fn ring_occupancy(&mut self) -> RingOccupancy {
+        let size = self.ring_size;
+        RingOccupancy {
+            size,
+            fill: size.saturating_sub(self.fill.nb_free_exact()),
+            rx: self.rx.nb_avail_exact(),
+            tx: size.saturating_sub(self.tx.nb_free_exact()),
+            completion: self.comp.nb_avail_exact(),
         }
     }
 
