@@ -74,10 +74,13 @@ fn assert_echoes(tb: &Testbed, port: u16, msg: &[u8]) {
 
 /// The `xdptcp: per worker: ...` line of a running daemon (printed on stderr right after
 /// the `ready` line on stdout, so it may arrive a moment later).
+/// The limits the daemon logged (`per worker: ...`), without the log line's timestamp.
 fn per_worker_line(d: &mut Daemon) -> String {
-    d.process()
+    let line = d
+        .process()
         .wait_for_line("the per worker line", T, |l| l.contains("per worker:"))
-        .expect("per worker line")
+        .expect("per worker line");
+    line[line.find("per worker:").expect("found")..].to_string()
 }
 
 #[test]

@@ -56,7 +56,14 @@ fn deleting_the_served_interface_stops_the_daemon_with_one_line() {
     let status = daemon.process().wait_exit(Duration::from_secs(5)).unwrap();
     let out = daemon.output();
     assert!(!status.success(), "exit {status}; output:\n{out}");
-    let gone = format!("xdptcp: interface {} is gone; stopped", tb.srv_if);
-    assert!(out.lines().any(|l| l == gone), "no {gone:?} in:\n{out}");
+    // One ERROR event (timestamp, level, target, message), then the plain fatal line.
+    let gone = format!("interface {} is gone; stopped", tb.srv_if);
+    assert!(
+        out.lines()
+            .any(|l| l.contains(" ERROR ") && l.ends_with(&gone)),
+        "no error event {gone:?} in:\n{out}"
+    );
+    let fatal = format!("xdptcp: error: stopped: interface {} is gone", tb.srv_if);
+    assert!(out.lines().any(|l| l == fatal), "no {fatal:?} in:\n{out}");
     assert!(!out.contains("panicked"), "{out}");
 }
