@@ -94,7 +94,8 @@ fn ipv6_reaches_the_kernel_and_is_counted_per_family_while_ipv4_is_served() {
     assert_eq!(&buf, b"four");
     drop(v4);
     let (c, out) = daemon.stop();
-    assert!(c.xdp("passed_v6") >= 10, "ND, ping6 and TCP over v6: {out}");
+    // At least the three echo requests and the client's SYN, ACK and data segment.
+    assert!(c.xdp("passed_v6") >= 6, "ping6 and TCP over v6: {out}");
     assert_eq!(c.xdp("steered_v6"), 0, "{out}");
     assert_eq!(c.xdp("malformed_v6"), 0, "{out}");
     assert!(c.xdp("steered") >= 4, "{out}");
