@@ -107,9 +107,11 @@ impl ConnInfo {
         }
     }
 
-    /// `a.b.c.d:port` of our end and the peer's.
+    /// `a.b.c.d:port` (IPv4) or `[v6]:port` of our end and the peer's.
     pub fn endpoints(tuple: &FourTuple) -> (String, String) {
-        let a = |addr: u32, port: u16| format!("{}:{port}", std::net::Ipv4Addr::from(addr));
+        let a = |addr: super::Addr, port: u16| {
+            std::net::SocketAddr::new(addr.to_ip(), port).to_string()
+        };
         (
             a(tuple.local_addr, tuple.local_port),
             a(tuple.remote_addr, tuple.remote_port),
@@ -169,6 +171,7 @@ pub fn parse_state(s: &str) -> Result<&'static str, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::wire::Addr;
 
     #[test]
     fn states_parse_in_ss_and_rfc_spellings() {
@@ -185,9 +188,9 @@ mod tests {
     #[test]
     fn filter_takes_state_and_either_port() {
         let t = FourTuple {
-            local_addr: 1,
+            local_addr: Addr::v4(1),
             local_port: 7,
-            remote_addr: 2,
+            remote_addr: Addr::v4(2),
             remote_port: 40000,
         };
         let all = ConnFilter::default();
