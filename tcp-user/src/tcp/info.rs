@@ -186,6 +186,28 @@ mod tests {
     }
 
     #[test]
+    fn endpoints_print_ipv4_plainly_and_ipv6_in_brackets() {
+        let v4 = FourTuple {
+            local_addr: Addr::v4(0x0a00_0001),
+            local_port: 80,
+            remote_addr: Addr::v4(0x0a00_0002),
+            remote_port: 40000,
+        };
+        let (l, r) = ConnInfo::endpoints(&v4);
+        assert_eq!((l.as_str(), r.as_str()), ("10.0.0.1:80", "10.0.0.2:40000"));
+        let v6 = FourTuple {
+            local_addr: "2001:db8::1".parse::<std::net::Ipv6Addr>().unwrap().into(),
+            remote_addr: "2001:db8::2".parse::<std::net::Ipv6Addr>().unwrap().into(),
+            ..v4
+        };
+        let (l, r) = ConnInfo::endpoints(&v6);
+        assert_eq!(
+            (l.as_str(), r.as_str()),
+            ("[2001:db8::1]:80", "[2001:db8::2]:40000")
+        );
+    }
+
+    #[test]
     fn filter_takes_state_and_either_port() {
         let t = FourTuple {
             local_addr: Addr::v4(1),
