@@ -24,9 +24,9 @@ const IRS: u32 = 5_000;
 
 fn tuple() -> FourTuple {
     FourTuple {
-        local_addr: 0x0a09_0002,
+        local_addr: tcp_user::wire::Addr::v4(0x0a09_0002),
         local_port: 80,
-        remote_addr: 0x0a09_0001,
+        remote_addr: tcp_user::wire::Addr::v4(0x0a09_0001),
         remote_port: 40_000,
     }
 }
@@ -36,10 +36,11 @@ fn peer_header() -> FrameHeader {
     FrameHeader {
         src_mac: MacAddr([0x02, 0, 0, 0, 0, 0x01]),
         dst_mac: MacAddr([0x02, 0, 0, 0, 0, 0x02]),
-        src_addr: 0x0a09_0001,
-        dst_addr: 0x0a09_0002,
+        src_addr: tcp_user::wire::Addr::v4(0x0a09_0001),
+        dst_addr: tcp_user::wire::Addr::v4(0x0a09_0002),
         ttl: 64,
         ip_id: 0,
+        flow_label: 0,
     }
 }
 
@@ -134,7 +135,7 @@ fn table_lookup_10k_conns(c: &mut Criterion) {
     for i in 0..N {
         // Clients spread over addresses and ephemeral ports, as a load generator makes.
         let t = FourTuple {
-            remote_addr: 0x0a00_0000 | (i / 500 + 1),
+            remote_addr: tcp_user::wire::Addr::v4(0x0a00_0000 | (i / 500 + 1)),
             remote_port: 32_768 + (i % 500) as u16 * 7,
             ..tuple()
         };
@@ -271,10 +272,11 @@ fn emit_ack_frame(c: &mut Criterion) {
     let hdr = FrameHeader {
         src_mac: MacAddr([0x02, 0, 0, 0, 0, 0x02]),
         dst_mac: MacAddr([0x02, 0, 0, 0, 0, 0x01]),
-        src_addr: 0x0a09_0002,
-        dst_addr: 0x0a09_0001,
+        src_addr: tcp_user::wire::Addr::v4(0x0a09_0002),
+        dst_addr: tcp_user::wire::Addr::v4(0x0a09_0001),
         ttl: 64,
         ip_id: 0,
+        flow_label: 0,
     };
     let ack = Segment {
         src_port: 80,

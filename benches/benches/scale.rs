@@ -85,10 +85,11 @@ fn peer_frame(buf: &mut [u8], from: (u32, u16), seg: Segment<'_>) -> usize {
     let hdr = FrameHeader {
         src_mac: PEER_MAC,
         dst_mac: SERVER_MAC,
-        src_addr: from.0,
-        dst_addr: SERVER,
+        src_addr: tcp_user::wire::Addr::v4(from.0),
+        dst_addr: tcp_user::wire::Addr::v4(SERVER),
         ttl: 64,
         ip_id: 0,
+        flow_label: 0,
     };
     let seg = Segment {
         src_port: from.1,
@@ -149,7 +150,13 @@ impl SinkTx {
             let p = parse_frame(&self.kept[at..at + len]).expect("the endpoint emits valid frames");
             at += len;
             let s = &p.segment;
-            (p.dst_addr, s.dst_port, s.seq.0, s.ack.0, s.flags)
+            (
+                p.dst_addr.to_v4().unwrap_or(0),
+                s.dst_port,
+                s.seq.0,
+                s.ack.0,
+                s.flags,
+            )
         })
     }
 

@@ -7,7 +7,7 @@
 //! as mTCP does. Devices that pick queues otherwise (veth takes the sender's TX queue) get
 //! [`PortChooser::fallback`]: any free port, with every worker serving all of them.
 
-use crate::tcp::FourTuple;
+use crate::tcp::{Addr, FourTuple};
 
 /// The default key of Microsoft's RSS specification (and of many NIC drivers).
 pub const MICROSOFT_KEY: [u8; 40] = [
@@ -98,13 +98,19 @@ impl PortChooser {
         match &self.key {
             None => true,
             Some(key) => {
-                let h = hash_ipv4_tcp(
-                    key,
-                    tuple.remote_addr,
-                    tuple.local_addr,
-                    tuple.remote_port,
-                    tuple.local_port,
-                );
+                // The NIC hashes what it receives: the reply, from remote to local.
+                let h = match (tuple.remote_addr.to_v4(), tuple.local_addr.to_v4()) {
+                    (Some(src), Some(dst)) => {
+                        hash_ipv4_tcp(key, src, dst, tuple.remote_port, tuple.local_port)
+                    }
+                    _ => hash_ipv6_tcp(
+                        key,
+                        tuple.remote_addr.octets(),
+                        tuple.local_addr.octets(),
+                        tuple.remote_port,
+                        tuple.local_port,
+                    ),
+                };
                 h % self.queues == self.queue
             }
         }
@@ -114,8 +120,8 @@ impl PortChooser {
     /// this queue and is not `in_use`; `None` when the range is exhausted.
     pub fn choose(
         &mut self,
-        local_addr: u32,
-        remote_addr: u32,
+        local_addr: Addr,
+        remote_addr: Addr,
         remote_port: u16,
         in_use: impl Fn(&FourTuple) -> bool,
     ) -> Option<u16> {
@@ -233,7 +239,9 @@ mod tests {
         for queue in 0..4 {
             let mut chooser = PortChooser::toeplitz(&MICROSOFT_KEY, queue, 4, 32768, 60999);
             for _ in 0..50 {
-                let port = chooser.choose(local, remote, 80, |_| false).unwrap();
+                let port = chooser
+                    .choose(local.into(), remote.into(), 80, |_| false)
+                    .unwrap();
                 let h = hash_ipv4_tcp(&MICROSOFT_KEY, remote, local, 80, port);
                 assert_eq!(h % 4, queue);
             }
@@ -244,9 +252,18 @@ mod tests {
     fn chooser_skips_ports_in_use_and_reports_exhaustion() {
         let mut chooser = PortChooser::fallback(40000, 40002);
         let taken = |t: &FourTuple| t.local_port == 40001;
-        assert_eq!(chooser.choose(1, 2, 80, taken), Some(40000));
-        assert_eq!(chooser.choose(1, 2, 80, taken), Some(40002));
-        assert_eq!(chooser.choose(1, 2, 80, taken), Some(40000));
-        assert_eq!(chooser.choose(1, 2, 80, |_| true), None);
+        assert_eq!(
+            chooser.choose(Addr::v4(1), Addr::v4(2), 80, taken),
+            Some(40000)
+        );
+        assert_eq!(
+            chooser.choose(Addr::v4(1), Addr::v4(2), 80, taken),
+            Some(40002)
+        );
+        assert_eq!(
+            chooser.choose(Addr::v4(1), Addr::v4(2), 80, taken),
+            Some(40000)
+        );
+        assert_eq!(chooser.choose(Addr::v4(1), Addr::v4(2), 80, |_| true), None);
     }
 }

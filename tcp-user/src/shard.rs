@@ -15,14 +15,16 @@ use crate::rss::PortChooser;
 use crate::stats::{DropReason, WorkerStats};
 use crate::table::{ConnId, ConnectionTable, Entry, InsertError};
 use crate::tcp::buffer_pool::{self, Pressure};
-use crate::tcp::{self, Connection, FourTuple, Instant, IsnGenerator, SeqNum, SynCookies};
+use crate::tcp::{self, Addr, Connection, FourTuple, Instant, IsnGenerator, SeqNum, SynCookies};
 use crate::wire::MacAddr;
 
 /// What one endpoint serves and how; one per worker.
 #[derive(Clone, Debug)]
 pub struct EndpointConfig {
-    /// Local IPv4 address (host order).
-    pub local_addr: u32,
+    /// Local addresses, of either family or both: every listening port is served on each
+    /// of them, and an outbound connection leaves from the first of the remote's family.
+    /// Frames to any other address are not ours (`DropReason::NotServed`).
+    pub local_addrs: Vec<Addr>,
     /// Our Ethernet address.
     pub local_mac: MacAddr,
     /// Ports with a listener: a SYN to one of them opens a connection. Other ports reaching
@@ -52,11 +54,25 @@ pub struct EndpointConfig {
 }
 
 impl EndpointConfig {
-    /// A configuration for `local_addr` listening on `listen_ports`, with the daemon's
-    /// default limits and fixed secrets (tests; the runtime draws random ones).
-    pub fn new(local_addr: u32, local_mac: MacAddr, listen_ports: &[u16]) -> EndpointConfig {
+    /// A configuration for `local_addr` (an IPv4 address in host order, or any [`Addr`])
+    /// listening on `listen_ports`, with the daemon's default limits and fixed secrets
+    /// (tests; the runtime draws random ones).
+    pub fn new(
+        local_addr: impl Into<Addr>,
+        local_mac: MacAddr,
+        listen_ports: &[u16],
+    ) -> EndpointConfig {
+        Self::with_addrs(&[local_addr.into()], local_mac, listen_ports)
+    }
+
+    /// As [`EndpointConfig::new`], serving `listen_ports` on each of `local_addrs`.
+    pub fn with_addrs(
+        local_addrs: &[Addr],
+        local_mac: MacAddr,
+        listen_ports: &[u16],
+    ) -> EndpointConfig {
         EndpointConfig {
-            local_addr,
+            local_addrs: local_addrs.to_vec(),
             local_mac,
             listen_ports: listen_ports.to_vec(),
             tcp: tcp::Config::default(),
@@ -79,14 +95,31 @@ pub struct ClientSetup {
     pub ports: PortChooser,
     /// Ethernet address of the next hop towards each remote address known at start (from
     /// the kernel's neighbour table; see `xdp::neighbour`).
-    pub next_hops: Vec<(u32, MacAddr)>,
+    pub next_hops: Vec<(Addr, MacAddr)>,
     /// Next hop for other addresses (the gateway), if any.
     pub default_next_hop: Option<MacAddr>,
 }
 
+impl EndpointConfig {
+    /// True when `addr` is one of ours.
+    #[inline]
+    pub fn serves(&self, addr: Addr) -> bool {
+        self.local_addrs.contains(&addr)
+    }
+
+    /// The address an outbound connection to `remote` leaves from: our first of its family.
+    pub fn local_addr_for(&self, remote: Addr) -> Option<Addr> {
+        let family = remote.family();
+        self.local_addrs
+            .iter()
+            .copied()
+            .find(|a| a.family() == family)
+    }
+}
+
 impl ClientSetup {
     /// The next hop towards `addr`.
-    pub fn next_hop(&self, addr: u32) -> Option<MacAddr> {
+    pub fn next_hop(&self, addr: Addr) -> Option<MacAddr> {
         self.next_hops
             .iter()
             .find(|(a, _)| *a == addr)
@@ -160,10 +193,10 @@ impl<D> Shard<D> {
 
     /// True when `addr:port` has a listener (and we are not draining).
     #[inline]
-    pub(crate) fn is_listening(&self, addr: u32, port: u16) -> bool {
+    pub(crate) fn is_listening(&self, addr: Addr, port: u16) -> bool {
         self.accepting
-            && addr == self.cfg.local_addr
             && self.listening[port as usize / 64] & (1 << (port % 64)) != 0
+            && self.cfg.serves(addr)
     }
 
     /// Whether a new connection fits: a table slot, and memory below the budget's hard
@@ -218,14 +251,18 @@ impl<D> Shard<D> {
     pub(crate) fn connect(
         &mut self,
         now: Instant,
-        remote_addr: u32,
+        remote_addr: Addr,
         remote_port: u16,
         data: D,
     ) -> Result<ConnId, OpenError> {
         if self.room().is_err() {
             return Err(OpenError::NoRoom);
         }
-        let local_addr = self.cfg.local_addr;
+        // No address of the remote's family: no route to it.
+        let local_addr = self
+            .cfg
+            .local_addr_for(remote_addr)
+            .ok_or(OpenError::NoRoute)?;
         let Some(client) = self.cfg.client.as_mut() else {
             return Err(OpenError::NotConfigured);
         };
@@ -382,7 +419,7 @@ pub enum OpenError {
     /// The runtime was not given local ports for outbound connections.
     NotConfigured,
     /// No next hop is known for the remote address (the runtime resolves the remotes it is
-    /// told about at start).
+    /// told about at start), or the endpoint has no address of the remote's family.
     NoRoute,
     /// Every local port is in use towards this remote.
     NoLocalPort,

@@ -41,10 +41,10 @@ macro_rules! drop_reasons {
 
 drop_reasons! {
     TruncatedEthernet => "truncated_ethernet", "Frame shorter than an Ethernet header.";
-    NotIpv4 => "not_ipv4", "Not IPv4 (the XDP program should not have steered it).";
+    NotIpv4 => "not_ipv4", "Neither IPv4 nor IPv6 (the XDP program should not have steered it).";
     TruncatedIpv4 => "truncated_ipv4", "Shorter than the IPv4 header, or total length beyond the frame.";
     BadIpv4HeaderLength => "bad_ipv4_header_length", "IHL below 5 or beyond the packet.";
-    BadIpVersion => "bad_ip_version", "IPv4 version field is not 4.";
+    BadIpVersion => "bad_ip_version", "IP version field does not match the ethertype (not 4 in IPv4, not 6 in IPv6).";
     BadIpv4Checksum => "bad_ipv4_checksum", "IPv4 header checksum does not verify.";
     Ipv4Fragment => "ipv4_fragment", "A fragment (MF set or offset non-zero): the stack does not reassemble (the XDP program drops first fragments of served tuples; this counts what reached the stack anyway).";
     NotTcp => "not_tcp", "Not TCP.";
@@ -73,6 +73,11 @@ drop_reasons! {
     MissingAck => "missing_ack", "Segment without ACK where one is required (RFC 9293 section 3.10.7.4 fifth step).";
     MissingSyn => "missing_syn", "Segment in SYN-SENT with neither SYN nor RST (RFC 9293 section 3.10.7.3 fifth).";
     ClosedConnection => "closed_connection", "Segment for a connection object already CLOSED (the table has not freed it yet).";
+    TruncatedIpv6 => "truncated_ipv6", "Shorter than the IPv6 header, or payload length beyond the frame.";
+    BadIpv6ExtensionHeader => "bad_ipv6_extension_header", "An IPv6 extension header runs past the payload, Hop-by-Hop is not first, or a Routing header still has segments left (RFC 8200 section 4).";
+    TooManyIpv6ExtensionHeaders => "too_many_ipv6_extension_headers", "More IPv6 extension headers than the stack walks (8).";
+    Ipv6Fragment => "ipv6_fragment", "An IPv6 Fragment header: the stack does not reassemble (the XDP program drops first fragments of served tuples; this counts what reached the stack anyway).";
+    V4MappedOnV6 => "v4_mapped_on_v6", "IPv4-mapped source or destination in an IPv6 header (RFC 4942 section 2.2; inside the stack such an address is the IPv4 address).";
 }
 
 /// Frame counters of one AF_XDP port.

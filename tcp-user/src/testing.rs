@@ -3,7 +3,8 @@
 //! after quinn-proto's test `Pair`.
 //!
 //! Hosts are [`Endpoint`]s with any service; frames go from one to another by destination
-//! IPv4 address, through the same parser and engine as on a real interface. A
+//! address, IPv4 or IPv6 (a host may hold both), through the same parser and engine as on
+//! a real interface. A
 //! [`Peer`] host is a scripted client (or backend server) the test drives directly.
 //!
 //! ```
@@ -22,13 +23,13 @@
 
 use std::any::Any;
 use std::collections::VecDeque;
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use crate::endpoint::{ClientSetup, Endpoint, EndpointConfig, VecTx};
 use crate::rss::PortChooser;
 use crate::service::{ConnId, Cx, Event, Service, State};
-use crate::tcp::Instant;
+use crate::tcp::{Addr, Instant};
 use crate::wire::MacAddr;
 
 /// The address [`TestNet::add_server`] is usually given.
@@ -42,7 +43,7 @@ pub type HostId = usize;
 
 /// What the network needs of a host: an endpoint with any service.
 trait Host {
-    fn addr(&self) -> u32;
+    fn serves(&self, addr: Addr) -> bool;
     fn handle(&mut self, now: Instant, frame: &[u8], tx: &mut VecTx);
     fn handle_timeout(&mut self, now: Instant, tx: &mut VecTx);
     fn poll_timeout(&self) -> Option<Instant>;
@@ -50,8 +51,8 @@ trait Host {
 }
 
 impl<S: Service + 'static> Host for Endpoint<S> {
-    fn addr(&self) -> u32 {
-        self.config().local_addr
+    fn serves(&self, addr: Addr) -> bool {
+        self.config().serves(addr)
     }
     fn handle(&mut self, now: Instant, frame: &[u8], tx: &mut VecTx) {
         Endpoint::handle(self, now, frame, tx);
@@ -114,10 +115,14 @@ impl TestNet {
 
     /// The configuration a host at `addr` gets: the daemon's defaults, small buffers'
     /// worth of nothing special, and local ports for outbound connections.
-    pub fn config(&self, addr: Ipv4Addr, listen_ports: &[u16]) -> EndpointConfig {
+    /// `addr` is of either family; push to `local_addrs` for a host of both.
+    pub fn config(&self, addr: impl Into<IpAddr>, listen_ports: &[u16]) -> EndpointConfig {
         let n = self.hosts.len() as u8 + 1;
-        let mut cfg =
-            EndpointConfig::new(u32::from(addr), MacAddr([2, 0, 0, 0, 0, n]), listen_ports);
+        let mut cfg = EndpointConfig::new(
+            Addr::from(addr.into()),
+            MacAddr([2, 0, 0, 0, 0, n]),
+            listen_ports,
+        );
         cfg.client = Some(ClientSetup {
             ports: PortChooser::fallback(40000, 60999),
             next_hops: Vec::new(),
@@ -136,7 +141,7 @@ impl TestNet {
     /// Adds a host at `addr` serving `service` on `listen_ports`.
     pub fn add_server<S: Service + 'static>(
         &mut self,
-        addr: Ipv4Addr,
+        addr: impl Into<IpAddr>,
         listen_ports: &[u16],
         service: S,
     ) -> HostId {
@@ -151,14 +156,14 @@ impl TestNet {
     }
 
     /// Adds a scripted [`Peer`] at `addr` listening on `listen_ports` (a backend server).
-    pub fn add_peer_at(&mut self, addr: Ipv4Addr, listen_ports: &[u16]) -> HostId {
+    pub fn add_peer_at(&mut self, addr: impl Into<IpAddr>, listen_ports: &[u16]) -> HostId {
         self.add_server(addr, listen_ports, Peer::default())
     }
 
     fn free_addr(&self) -> Ipv4Addr {
         (2..=254u8)
             .map(|n| Ipv4Addr::new(10, 0, 0, n))
-            .find(|a| self.hosts.iter().all(|h| h.addr() != u32::from(*a)))
+            .find(|&a| self.hosts.iter().all(|h| !h.serves(a.into())))
             .expect("fewer than 253 hosts")
     }
 
@@ -185,7 +190,8 @@ impl TestNet {
     }
 
     /// Opens a connection from peer `host` to `remote` (the SYN is in flight on return).
-    pub fn connect(&mut self, host: HostId, remote: SocketAddrV4) -> ConnId {
+    pub fn connect(&mut self, host: HostId, remote: impl Into<SocketAddr>) -> ConnId {
+        let remote = remote.into();
         self.with::<Peer, _>(host, |_, cx| {
             let data = PeerConn {
                 opened: true,
@@ -347,15 +353,13 @@ impl TestNet {
                 return;
             }
         }
-        // Ethernet (14) + IPv4: the destination address is at bytes 30..34.
-        let Some(dst) = frame.get(30..34) else {
+        let Some(dst) = destination(&frame) else {
             self.unroutable += 1;
             return;
         };
-        let dst = u32::from_be_bytes([dst[0], dst[1], dst[2], dst[3]]);
         let now = self.now;
         let mut tx = VecTx::default();
-        match self.hosts.iter_mut().find(|h| h.addr() == dst) {
+        match self.hosts.iter_mut().find(|h| h.serves(dst)) {
             Some(h) => {
                 self.delivered += 1;
                 h.handle(now, &frame, &mut tx);
@@ -363,6 +367,20 @@ impl TestNet {
             None => self.unroutable += 1,
         }
         self.in_flight.extend(tx.take());
+    }
+}
+
+/// Where the link delivers `frame`: its destination address, read in place (Ethernet is 14
+/// bytes; IPv4's destination is at 16..20 of its header, IPv6's at 24..40). A frame
+/// with a v4-mapped IPv6 destination routes like the IPv4 address; the host drops it.
+fn destination(frame: &[u8]) -> Option<Addr> {
+    match frame.get(12..14)? {
+        [0x08, 0x00] => {
+            let d = frame.get(30..34)?;
+            Some(Addr::v4(u32::from_be_bytes([d[0], d[1], d[2], d[3]])))
+        }
+        [0x86, 0xdd] => Some(Addr::v6(frame.get(38..54)?.try_into().ok()?)),
+        _ => None,
     }
 }
 
@@ -456,6 +474,7 @@ impl Service for Peer {
 mod tests {
     use super::*;
     use crate::app::echo::Echo;
+    use std::net::SocketAddrV4;
 
     #[test]
     fn a_peer_echoes_through_the_echo_service_in_both_close_orders() {
@@ -474,6 +493,30 @@ mod tests {
             0,
             "server side freed"
         );
+    }
+
+    #[test]
+    fn a_v6_peer_echoes_through_a_dual_stack_server_next_to_a_v4_peer() {
+        let server6: std::net::Ipv6Addr = "2001:db8::1".parse().unwrap();
+        let mut net = TestNet::new();
+        let mut cfg = net.config(SERVER_ADDR, &[7]);
+        cfg.local_addrs.push(server6.into());
+        let server = net.add(cfg, Echo);
+        let peer6 = net.add_peer_at("2001:db8::2".parse::<std::net::Ipv6Addr>().unwrap(), &[]);
+        let peer4 = net.add_peer();
+        let c6 = net.connect(peer6, SocketAddr::from((server6, 7)));
+        let c4 = net.connect(peer4, SocketAddrV4::new(SERVER_ADDR, 7));
+        let data: Vec<u8> = (0..100_000u32).map(|i| (i * 13) as u8).collect();
+        net.send(peer6, c6, &data);
+        net.send(peer4, c4, b"four");
+        net.shutdown(peer6, c6);
+        net.shutdown(peer4, c4);
+        net.advance(Duration::from_secs(1));
+        assert_eq!(net.take_received(peer6, c6), data);
+        assert_eq!(net.take_received(peer4, c4), b"four");
+        assert_eq!(net.events(peer6, c6).last(), Some(&Event::Closed));
+        assert_eq!(net.endpoint::<Echo>(server).connections(), 0);
+        assert_eq!(net.unroutable, 0);
     }
 
     #[test]

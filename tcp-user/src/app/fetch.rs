@@ -2,9 +2,10 @@
 //! collects everything the server sends until it closes, and reports how it ended. Used by
 //! `xdptcp connect --mode fetch` to check the stack as a client against real servers.
 
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::net::SocketAddr;
 
 use crate::service::{Conn, ConnId, ConnectError, Cx, Event, Instant, Service, State};
+use crate::tcp::Addr;
 
 /// How a fetch ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -39,7 +40,7 @@ impl Outcome {
 
 /// The fetch application and its result.
 pub struct Fetch {
-    target: Option<(u32, u16)>,
+    target: Option<(Addr, u16)>,
     request: Vec<u8>,
     sent: usize,
     /// Close our side (FIN) once the request is sent, like `nc -N`.
@@ -57,10 +58,11 @@ pub struct Fetch {
 }
 
 impl Fetch {
-    /// A fetch of `addr:port` (host order) sending `request`, half-closing after it if `half_close`.
-    pub fn new(addr: u32, port: u16, request: Vec<u8>, half_close: bool) -> Fetch {
+    /// A fetch of `addr:port` (either family; a `u32` is an IPv4 address in host order)
+    /// sending `request`, half-closing after it if `half_close`.
+    pub fn new(addr: impl Into<Addr>, port: u16, request: Vec<u8>, half_close: bool) -> Fetch {
         Fetch {
-            target: Some((addr, port)),
+            target: Some((addr.into(), port)),
             request,
             sent: 0,
             half_close,
@@ -90,7 +92,7 @@ impl Service for Fetch {
         let Some((addr, port)) = self.target.take() else {
             return;
         };
-        match cx.connect(SocketAddrV4::new(Ipv4Addr::from(addr), port), ()) {
+        match cx.connect(SocketAddr::new(addr.to_ip(), port), ()) {
             Ok(_) => self.opened_at = Some(cx.now()),
             Err(_) => self.outcome = Some(Outcome::NotStarted),
         }

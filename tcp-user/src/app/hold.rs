@@ -11,18 +11,19 @@
 //! latency probe) until `end`. Failures are counted, never retried: the figure wanted is
 //! how many the server holds.
 
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use hdrhistogram::Histogram;
 
 use crate::service::{ConnId, Cx, Event, Instant, OpenError, Service, Timer};
+use crate::tcp::Addr;
 
 /// What one worker's hold load does.
 #[derive(Clone, Debug)]
 pub struct HoldConfig {
-    /// Server address (host order).
-    pub remote_addr: u32,
+    /// Server address (either family).
+    pub remote_addr: Addr,
     /// Server ports, `first..=last`: connections go to the first until no local port is
     /// left towards it, then to the next.
     pub remote_ports: (u16, u16),
@@ -163,9 +164,9 @@ impl HoldGen {
         self.established - self.lost
     }
 
-    fn remote(&self) -> SocketAddrV4 {
-        SocketAddrV4::new(
-            Ipv4Addr::from(self.cfg.remote_addr),
+    fn remote(&self) -> SocketAddr {
+        SocketAddr::new(
+            self.cfg.remote_addr.to_ip(),
             self.cfg.remote_ports.0 + self.port_index,
         )
     }

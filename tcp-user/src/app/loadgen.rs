@@ -7,9 +7,10 @@
 
 use hdrhistogram::Histogram;
 
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::net::SocketAddr;
 
 use crate::service::{Conn, ConnId, Cx, Event, Instant, Service};
+use crate::tcp::Addr;
 
 /// Which transactions to run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -36,8 +37,8 @@ impl std::str::FromStr for LoadMode {
 pub struct LoadConfig {
     /// Which transactions to run.
     pub mode: LoadMode,
-    /// Server address (host order).
-    pub remote_addr: u32,
+    /// Server address (either family).
+    pub remote_addr: Addr,
     /// Server port.
     pub remote_port: u16,
     /// Connections in flight.
@@ -123,7 +124,7 @@ impl Service for LoadGen {
 
     /// Keeps the configured number of connections in flight until the run ends.
     fn poll(&mut self, cx: &mut Cx<'_, LoadConn>) {
-        let remote = SocketAddrV4::new(Ipv4Addr::from(self.cfg.remote_addr), self.cfg.remote_port);
+        let remote = SocketAddr::new(self.cfg.remote_addr.to_ip(), self.cfg.remote_port);
         while self.to_open > 0 && !self.finished(cx.now()) {
             let start = (self.cfg.mode == LoadMode::Crr).then(|| cx.now());
             let data = LoadConn { start, received: 0 };

@@ -283,10 +283,11 @@ mod tests {
         let hdr = FrameHeader {
             src_mac: MacAddr([2, 0, 0, 0, 0, 1]),
             dst_mac: MacAddr([2, 0, 0, 0, 0, 2]),
-            src_addr: u32::from(Ipv4Addr::from(src)),
-            dst_addr: u32::from(Ipv4Addr::from(dst)),
+            src_addr: Ipv4Addr::from(src).into(),
+            dst_addr: Ipv4Addr::from(dst).into(),
             ttl: 64,
             ip_id: 0,
+            flow_label: 0,
         };
         let seg = Segment {
             src_port: sport,

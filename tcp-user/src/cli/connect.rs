@@ -164,7 +164,7 @@ pub fn connect(args: ConnectArgs) -> Result<()> {
             let share = conns / w.workers + usize::from(w.index < conns % w.workers);
             LoadGen::new(LoadConfig {
                 mode,
-                remote_addr: u32::from(*remote.ip()),
+                remote_addr: (*remote.ip()).into(),
                 remote_port: remote.port(),
                 conns: share,
                 size,
@@ -288,7 +288,7 @@ fn hold(args: &ConnectArgs) -> Result<()> {
         .service(move |w| {
             let share = conns / w.workers + usize::from(w.index < conns % w.workers);
             HoldGen::new(HoldConfig {
-                remote_addr: u32::from(*remote.ip()),
+                remote_addr: (*remote.ip()).into(),
                 remote_ports,
                 conns: share,
                 max_in_flight,

@@ -115,6 +115,7 @@ fn run(mut port: XskPort, control: &Control, busy_poll: bool) -> WorkerStats {
 mod tests {
     use super::*;
     use crate::tcp::{Segment, SeqNum, TcpFlags};
+    use crate::wire::Addr;
     use crate::wire::{emit_frame, parse_frame, FrameHeader, MacAddr};
 
     #[test]
@@ -122,10 +123,11 @@ mod tests {
         let hdr = FrameHeader {
             src_mac: MacAddr([2, 0, 0, 0, 0, 1]),
             dst_mac: MacAddr([2, 0, 0, 0, 0, 2]),
-            src_addr: 0x0a00_0001,
-            dst_addr: 0x0a00_0002,
+            src_addr: Addr::v4(0x0a00_0001),
+            dst_addr: Addr::v4(0x0a00_0002),
             ttl: 64,
             ip_id: 0,
+            flow_label: 0,
         };
         let seg = Segment {
             src_port: 40000,
@@ -141,7 +143,10 @@ mod tests {
         let len = emit_frame(&mut buf, &hdr, &seg).unwrap();
         assert!(swap_addresses(&mut buf[..len]));
         let p = parse_frame(&buf[..len]).expect("checksums still valid");
-        assert_eq!((p.src_addr, p.dst_addr), (0x0a00_0002, 0x0a00_0001));
+        assert_eq!(
+            (p.src_addr, p.dst_addr),
+            (Addr::v4(0x0a00_0002), Addr::v4(0x0a00_0001))
+        );
         assert_eq!((p.src_mac, p.dst_mac), (hdr.dst_mac, hdr.src_mac));
         assert_eq!((p.segment.src_port, p.segment.dst_port), (7, 40000));
         assert_eq!(p.segment.payload, b"reflect me");

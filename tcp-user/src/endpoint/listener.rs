@@ -26,9 +26,9 @@ impl<S: Service> Endpoint<S> {
             remote_addr: parsed.src_addr,
             remote_port: seg.src_port,
         };
-        // Only our own address is ours to answer for (the XDP program should have steered
-        // nothing else here).
-        if tuple.local_addr != self.shard.cfg.local_addr {
+        // Only our own addresses are ours to answer for (the XDP program should have
+        // steered nothing else here).
+        if !self.shard.cfg.serves(tuple.local_addr) {
             return self.count_drop(DropReason::NotServed);
         }
         let listening = self.shard.is_listening(tuple.local_addr, tuple.local_port);
@@ -160,13 +160,6 @@ impl<S: Service> Endpoint<S> {
     }
 
     fn header(&self, tuple: &FourTuple, peer_mac: MacAddr) -> FrameHeader {
-        FrameHeader {
-            src_mac: self.shard.cfg.local_mac,
-            dst_mac: peer_mac,
-            src_addr: tuple.local_addr,
-            dst_addr: tuple.remote_addr,
-            ttl: 64,
-            ip_id: 0,
-        }
+        super::frame_header(&self.shard, tuple, peer_mac)
     }
 }

@@ -26,7 +26,7 @@ use crate::service::{Cx, Event, Service, Timer};
 use crate::shard::Shard;
 use crate::stats::{DropReason, WorkerStats};
 use crate::table::ConnId;
-use crate::tcp::{ConnFilter, ConnInfo, Instant, State};
+use crate::tcp::{ConnFilter, ConnInfo, Family, FourTuple, Instant, State};
 use crate::wire::{emit_frame, FrameHeader, MacAddr};
 
 /// One worker's stack: a [`Shard`] of connections and the [`Service`] that runs on them.
@@ -301,8 +301,9 @@ impl<S: Service> Endpoint<S> {
             dst_mac: MacAddr(entry.peer_mac),
             src_addr: tuple.local_addr,
             dst_addr: tuple.remote_addr,
-            ttl: 64,
+            ttl: HOP_LIMIT,
             ip_id: 0,
+            flow_label: flow_label(&self.shard.isn, &tuple),
         };
         loop {
             if !tx.has_room() {
@@ -321,5 +322,31 @@ impl<S: Service> Endpoint<S> {
 
     fn count_drop(&mut self, reason: DropReason) {
         self.shard.stats.drops[reason as usize] += 1;
+    }
+}
+
+/// TTL (IPv4) or hop limit (IPv6) of what we send: Linux's default for both (64).
+const HOP_LIMIT: u8 = 64;
+
+/// The headers of a frame from us to `tuple`'s peer at `peer_mac`.
+fn frame_header<D>(shard: &Shard<D>, tuple: &FourTuple, peer_mac: MacAddr) -> FrameHeader {
+    FrameHeader {
+        src_mac: shard.cfg.local_mac,
+        dst_mac: peer_mac,
+        src_addr: tuple.local_addr,
+        dst_addr: tuple.remote_addr,
+        ttl: HOP_LIMIT,
+        ip_id: 0,
+        flow_label: flow_label(&shard.isn, tuple),
+    }
+}
+
+/// The connection's IPv6 flow label (RFC 6437), one keyed hash per call: IPv4 frames carry
+/// none, so they skip the hash.
+#[inline]
+fn flow_label(isn: &crate::tcp::IsnGenerator, tuple: &FourTuple) -> u32 {
+    match tuple.family() {
+        Family::V4 => 0,
+        Family::V6 => isn.flow_label(tuple),
     }
 }

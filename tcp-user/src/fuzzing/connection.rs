@@ -309,6 +309,7 @@ impl Script {
                 dst_addr: LOCAL.local_addr,
                 ttl: 64,
                 ip_id: 0,
+                flow_label: 0,
             };
             let n = emit_frame(&mut self.frame, &hdr, &seg).expect("frame buffer fits");
             let parsed = parse_frame(&self.frame[..n]).expect("emitted frame parses");

@@ -24,9 +24,16 @@ pub fn fuzz_frame(data: &[u8]) {
         dst_addr: parsed.dst_addr,
         ttl: parsed.ttl,
         ip_id: 0x1234,
+        flow_label: 0xabcde,
     };
     let mut buf = vec![0u8; MAX_FRAME];
-    let ip_len = 20 + crate::wire::segment_len(&seg);
+    // The 16-bit length field: IPv4's total length counts its 20-byte header, IPv6's
+    // payload length does not count the fixed header.
+    let ip_len = crate::wire::segment_len(&seg)
+        + match parsed.src_addr.family() {
+            Family::V4 => 20,
+            Family::V6 => 0,
+        };
     let Some(n) = emit_frame(&mut buf, &hdr, &seg) else {
         // Options we write in full may be longer than the compact form received, so a
         // frame at the 64 KiB limit may not fit once re-emitted; nothing else may fail.
@@ -36,13 +43,17 @@ pub fn fuzz_frame(data: &[u8]) {
         );
         return;
     };
-    assert_eq!(n, frame_len(&seg));
+    assert_eq!(n, frame_len(&hdr, &seg));
     let again = parse_frame(&buf[..n]).expect("an emitted frame must parse");
     assert_eq!(again.src_mac, parsed.src_mac);
     assert_eq!(again.dst_mac, parsed.dst_mac);
     assert_eq!(again.src_addr, parsed.src_addr);
     assert_eq!(again.dst_addr, parsed.dst_addr);
     assert_eq!(again.ttl, parsed.ttl);
+    if let Ok(ip) = crate::wire::Ipv6Packet::new_checked(&buf[14..n]) {
+        assert!(!parsed.src_addr.is_v4(), "an IPv4 frame came back as IPv6");
+        assert_eq!(ip.flow_label(), 0xabcde, "the flow label is written");
+    }
     assert_eq!(
         canonical(&again.segment),
         as_emitted(&seg),

@@ -40,10 +40,13 @@ use crate::tcp::{
     Segment, SeqNum, State, TcpFlags, TcpOptions, Timestamps, Unmatched,
 };
 #[allow(unused_imports)]
-use crate::wire::{checksum, emit_frame, frame_len, parse_frame, FrameHeader, MacAddr};
+use crate::wire::{
+    checksum, emit_frame, frame_len, parse_frame, Addr, Family, FrameHeader, MacAddr,
+};
 
-/// Largest frame a fuzz input can make us emit (IPv4 total length limit plus Ethernet).
-pub(super) const MAX_FRAME: usize = 14 + 65535;
+/// Largest frame a fuzz input can make us emit (Ethernet, an IPv6 header and the largest
+/// payload length; IPv4's total length limit is 40 bytes less).
+pub(super) const MAX_FRAME: usize = 14 + 40 + 65535;
 
 // ---------------------------------------------------------------------------------------
 // Frame parser
@@ -96,9 +99,9 @@ pub(super) fn dist(s: SeqNum, base: SeqNum) -> i64 {
 }
 
 pub(super) const LOCAL: FourTuple = FourTuple {
-    local_addr: 0x0a09_0002,
+    local_addr: Addr::v4(0x0a09_0002),
     local_port: 80,
-    remote_addr: 0x0a09_0001,
+    remote_addr: Addr::v4(0x0a09_0001),
     remote_port: 40_000,
 };
 

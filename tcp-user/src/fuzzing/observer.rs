@@ -126,6 +126,7 @@ impl Observer {
             dst_addr: LOCAL.remote_addr,
             ttl: 64,
             ip_id: 0,
+            flow_label: 0,
         };
         let n = emit_frame(frame, &hdr, seg).expect("an engine segment must fit a frame");
         let parsed = parse_frame(&frame[..n]).expect("an engine segment must parse");

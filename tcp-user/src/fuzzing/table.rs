@@ -1,17 +1,18 @@
 //! The endpoint target: the real [`Endpoint`] (listener rules, SYN cookies, TIME_WAIT reuse,
-//! the table, timers, back-pressure, active open) driven by frames from eight peers, time,
-//! and service calls, all chosen by the input. Peers either send raw header values or play
+//! the table, timers, back-pressure, active open) driven by frames from eight peers (four
+//! over IPv4, four over IPv6, to a server holding one address of each family), time, and
+//! service calls, all chosen by the input. Peers either send raw header values or play
 //! along (acknowledging what the endpoint sent them), so the search reaches deep states.
 //!
 //! Invariants checked after every step: the table's books balance (slots, half-open and
 //! TIME_WAIT counts match the connections' states, every id is indexed under its own tuple,
 //! no closed connection stays); after timers ran, no connection is still due (it would
 //! never be called again); a closed connection stays only while the service has data of
-//! it to read; every frame sent parses, comes from our address and goes to a
-//! peer; no RST answers a RST; a connection reached after its final event is closed or in
+//! it to read; every frame sent parses, comes from our address of its family and goes to
+//! a peer; no RST answers a RST; a connection reached after its final event is closed or in
 //! TIME_WAIT.
 
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::net::SocketAddr;
 
 use super::*;
 use crate::endpoint::{ClientSetup, Endpoint, EndpointConfig, VecTx};
@@ -21,6 +22,27 @@ use crate::service::{ConnId, Cx, Service};
 const SERVER: u32 = 0x0a09_0002;
 const SERVER_MAC: MacAddr = MacAddr([2, 0, 0, 0, 0, 2]);
 const PEER_BASE: u32 = 0x0a09_0010;
+/// 2001:db8::2, the server's IPv6 address; peers are 2001:db8::14 .. ::17.
+const SERVER_V6: [u8; 16] = [0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2];
+
+/// Peer `i`'s address: 0..4 are IPv4, 4..8 IPv6.
+fn peer_addr(i: usize) -> Addr {
+    if i < 4 {
+        Addr::v4(PEER_BASE + i as u32)
+    } else {
+        let mut a = SERVER_V6;
+        a[15] = 0x10 + i as u8;
+        Addr::v6(a)
+    }
+}
+
+/// The server's address of `peer`'s family.
+fn server_addr(peer: Addr) -> Addr {
+    match peer.family() {
+        Family::V4 => Addr::v4(SERVER),
+        Family::V6 => Addr::v6(SERVER_V6),
+    }
+}
 const PEER_MAC: MacAddr = MacAddr([2, 0, 0, 0, 0, 0x10]);
 const LISTEN: u16 = 80;
 const CLIENT_PORTS: (u16, u16) = (50_000, 50_003);
@@ -66,7 +88,8 @@ pub fn fuzz_table(data: &[u8]) {
     let mut input = Input::new(data);
     let tcp = config_from(&mut input);
     let shape = input.u8();
-    let mut cfg = EndpointConfig::new(SERVER, SERVER_MAC, &[LISTEN]);
+    let addrs = [Addr::v4(SERVER), Addr::v6(SERVER_V6)];
+    let mut cfg = EndpointConfig::with_addrs(&addrs, SERVER_MAC, &[LISTEN]);
     cfg.tcp = tcp;
     cfg.max_connections = usize::from(shape % 8) + 1;
     cfg.max_time_wait = usize::from((shape >> 3) % 4);
@@ -102,7 +125,7 @@ pub fn fuzz_table(data: &[u8]) {
             4 => service_call(&mut ep, now, &mut input, &mut tx),
             5 => {
                 let i = usize::from(op % 8);
-                let remote = SocketAddrV4::new(Ipv4Addr::from(PEER_BASE + i as u32), 7);
+                let remote = SocketAddr::new(peer_addr(i).to_ip(), 7);
                 let r = ep.with_service(now, &mut tx, |_, cx| cx.connect(remote, 0));
                 if r.is_ok() {
                     peers[i].next = input.u32();
@@ -172,10 +195,11 @@ fn peer_frame(input: &mut Input, peers: &mut [PeerView; 8], op: u8) -> Vec<u8> {
     let hdr = FrameHeader {
         src_mac: PEER_MAC,
         dst_mac: SERVER_MAC,
-        src_addr: PEER_BASE + i as u32,
-        dst_addr: SERVER,
+        src_addr: peer_addr(i),
+        dst_addr: server_addr(peer_addr(i)),
         ttl: 64,
         ip_id: 0,
+        flow_label: 0x12345,
     };
     let mut buf = vec![0u8; MAX_FRAME];
     let n = emit_frame(&mut buf, &hdr, &seg).unwrap_or(0);
@@ -231,9 +255,14 @@ fn service_call(ep: &mut Endpoint<Scripted>, now: Instant, input: &mut Input, tx
 fn check_sent(frames: &[Vec<u8>], peers: &mut [PeerView; 8]) {
     for f in frames {
         let p = parse_frame(f).expect("the endpoint sent a frame that does not parse");
-        assert_eq!(p.src_addr, SERVER, "a frame from another address");
-        let i = p.dst_addr.wrapping_sub(PEER_BASE) as usize;
-        assert!(i < 8, "a frame to a non-peer {:#x}", p.dst_addr);
+        let i = (0..8)
+            .find(|&i| peer_addr(i) == p.dst_addr)
+            .unwrap_or_else(|| panic!("a frame to a non-peer {}", p.dst_addr));
+        assert_eq!(
+            p.src_addr,
+            server_addr(p.dst_addr),
+            "a frame from another address"
+        );
         let s = &p.segment;
         let end = s.seq.0.wrapping_add(s.seq_len() as u32);
         if s.flags.syn() && !s.flags.ack() {

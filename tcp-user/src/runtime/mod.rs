@@ -453,7 +453,7 @@ where
 }
 
 /// Next hops of the configured remotes, resolved through the kernel (ARP when missing).
-fn resolve_remotes(cfg: &RuntimeConfig) -> Result<Vec<(u32, MacAddr)>> {
+fn resolve_remotes(cfg: &RuntimeConfig) -> Result<Vec<(tcp::Addr, MacAddr)>> {
     let Some(c) = &cfg.connect else {
         return Ok(Vec::new());
     };
@@ -461,7 +461,7 @@ fn resolve_remotes(cfg: &RuntimeConfig) -> Result<Vec<(u32, MacAddr)>> {
         .iter()
         .map(|r| {
             let addr = u32::from(*r);
-            neighbour::resolve(addr, Duration::from_secs(3)).map(|mac| (addr, mac))
+            neighbour::resolve(addr, Duration::from_secs(3)).map(|mac| (addr.into(), mac))
         })
         .collect()
 }
@@ -502,7 +502,7 @@ fn endpoint_config(
         ..cfg.tcp
     };
     EndpointConfig {
-        local_addr: dp.addr,
+        local_addrs: vec![dp.addr.into()],
         local_mac: dp.iface.mac,
         listen_ports: cfg.listen_ports.clone(),
         tcp,

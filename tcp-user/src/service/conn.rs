@@ -1,6 +1,6 @@
 //! [`Conn`]: what a service may do with one connection.
 
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use super::ConnId;
@@ -64,15 +64,15 @@ impl<D> Conn<'_, D> {
     }
 
     /// Our address and port.
-    pub fn local_addr(&self) -> SocketAddrV4 {
+    pub fn local_addr(&self) -> SocketAddr {
         let t = self.entry.conn.tuple();
-        SocketAddrV4::new(Ipv4Addr::from(t.local_addr), t.local_port)
+        SocketAddr::new(t.local_addr.to_ip(), t.local_port)
     }
 
     /// The peer's address and port.
-    pub fn peer_addr(&self) -> SocketAddrV4 {
+    pub fn peer_addr(&self) -> SocketAddr {
         let t = self.entry.conn.tuple();
-        SocketAddrV4::new(Ipv4Addr::from(t.remote_addr), t.remote_port)
+        SocketAddr::new(t.remote_addr.to_ip(), t.remote_port)
     }
 
     /// Why a connection the service opened failed, once it did (with [`Event::Reset`] or

@@ -1,6 +1,6 @@
 //! [`Cx`]: the service's way into its worker's shard.
 
-use std::net::SocketAddrV4;
+use std::net::SocketAddr;
 
 use super::{Conn, ConnId};
 pub use crate::shard::OpenError;
@@ -41,7 +41,8 @@ impl<'a, D> Cx<'a, D> {
         Some((Conn { id: a, entry: ea }, Conn { id: b, entry: eb }))
     }
 
-    /// Opens a connection to `remote` (RFC 9293 active OPEN), with `data` as the service's
+    /// Opens a connection to `remote`, of either family (RFC 9293 active OPEN; a
+    /// `SocketAddrV4` will do), from our address of its family, with `data` as the service's
     /// state for it. The SYN leaves with this batch; [`Event::Established`] follows the
     /// handshake, or [`Event::Reset`] / [`Event::TimedOut`] with
     /// [`Conn::connect_error`] saying why it failed.
@@ -49,10 +50,11 @@ impl<'a, D> Cx<'a, D> {
     /// [`Event::Established`]: super::Event::Established
     /// [`Event::Reset`]: super::Event::Reset
     /// [`Event::TimedOut`]: super::Event::TimedOut
-    pub fn connect(&mut self, remote: SocketAddrV4, data: D) -> Result<ConnId, OpenError> {
+    pub fn connect(&mut self, remote: impl Into<SocketAddr>, data: D) -> Result<ConnId, OpenError> {
         let now = self.now;
+        let remote = remote.into();
         self.shard
-            .connect(now, u32::from(*remote.ip()), remote.port(), data)
+            .connect(now, remote.ip().into(), remote.port(), data)
     }
 
     /// Arms service timer `token`: [`Service::on_timer`](super::Service::on_timer) gets

@@ -6,8 +6,9 @@ use std::time::Duration;
 /// TCP tunables. Defaults follow Linux where the RFCs leave a choice.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Config {
-    /// MSS we advertise (RFC 9293 section 3.7.1): the MTU minus 40 bytes of IPv4 and TCP
-    /// headers. Also the largest payload we ever send, whatever the peer allows.
+    /// MSS we advertise on IPv4 connections (RFC 9293 section 3.7.1): the MTU minus 40
+    /// bytes of IPv4 and TCP headers. Also the largest payload we ever send, whatever the
+    /// peer allows. IPv6 connections use 20 bytes less ([`Config::mss_for`]).
     pub mss: u16,
     /// Receive buffer limit per connection, in bytes: the most the window ever offers
     /// (auto-tuning grows it up to this; memory is taken only for data held).
@@ -69,6 +70,19 @@ pub enum CongestionKind {
     Reno,
     /// CUBIC (RFC 9438), Linux's default.
     Cubic,
+}
+
+impl Config {
+    /// The MSS of a connection of `family`: [`Config::mss`] for IPv4, 20 bytes less for
+    /// IPv6, whose fixed header is 40 bytes instead of 20 (RFC 8200 section 5 / RFC 6691:
+    /// the MSS is the MTU minus the fixed IP and TCP headers; 1440 at MTU 1500).
+    #[inline]
+    pub fn mss_for(&self, family: super::Family) -> u16 {
+        match family {
+            super::Family::V4 => self.mss,
+            super::Family::V6 => self.mss.saturating_sub(20),
+        }
+    }
 }
 
 impl Default for Config {

@@ -101,7 +101,7 @@ impl SynCookies {
                 .min(usize::from(u16::MAX)) as u16,
             urgent: 0,
             options: TcpOptions {
-                mss: Some(cfg.mss),
+                mss: Some(cfg.mss_for(tuple.family())),
                 window_scale: wscale.map(|_| window_shift_for(cfg.recv_buffer)),
                 sack_permitted: sack,
                 timestamps,
@@ -169,9 +169,9 @@ impl SynCookies {
     fn hash(&self, tuple: &FourTuple, count: u32, salt: u8) -> u32 {
         let mut h = SipHasher24::new_with_key(&self.key);
         h.write_u8(salt);
-        h.write_u32(tuple.local_addr);
+        h.write(tuple.local_addr.octets());
         h.write_u16(tuple.local_port);
-        h.write_u32(tuple.remote_addr);
+        h.write(tuple.remote_addr.octets());
         h.write_u16(tuple.remote_port);
         h.write_u32(count);
         h.finish() as u32

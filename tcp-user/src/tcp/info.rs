@@ -107,9 +107,11 @@ impl ConnInfo {
         }
     }
 
-    /// `a.b.c.d:port` of our end and the peer's.
+    /// `a.b.c.d:port` (IPv4) or `[v6]:port` of our end and the peer's.
     pub fn endpoints(tuple: &FourTuple) -> (String, String) {
-        let a = |addr: u32, port: u16| format!("{}:{port}", std::net::Ipv4Addr::from(addr));
+        let a = |addr: super::Addr, port: u16| {
+            std::net::SocketAddr::new(addr.to_ip(), port).to_string()
+        };
         (
             a(tuple.local_addr, tuple.local_port),
             a(tuple.remote_addr, tuple.remote_port),
@@ -169,6 +171,7 @@ pub fn parse_state(s: &str) -> Result<&'static str, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::wire::Addr;
 
     #[test]
     fn states_parse_in_ss_and_rfc_spellings() {
@@ -183,11 +186,33 @@ mod tests {
     }
 
     #[test]
+    fn endpoints_print_ipv4_plainly_and_ipv6_in_brackets() {
+        let v4 = FourTuple {
+            local_addr: Addr::v4(0x0a00_0001),
+            local_port: 80,
+            remote_addr: Addr::v4(0x0a00_0002),
+            remote_port: 40000,
+        };
+        let (l, r) = ConnInfo::endpoints(&v4);
+        assert_eq!((l.as_str(), r.as_str()), ("10.0.0.1:80", "10.0.0.2:40000"));
+        let v6 = FourTuple {
+            local_addr: "2001:db8::1".parse::<std::net::Ipv6Addr>().unwrap().into(),
+            remote_addr: "2001:db8::2".parse::<std::net::Ipv6Addr>().unwrap().into(),
+            ..v4
+        };
+        let (l, r) = ConnInfo::endpoints(&v6);
+        assert_eq!(
+            (l.as_str(), r.as_str()),
+            ("[2001:db8::1]:80", "[2001:db8::2]:40000")
+        );
+    }
+
+    #[test]
     fn filter_takes_state_and_either_port() {
         let t = FourTuple {
-            local_addr: 1,
+            local_addr: Addr::v4(1),
             local_port: 7,
-            remote_addr: 2,
+            remote_addr: Addr::v4(2),
             remote_port: 40000,
         };
         let all = ConnFilter::default();

@@ -27,13 +27,28 @@ impl IsnGenerator {
     /// The ISN for a new connection on `tuple` at `now`.
     pub fn isn(&self, now: Instant, tuple: &FourTuple) -> SeqNum {
         let mut h = SipHasher24::new_with_key(&self.key);
-        h.write_u32(tuple.local_addr);
+        h.write(tuple.local_addr.octets());
         h.write_u16(tuple.local_port);
-        h.write_u32(tuple.remote_addr);
+        h.write(tuple.remote_addr.octets());
         h.write_u16(tuple.remote_port);
         let f = h.finish() as u32;
         let m = (now.micros() / 4) as u32;
         SeqNum(m.wrapping_add(f))
+    }
+
+    /// The IPv6 flow label of a connection on `tuple` (RFC 6437 section 3): a keyed hash
+    /// of the tuple, so it is the same on every segment of the connection (and on the SYN
+    /// cookie SYN-ACK before it exists), differs between connections, cannot be guessed
+    /// from outside, and is never 0 (which would mean "no label"). 20 bits.
+    pub fn flow_label(&self, tuple: &FourTuple) -> u32 {
+        let mut h = SipHasher24::new_with_key(&self.key);
+        h.write_u8(0x6c); // apart from the ISN's F, which hashes the same tuple
+        h.write(tuple.local_addr.octets());
+        h.write_u16(tuple.local_port);
+        h.write(tuple.remote_addr.octets());
+        h.write_u16(tuple.remote_port);
+        let label = (h.finish() as u32) & 0xf_ffff;
+        label.max(1)
     }
 }
 
@@ -55,12 +70,13 @@ pub(crate) fn random_key() -> [u8; 16] {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tcp::Addr;
 
     fn tuple(port: u16) -> FourTuple {
         FourTuple {
-            local_addr: 0x0a00_0001,
+            local_addr: 0x0a00_0001.into(),
             local_port: 80,
-            remote_addr: 0x0a00_0002,
+            remote_addr: 0x0a00_0002.into(),
             remote_port: port,
         }
     }
@@ -80,5 +96,36 @@ mod tests {
             a,
             IsnGenerator::new([8; 16]).isn(Instant::ZERO, &tuple(1000))
         );
+    }
+
+    #[test]
+    fn isn_covers_all_128_bits_of_ipv6_addresses() {
+        let g = IsnGenerator::new([7; 16]);
+        let v6 = |last: u8, first: u8| {
+            let mut a = [0u8; 16];
+            a[0] = first;
+            a[15] = last;
+            FourTuple {
+                local_addr: Addr::v6(a),
+                local_port: 80,
+                remote_addr: Addr::v6([0x20; 16]),
+                remote_port: 1000,
+            }
+        };
+        let base = g.isn(Instant::ZERO, &v6(1, 0x20));
+        assert_ne!(base, g.isn(Instant::ZERO, &v6(2, 0x20)), "low bits count");
+        assert_ne!(base, g.isn(Instant::ZERO, &v6(1, 0x21)), "high bits count");
+    }
+
+    #[test]
+    fn flow_label_is_stable_per_tuple_nonzero_20_bits_and_differs_between_tuples() {
+        let g = IsnGenerator::new([7; 16]);
+        let labels: Vec<u32> = (1000..1100).map(|p| g.flow_label(&tuple(p))).collect();
+        assert!(labels.iter().all(|&l| l != 0 && l <= 0xf_ffff));
+        assert_eq!(labels[0], g.flow_label(&tuple(1000)), "stable");
+        let mut distinct = labels.clone();
+        distinct.sort_unstable();
+        distinct.dedup();
+        assert!(distinct.len() >= 99, "labels collide: {}", distinct.len());
     }
 }

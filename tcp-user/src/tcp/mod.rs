@@ -42,15 +42,26 @@ pub use state::{ConnectError, Event, State};
 pub use time::Instant;
 pub use unmatched::{handle_unmatched, Unmatched};
 
-/// A connection's identity: local and remote IPv4 address and port, all in host order.
+pub use crate::wire::{Addr, Family};
+
+/// A connection's identity: local and remote address and port. Both addresses are of one
+/// family (an IPv4 connection has two IPv4 addresses; see [`Addr`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
 pub struct FourTuple {
-    /// Our IPv4 address (host order).
-    pub local_addr: u32,
+    /// Our address.
+    pub local_addr: Addr,
     /// Our port.
     pub local_port: u16,
-    /// The peer's IPv4 address (host order).
-    pub remote_addr: u32,
+    /// The peer's address.
+    pub remote_addr: Addr,
     /// The peer's port.
     pub remote_port: u16,
+}
+
+impl FourTuple {
+    /// The connection's address family (that of its local address).
+    #[inline]
+    pub fn family(&self) -> Family {
+        self.local_addr.family()
+    }
 }

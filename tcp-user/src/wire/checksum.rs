@@ -4,6 +4,8 @@
 //! values in network word order, so partial sums of a pseudo-header and a segment combine
 //! with [`combine`] before the final complement.
 
+use super::addr::{Addr, Family};
+
 /// IP protocol number of TCP (the pseudo-header's PTCL field).
 pub const PROTOCOL_TCP: u8 = 6;
 
@@ -132,6 +134,29 @@ pub fn verify_tcp(src_addr: u32, dst_addr: u32, segment: &[u8]) -> bool {
             combine(pseudo, ones_sum(segment)) == 0xffff
         }
         Err(_) => false,
+    }
+}
+
+/// The TCP checksum of `segment` from `src` to `dst` with the pseudo-header of their
+/// family: IPv4's (RFC 9293 section 3.1) or IPv6's (RFC 8200 section 8.1). `None` when the
+/// segment is too long, or the two addresses are of different families (no such packet).
+#[inline]
+pub fn tcp_checksum_for(src: &Addr, dst: &Addr, segment: &[u8]) -> Option<u16> {
+    match (src.family(), dst.family()) {
+        (Family::V4, Family::V4) => tcp_checksum(src.to_v4()?, dst.to_v4()?, segment),
+        (Family::V6, Family::V6) => tcp_checksum_v6(src.octets(), dst.octets(), segment),
+        _ => None,
+    }
+}
+
+/// True when the TCP checksum of `segment` verifies from `src` to `dst` (see
+/// [`tcp_checksum_for`]); false for addresses of different families.
+#[inline]
+pub fn verify_tcp_for(src: &Addr, dst: &Addr, segment: &[u8]) -> bool {
+    match (src.to_v4(), dst.to_v4()) {
+        (Some(s), Some(d)) => verify_tcp(s, d, segment),
+        (None, None) => verify_tcp_v6(src.octets(), dst.octets(), segment),
+        _ => false,
     }
 }
 

@@ -8,6 +8,8 @@ use core::fmt;
 
 /// Ethertype of IPv4 (RFC 894).
 pub const ETHERTYPE_IPV4: u16 = 0x0800;
+/// EtherType of IPv6 (RFC 2464).
+pub const ETHERTYPE_IPV6: u16 = 0x86dd;
 
 /// Length of an Ethernet II header: destination, source, ethertype.
 pub const HEADER_LEN: usize = field::PAYLOAD;

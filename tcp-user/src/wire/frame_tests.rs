@@ -7,6 +7,7 @@ use super::tcp::TcpPacket;
 use super::MacAddr;
 use crate::stats::DropReason;
 use crate::tcp::{SackBlock, SackBlocks, Segment, SeqNum, TcpFlags, TcpOptions, Timestamps};
+use crate::wire::Addr;
 
 const ETH: usize = 14;
 const IP: usize = ETH + 20;
@@ -29,10 +30,11 @@ fn header() -> FrameHeader {
     FrameHeader {
         src_mac: MacAddr([0xe6, 0x5d, 0xab, 0xf2, 0x31, 0x1c]),
         dst_mac: MacAddr([0x02, 0, 0, 0, 0, 0x02]),
-        src_addr: 0x0a09_0001,
-        dst_addr: 0x0a09_0002,
+        src_addr: Addr::v4(0x0a09_0001),
+        dst_addr: Addr::v4(0x0a09_0002),
         ttl: 64,
         ip_id: 0x4e0c,
+        flow_label: 0,
     }
 }
 
@@ -61,7 +63,7 @@ fn linux_syn_segment() -> Segment<'static> {
 
 fn emit(seg: &Segment, buf: &mut [u8]) -> usize {
     let n = emit_frame(buf, &header(), seg).expect("buffer large enough");
-    assert_eq!(n, frame_len(seg));
+    assert_eq!(n, frame_len(&header(), seg));
     n
 }
 
@@ -86,7 +88,7 @@ fn linux_syn_parses_to_its_fields() {
     assert_eq!((p.src_mac, p.dst_mac), (h.src_mac, h.dst_mac));
     assert_eq!(
         (p.src_addr, p.dst_addr, p.ttl),
-        (0x0a09_0001, 0x0a09_0002, 64)
+        (Addr::v4(0x0a09_0001), Addr::v4(0x0a09_0002), 64)
     );
     assert_eq!(p.segment, linux_syn_segment());
 }

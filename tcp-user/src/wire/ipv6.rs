@@ -5,20 +5,35 @@
 //! not named in a Routing header do: hop-by-hop, routing and destination options are
 //! length-checked and stepped over, at most [`MAX_EXTENSION_HEADERS`] of them, so a hostile
 //! chain cannot make the walk long. A Fragment header (the stack does not reassemble) and
-//! anything unknown end the walk with their own answer.
+//! anything unknown end the walk with their own answer. A Routing header with segments left
+//! is not stepped over: the packet is not yet at its final destination (RFC 8200 section
+//! 4.4), and a host that is not a router drops it.
 
-/// Why a packet is not a well-formed IPv6 packet. Kept apart from the endpoint's drop
-/// reasons until the endpoint serves IPv6, when each becomes a counted reason.
+use crate::stats::DropReason;
+
+/// Why a packet is not a well-formed IPv6 packet; each is a counted [`DropReason`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Ipv6Error {
     /// Shorter than the fixed header, or the payload length runs past the buffer.
     Truncated,
     /// The version field is not 6.
     BadVersion,
-    /// An extension header runs past the payload, or Hop-by-Hop is not first.
+    /// An extension header runs past the payload, Hop-by-Hop is not first, or a Routing
+    /// header has segments left.
     BadExtensionHeader,
     /// More extension headers than [`MAX_EXTENSION_HEADERS`].
     TooManyExtensionHeaders,
+}
+
+impl From<Ipv6Error> for DropReason {
+    fn from(e: Ipv6Error) -> DropReason {
+        match e {
+            Ipv6Error::Truncated => DropReason::TruncatedIpv6,
+            Ipv6Error::BadVersion => DropReason::BadIpVersion,
+            Ipv6Error::BadExtensionHeader => DropReason::BadIpv6ExtensionHeader,
+            Ipv6Error::TooManyExtensionHeaders => DropReason::TooManyIpv6ExtensionHeaders,
+        }
+    }
 }
 
 /// Length of the fixed header.
@@ -203,6 +218,10 @@ pub fn walk_extension_headers(first: u8, payload: &[u8]) -> Result<UpperLayer, I
                     .ok_or(Ipv6Error::BadExtensionHeader)?;
                 let len = (usize::from(header[1]) + 1) * 8;
                 if offset + len > payload.len() {
+                    return Err(Ipv6Error::BadExtensionHeader);
+                }
+                // Routing: byte 3 is Segments Left (at least 8 bytes are there).
+                if next == next_header::ROUTING && payload[offset + 3] != 0 {
                     return Err(Ipv6Error::BadExtensionHeader);
                 }
                 next = header[0];
@@ -457,6 +476,13 @@ mod tests {
         let p = packet(next_header::DESTINATION, &chain);
         let p = Ipv6Packet::new_checked(&p[..]).unwrap();
         assert_eq!(p.upper_layer(), Err(Ipv6Error::TooManyExtensionHeaders));
+        // A Routing header with a segment left: we are not its final destination.
+        let p = packet(
+            next_header::ROUTING,
+            &[next_header::TCP, 0, 4, 1, 0, 0, 0, 0],
+        );
+        let p = Ipv6Packet::new_checked(&p[..]).unwrap();
+        assert_eq!(p.upper_layer(), Err(Ipv6Error::BadExtensionHeader));
         // A truncated fragment header.
         let p = packet(next_header::FRAGMENT, &[6, 0, 0]);
         let p = Ipv6Packet::new_checked(&p[..]).unwrap();

@@ -1,4 +1,4 @@
-//! Ethernet, IPv4 and TCP wire formats.
+//! Ethernet, IPv4, IPv6 and TCP wire formats.
 //!
 //! Owns the bytes of a frame: zero-copy views of each header (`new_checked` checks lengths
 //! once, then accessors read in place), the Internet checksum, TCP options, and the two
@@ -10,6 +10,7 @@
 //! [`DropReason`](crate::stats::DropReason), and what a well-formed segment means (flags,
 //! sequence numbers, whether an option is allowed on it) is the engine's business.
 
+pub mod addr;
 mod bytes;
 pub mod checksum;
 pub mod ethernet;
@@ -21,8 +22,11 @@ pub mod tcp_options;
 
 #[cfg(test)]
 mod frame_tests;
+#[cfg(test)]
+mod frame_v6_tests;
 
-pub use ethernet::{EthernetFrame, MacAddr, ETHERTYPE_IPV4};
+pub use addr::{Addr, Family};
+pub use ethernet::{EthernetFrame, MacAddr, ETHERTYPE_IPV4, ETHERTYPE_IPV6};
 pub use frame::{emit_frame, frame_len, parse_frame, FrameHeader, ParsedFrame};
 pub use ipv4::{Ipv4Packet, Ipv4Repr};
 pub use ipv6::{Ipv6Packet, Ipv6Repr};

@@ -1,6 +1,7 @@
 //! TCP headers (RFC 9293 section 3.1): a zero-copy view, conversion to the engine's
 //! [`Segment`], and emission of a segment into a buffer.
 
+use super::addr::Addr;
 use super::checksum;
 use super::tcp_options::{emit_options, options_len, parse_options};
 use crate::stats::DropReason;
@@ -115,10 +116,10 @@ impl<T: AsRef<[u8]>> TcpPacket<T> {
     }
 
     /// True when the checksum over the whole buffer and the pseudo-header of `src_addr`
-    /// and `dst_addr` (host order) verifies (RFC 9293 section 3.1).
+    /// and `dst_addr` verifies (RFC 9293 section 3.1; RFC 8200 section 8.1 for IPv6).
     #[inline]
-    pub fn verify_checksum(&self, src_addr: u32, dst_addr: u32) -> bool {
-        checksum::verify_tcp(src_addr, dst_addr, self.buffer.as_ref())
+    pub fn verify_checksum(&self, src_addr: Addr, dst_addr: Addr) -> bool {
+        checksum::verify_tcp_for(&src_addr, &dst_addr, self.buffer.as_ref())
     }
 
     #[inline]
@@ -199,9 +200,9 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> TcpPacket<T> {
     /// Computes and writes the checksum over the whole buffer and the pseudo-header.
     /// Returns `None` (writing nothing) if the buffer is longer than 65535 bytes.
     #[inline]
-    pub fn fill_checksum(&mut self, src_addr: u32, dst_addr: u32) -> Option<()> {
+    pub fn fill_checksum(&mut self, src_addr: Addr, dst_addr: Addr) -> Option<()> {
         self.write(field::CHECKSUM.start, &[0, 0]);
-        let sum = checksum::tcp_checksum(src_addr, dst_addr, self.buffer.as_ref())?;
+        let sum = checksum::tcp_checksum_for(&src_addr, &dst_addr, self.buffer.as_ref())?;
         self.write(field::CHECKSUM.start, &sum.to_be_bytes());
         Some(())
     }
@@ -239,9 +240,14 @@ pub fn segment_len(seg: &Segment) -> usize {
 }
 
 /// Writes `seg` (header, options in Linux order, payload) into the start of `buf` with
-/// its checksum for `src_addr` -> `dst_addr` (host order). Returns the bytes written
+/// its checksum for `src_addr` -> `dst_addr` (one family). Returns the bytes written
 /// ([`segment_len`]), or `None` if `buf` is too short or the segment exceeds 65535 bytes.
-pub fn emit_segment(buf: &mut [u8], src_addr: u32, dst_addr: u32, seg: &Segment) -> Option<usize> {
+pub fn emit_segment(
+    buf: &mut [u8],
+    src_addr: Addr,
+    dst_addr: Addr,
+    seg: &Segment,
+) -> Option<usize> {
     let syn = seg.flags.syn();
     let header_len = HEADER_LEN + options_len(&seg.options, syn);
     let total = header_len + seg.payload.len();
@@ -267,8 +273,8 @@ mod tests {
     use super::*;
     use crate::tcp::{TcpOptions, Timestamps};
 
-    const SRC: u32 = 0x0a09_0001;
-    const DST: u32 = 0x0a09_0002;
+    const SRC: Addr = Addr::v4(0x0a09_0001);
+    const DST: Addr = Addr::v4(0x0a09_0002);
 
     fn data_segment(payload: &[u8]) -> Segment<'_> {
         Segment {

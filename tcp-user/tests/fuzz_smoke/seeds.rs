@@ -3,7 +3,7 @@
 //! (handshake, data both ways, loss, zero window, both closes, RST, TIME-WAIT).
 
 use tcp_user::tcp::{SackBlock, SackBlocks, Segment, SeqNum, TcpFlags, TcpOptions, Timestamps};
-use tcp_user::wire::{emit_frame, FrameHeader, Ipv4Packet, MacAddr, TcpPacket};
+use tcp_user::wire::{emit_frame, Addr, FrameHeader, Ipv4Packet, MacAddr, TcpPacket};
 
 type Seeds = Vec<(String, Vec<u8>)>;
 
@@ -13,11 +13,34 @@ fn header() -> FrameHeader {
     FrameHeader {
         src_mac: MacAddr([0xe6, 0x5d, 0xab, 0xf2, 0x31, 0x1c]),
         dst_mac: MacAddr([0x02, 0, 0, 0, 0, 0x02]),
-        src_addr: 0x0a09_0001,
-        dst_addr: 0x0a09_0002,
+        src_addr: Addr::v4(0x0a09_0001),
+        dst_addr: Addr::v4(0x0a09_0002),
         ttl: 64,
         ip_id: 0x4e0c,
+        flow_label: 0,
     }
+}
+
+/// 2001:db8::2 -> 2001:db8::1 (the addresses of the kernel's v6 SYN in `wire::checksum`).
+fn header_v6() -> FrameHeader {
+    let addr = |last: u8| {
+        let mut a = [0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+        a[15] = last;
+        Addr::v6(a)
+    };
+    FrameHeader {
+        src_addr: addr(2),
+        dst_addr: addr(1),
+        flow_label: 0x613d9,
+        ..header()
+    }
+}
+
+fn frame_v6(seg: &Segment) -> Vec<u8> {
+    let mut buf = vec![0u8; 2048];
+    let n = emit_frame(&mut buf, &header_v6(), seg).expect("fits");
+    buf.truncate(n);
+    buf
 }
 
 fn frame(seg: &Segment) -> Vec<u8> {
@@ -245,6 +268,38 @@ pub fn frames() -> Seeds {
     let mut arp = base.clone();
     arp[12..14].copy_from_slice(&0x0806u16.to_be_bytes());
     add("arp-ethertype", arp);
+
+    // IPv6: a SYN, data, and the same SYN behind extension headers (hop-by-hop and
+    // destination options, each 8 bytes of padding options), then a fragment.
+    let syn6 = frame_v6(&seg(TcpFlags::SYN, 0x4f28_8851, 0, syn_all, &[]));
+    add("ipv6-syn", syn6.clone());
+    add(
+        "ipv6-data",
+        frame_v6(&seg(
+            TcpFlags::ACK | TcpFlags::PSH,
+            1,
+            1,
+            ts(3, 4),
+            &data[..100],
+        )),
+    );
+    let with_ext = |first: u8, headers: &[[u8; 8]]| {
+        let mut f = syn6[..ETH + 40].to_vec();
+        f[ETH + 6] = first;
+        for h in headers {
+            f.extend_from_slice(h);
+        }
+        f.extend_from_slice(&syn6[ETH + 40..]);
+        let plen = (f.len() - ETH - 40) as u16;
+        f[ETH + 4..ETH + 6].copy_from_slice(&plen.to_be_bytes());
+        f
+    };
+    // Next header, length 0, a PadN option of 4 bytes: 8 bytes each.
+    add(
+        "ipv6-ext-headers",
+        with_ext(0, &[[60, 0, 1, 4, 0, 0, 0, 0], [6, 0, 1, 4, 0, 0, 0, 0]]),
+    );
+    add("ipv6-fragment", with_ext(44, &[[6, 0, 0, 0, 0, 0, 0, 1]]));
 
     // Truncations at every header boundary.
     for (name, cut) in [

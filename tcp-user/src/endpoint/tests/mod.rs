@@ -3,19 +3,20 @@
 //! half-open bound (RFC 4987), TIME_WAIT reuse and its ISS floor (RFC 6191), the connection
 //! limit and memory budget, outbound connections, and transmission back-pressure.
 
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use super::*;
 use crate::rss::PortChooser;
 use crate::service::{ConnId, Cx, Event, OpenError, Service, Timer};
 use crate::tcp::{Segment, SeqNum, TcpFlags, TcpOptions};
-use crate::wire::{emit_frame, parse_frame, FrameHeader};
+use crate::wire::{emit_frame, parse_frame, Addr, FrameHeader};
 
+mod ipv6;
 mod reasons;
 
-const SERVER: u32 = 0x0a00_0001;
-const PEER: u32 = 0x0a00_0002;
+const SERVER: Addr = Addr::v4(0x0a00_0001);
+const PEER: Addr = Addr::v4(0x0a00_0002);
 const SERVER_MAC: MacAddr = MacAddr([2, 0, 0, 0, 0, 1]);
 const PEER_MAC: MacAddr = MacAddr([2, 0, 0, 0, 0, 2]);
 const PORT: u16 = 80;
@@ -30,7 +31,14 @@ const RST: TcpFlags = TcpFlags::RST;
 /// A segment the endpoint sent, copied out of its frame.
 #[derive(Clone, Debug)]
 struct Sent {
-    dst_addr: u32,
+    src_addr: Addr,
+    dst_addr: Addr,
+    /// TTL or hop limit.
+    ttl: u8,
+    /// The IPv6 flow label (0 for IPv4).
+    flow_label: u32,
+    /// The MSS option, if any.
+    mss: Option<u16>,
     dst_mac: MacAddr,
     src_port: u16,
     dst_port: u16,
@@ -89,6 +97,9 @@ impl Service for Recorder {
 struct Harness {
     ep: Endpoint<Recorder>,
     now: Instant,
+    /// The peer's address (the source of what [`Harness::deliver`] sends): `PEER`, or an
+    /// IPv6 peer in `ipv6.rs`, talking to our address of its family.
+    peer: Addr,
 }
 
 fn config() -> EndpointConfig {
@@ -110,12 +121,15 @@ impl Harness {
         Harness {
             ep: Endpoint::new(cfg, service),
             now: T0,
+            peer: PEER,
         }
     }
 
     /// Delivers a segment from the peer (remote port `from`) and returns what was sent.
     fn deliver(&mut self, from: u16, seg: Segment<'_>) -> Vec<Sent> {
-        let frame = peer_frame(PEER, from, seg);
+        let _ = from; // `seg` carries the port; the name says who sends
+        let dst = self.ep.config().local_addr_for(self.peer).unwrap_or(SERVER);
+        let frame = frame_between(self.peer, dst, seg);
         self.deliver_frame(&frame)
     }
 
@@ -192,15 +206,21 @@ fn syn(from: u16, iss: u32) -> Segment<'static> {
     }
 }
 
-fn peer_frame(src_addr: u32, from: u16, seg: Segment<'_>) -> Vec<u8> {
+fn peer_frame(src_addr: Addr, from: u16, seg: Segment<'_>) -> Vec<u8> {
     let _ = from;
+    frame_between(src_addr, SERVER, seg)
+}
+
+/// A frame from `src_addr` to `dst_addr` (one family) carrying `seg`.
+fn frame_between(src_addr: Addr, dst_addr: Addr, seg: Segment<'_>) -> Vec<u8> {
     let hdr = FrameHeader {
         src_mac: PEER_MAC,
         dst_mac: SERVER_MAC,
         src_addr,
-        dst_addr: SERVER,
+        dst_addr,
         ttl: 64,
         ip_id: 0,
+        flow_label: 0,
     };
     let mut buf = vec![0u8; 4096];
     let len = emit_frame(&mut buf, &hdr, &seg).expect("the frame fits");
@@ -213,8 +233,18 @@ fn decode(frames: Vec<Vec<u8>>) -> Vec<Sent> {
         .iter()
         .map(|f| {
             let p = parse_frame(f).expect("the endpoint emits valid frames");
+            let flow_label = match p.src_addr.family() {
+                crate::tcp::Family::V4 => 0,
+                crate::tcp::Family::V6 => {
+                    crate::wire::Ipv6Packet::new_unchecked(&f[14..]).flow_label()
+                }
+            };
             Sent {
+                src_addr: p.src_addr,
                 dst_addr: p.dst_addr,
+                ttl: p.ttl,
+                flow_label,
+                mss: p.segment.options.mss,
                 dst_mac: p.dst_mac,
                 src_port: p.segment.src_port,
                 dst_port: p.segment.dst_port,
@@ -318,9 +348,10 @@ fn a_frame_for_another_local_address_is_dropped_as_not_served() {
         src_mac: PEER_MAC,
         dst_mac: SERVER_MAC,
         src_addr: PEER,
-        dst_addr: SERVER + 7,
+        dst_addr: Addr::v4(0x0a00_0008),
         ttl: 64,
         ip_id: 0,
+        flow_label: 0,
     };
     let len = emit_frame(&mut frame, &hdr, &syn(1000, 7000)).unwrap();
     frame.truncate(len);
@@ -527,7 +558,7 @@ fn an_old_syn_on_a_time_wait_tuple_does_not_reopen_it() {
 fn connect_sends_a_syn_from_a_local_port_to_the_next_hop() {
     let mut h = Harness::new();
     let mut tx = VecTx::default();
-    let remote = SocketAddrV4::new(Ipv4Addr::from(PEER), 7);
+    let remote = SocketAddr::new(PEER.to_ip(), 7);
     let id =
         h.ep.with_service(h.now, &mut tx, |_, cx| cx.connect(remote, ()))
             .unwrap();
@@ -553,7 +584,7 @@ fn connect_sends_a_syn_from_a_local_port_to_the_next_hop() {
 fn connect_uses_each_free_local_port_once_then_reports_none_left() {
     let mut h = Harness::new();
     let mut tx = VecTx::default();
-    let remote = SocketAddrV4::new(Ipv4Addr::from(PEER), 7);
+    let remote = SocketAddr::new(PEER.to_ip(), 7);
     let mut ports = Vec::new();
     for _ in 0..4 {
         h.ep.with_service(h.now, &mut tx, |_, cx| cx.connect(remote, ()))
@@ -566,7 +597,7 @@ fn connect_uses_each_free_local_port_once_then_reports_none_left() {
         h.ep.with_service(h.now, &mut tx, |_, cx| cx.connect(remote, ()));
     assert_eq!(err, Err(OpenError::NoLocalPort));
     // Another remote port has its own 4-tuples.
-    let other = SocketAddrV4::new(Ipv4Addr::from(PEER), 8);
+    let other = SocketAddr::new(PEER.to_ip(), 8);
     assert!(h
         .ep
         .with_service(h.now, &mut tx, |_, cx| cx.connect(other, ()))
@@ -575,8 +606,8 @@ fn connect_uses_each_free_local_port_once_then_reports_none_left() {
 
 #[test]
 fn connect_fails_without_a_route_without_setup_and_at_the_limit() {
-    let remote = SocketAddrV4::new(Ipv4Addr::from(PEER), 7);
-    let unknown = SocketAddrV4::new(Ipv4Addr::new(192, 0, 2, 9), 7);
+    let remote = SocketAddr::new(PEER.to_ip(), 7);
+    let unknown = SocketAddr::from(([192, 0, 2, 9], 7));
     let mut tx = VecTx::default();
     let mut h = Harness::new();
     let r =
@@ -603,7 +634,7 @@ fn connect_fails_without_a_route_without_setup_and_at_the_limit() {
 fn a_connect_refused_by_rst_reports_reset_with_the_reason() {
     let mut h = Harness::new();
     let mut tx = VecTx::default();
-    let remote = SocketAddrV4::new(Ipv4Addr::from(PEER), 7);
+    let remote = SocketAddr::new(PEER.to_ip(), 7);
     let id =
         h.ep.with_service(h.now, &mut tx, |_, cx| cx.connect(remote, ()))
             .unwrap();
@@ -834,7 +865,7 @@ fn a_full_time_wait_table_still_keeps_a_connection_with_unread_data() {
 fn a_shutdown_while_connecting_sends_the_data_and_the_fin_after_the_handshake() {
     let mut h = Harness::new();
     let mut tx = VecTx::default();
-    let remote = SocketAddrV4::new(Ipv4Addr::from(PEER), 7);
+    let remote = SocketAddr::new(PEER.to_ip(), 7);
     let id =
         h.ep.with_service(h.now, &mut tx, |_, cx| {
             let id = cx.connect(remote, ())?;

@@ -66,7 +66,7 @@ fn every_drop_reason_is_produced_and_counted() {
     check(&h, DropReason::TruncatedEthernet, &mut produced);
 
     let mut f = ack_to(PORT);
-    f[12..14].copy_from_slice(&0x86ddu16.to_be_bytes());
+    f[12..14].copy_from_slice(&0x0806u16.to_be_bytes()); // ARP
     h.deliver_frame(&f);
     check(&h, DropReason::NotIpv4, &mut produced);
 
@@ -133,11 +133,42 @@ fn every_drop_reason_is_produced_and_counted() {
     check(&h, DropReason::BadAddress, &mut produced);
 
     let mut f = ack_to(PORT);
-    f[30..34].copy_from_slice(&(SERVER + 5).to_be_bytes());
+    f[30..34].copy_from_slice(&(SERVER.to_v4().unwrap() + 5).to_be_bytes());
     fix_ip(&mut f);
     fix_tcp(&mut f);
     h.deliver_frame(&f);
     check(&h, DropReason::NotServed, &mut produced);
+
+    // --- IPv6 ---------------------------------------------------------------------------
+    use super::ipv6::{frame6, with_ext};
+    use crate::wire::ipv6::next_header;
+    let mut f = frame6(seg(PORT, 7000, 1, ACK, b"payload!"));
+    f[18..20].copy_from_slice(&100u16.to_be_bytes()); // payload length past the frame
+    h.deliver_frame(&f);
+    check(&h, DropReason::TruncatedIpv6, &mut produced);
+
+    let f = frame6(seg(PORT, 7000, 1, ACK, b""));
+    // A destination options header claiming 40 bytes where 8 follow.
+    let f = with_ext(&f, next_header::DESTINATION, &[[6, 4, 1, 4, 0, 0, 0, 0]]);
+    h.deliver_frame(&f);
+    check(&h, DropReason::BadIpv6ExtensionHeader, &mut produced);
+
+    let f = frame6(seg(PORT, 7000, 1, ACK, b""));
+    let nine = [[next_header::DESTINATION, 0, 1, 4, 0, 0, 0, 0]; 9];
+    let f = with_ext(&f, next_header::DESTINATION, &nine);
+    h.deliver_frame(&f);
+    check(&h, DropReason::TooManyIpv6ExtensionHeaders, &mut produced);
+
+    let f = frame6(seg(PORT, 7000, 1, ACK, b""));
+    let f = with_ext(&f, next_header::FRAGMENT, &[[6, 0, 0, 0, 0, 0, 0, 1]]);
+    h.deliver_frame(&f);
+    check(&h, DropReason::Ipv6Fragment, &mut produced);
+
+    let mut f = frame6(seg(PORT, 7000, 1, ACK, b""));
+    // Source ::ffff:10.0.0.2: PEER's IPv4 address posing over IPv6.
+    f[22..38].copy_from_slice(PEER.octets());
+    h.deliver_frame(&f);
+    check(&h, DropReason::V4MappedOnV6, &mut produced);
 
     // --- segments for no connection ----------------------------------------------------
     h.deliver(1000, seg(1000, 7000, 0, SYN | FIN, b""));
@@ -242,7 +273,7 @@ fn every_drop_reason_is_produced_and_counted() {
     // SYN-SENT: neither SYN nor RST.
     let mut a = Harness::new();
     let mut tx = VecTx::default();
-    let remote = SocketAddrV4::new(Ipv4Addr::from(PEER), 7);
+    let remote = SocketAddr::new(PEER.to_ip(), 7);
     a.ep.with_service(a.now, &mut tx, |_, cx| cx.connect(remote, ()))
         .unwrap();
     let s = decode(tx.take()).remove(0);

@@ -56,7 +56,7 @@ impl Connection {
             return;
         }
         let promised = self.rcv_adv - self.rcv_nxt;
-        let threshold = (self.config.recv_buffer / 2).min(usize::from(self.config.mss));
+        let threshold = (self.config.recv_buffer / 2).min(usize::from(self.own_mss()));
         if self.window_space() >= promised + threshold {
             self.ack_now = true;
         }

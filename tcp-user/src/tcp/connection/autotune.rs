@@ -111,7 +111,7 @@ impl Connection {
             return;
         }
         // Linux: rcvwin = 2 * copied + 16 * advmss, plus twice the growth rate's share.
-        let mss = usize::from(self.config.mss);
+        let mss = usize::from(self.own_mss());
         let mut win = 2 * copied + 16 * mss;
         if best > 0 {
             win += 2 * (win as u64 * (copied - best) as u64 / best as u64) as usize;

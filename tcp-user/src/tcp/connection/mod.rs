@@ -304,10 +304,17 @@ impl Connection {
         self.snd_max + 65537
     }
 
+    /// The MSS we announce and never exceed: the configured one for the family
+    /// ([`Config::mss_for`](crate::tcp::Config::mss_for)).
+    #[inline]
+    fn own_mss(&self) -> u16 {
+        self.config.mss_for(self.tuple.family())
+    }
+
     /// Largest payload per segment, before SACK blocks: the smaller of the peer's MSS and
     /// ours, minus the timestamps option (RFC 6691: MSS excludes options).
     fn send_mss(&self) -> usize {
-        let mss = self.peer_mss.min(usize::from(self.config.mss));
+        let mss = self.peer_mss.min(usize::from(self.own_mss()));
         let ts = if self.ts_ok { TS_OPTION_LEN } else { 0 };
         mss.saturating_sub(ts).max(1)
     }

@@ -275,7 +275,7 @@ impl Connection {
         };
         let rcv_slack = (1usize << rcv_wscale) - 1;
         let rcv_nxt = irs + 1;
-        let mss = usize::from(config.mss).max(64);
+        let mss = usize::from(config.mss_for(tuple.family())).max(64);
         Connection {
             config: Arc::clone(config),
             tuple,

@@ -274,7 +274,7 @@ impl Connection {
             let c = &self.config;
             seg.flags = TcpFlags::SYN;
             seg.options = TcpOptions {
-                mss: Some(c.mss),
+                mss: Some(c.mss_for(self.tuple.family())),
                 window_scale: c.window_scaling.then_some(self.rcv_wscale),
                 sack_permitted: c.sack,
                 timestamps: c.timestamps.then_some(Timestamps {
@@ -290,7 +290,7 @@ impl Connection {
         seg.ack = self.rcv_nxt;
         seg.flags = TcpFlags::SYN | TcpFlags::ACK;
         seg.options = TcpOptions {
-            mss: Some(self.config.mss),
+            mss: Some(self.own_mss()),
             window_scale: self.ws_ok.then_some(self.rcv_wscale),
             sack_permitted: self.sack_ok,
             timestamps: self.ts_ok.then_some(Timestamps {
@@ -366,7 +366,7 @@ impl Connection {
     fn advertise_window(&mut self) -> u16 {
         let promised = self.rcv_adv - self.rcv_nxt;
         let space = self.window_space();
-        let threshold = (self.config.recv_buffer / 2).min(usize::from(self.config.mss));
+        let threshold = (self.config.recv_buffer / 2).min(usize::from(self.own_mss()));
         let wnd = if space >= promised + threshold {
             space
         } else {

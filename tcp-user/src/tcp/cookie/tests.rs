@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::tcp::{Event, State};
+use crate::wire::Addr;
 use std::time::Duration;
 
 const KEY: [u8; 16] = [0x5a; 16];
@@ -12,9 +13,9 @@ const T0: Instant = Instant::from_millis(1000 * 64_000 + 1000);
 
 fn tuple() -> FourTuple {
     FourTuple {
-        local_addr: 0x0a00_0001,
+        local_addr: Addr::v4(0x0a00_0001),
         local_port: 80,
-        remote_addr: 0x0a00_0002,
+        remote_addr: Addr::v4(0x0a00_0002),
         remote_port: 40000,
     }
 }
@@ -186,7 +187,7 @@ fn altered_ack_other_tuple_or_other_key_is_rejected() {
         .accept_ack(T0, &Arc::new(cfg), &other, &good)
         .is_none());
     let mut other = tuple();
-    other.remote_addr += 1;
+    other.remote_addr = Addr::v4(0x0a00_0003);
     assert!(cookies
         .accept_ack(T0, &Arc::new(cfg), &other, &good)
         .is_none());

@@ -19,6 +19,7 @@ use crate::tcp::{
     Config, ConnStats, Connection, Event, FourTuple, Instant, Segment, SeqNum, State, TcpFlags,
     TcpOptions, Timestamps,
 };
+use crate::wire::Addr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -40,9 +41,9 @@ pub const PSH: TcpFlags = TcpFlags::PSH;
 
 pub fn tuple() -> FourTuple {
     FourTuple {
-        local_addr: 0x0a00_0001,
+        local_addr: Addr::v4(0x0a00_0001),
         local_port: LOCAL_PORT,
-        remote_addr: 0x0a00_0002,
+        remote_addr: Addr::v4(0x0a00_0002),
         remote_port: REMOTE_PORT,
     }
 }

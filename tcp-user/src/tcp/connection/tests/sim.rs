@@ -5,6 +5,7 @@
 
 use super::*;
 use crate::tcp::{handle_unmatched, Unmatched};
+use crate::wire::Addr;
 use std::collections::VecDeque;
 
 const ONE_WAY: Duration = Duration::from_millis(5);
@@ -34,9 +35,9 @@ impl Side {
 
 fn client_tuple() -> FourTuple {
     FourTuple {
-        local_addr: 0x0a00_0002,
+        local_addr: Addr::v4(0x0a00_0002),
         local_port: 40000,
-        remote_addr: 0x0a00_0001,
+        remote_addr: Addr::v4(0x0a00_0001),
         remote_port: 80,
     }
 }
