@@ -265,23 +265,9 @@ mod tests {
         );
     }
 
-    /// A SYN the Linux kernel sent over IPv6 (checksum offload off), captured with tcpdump:
-    /// 2001:db8::2.53688 > 2001:db8::1.80, cksum 0x5899 (correct).
-    const V6_SYN: &str = "6006 13d9 0028 0640 2001 0db8 0000 0000 0000 0000 0000 0002 \
-        2001 0db8 0000 0000 0000 0000 0000 0001 d1b8 0050 4f28 8851 0000 0000 a002 fd20 \
-        5899 0000 0204 05a0 0402 080a c10a 2c55 0000 0000 0103 030a";
-
-    fn hex(s: &str) -> Vec<u8> {
-        let digits: Vec<u8> = s.bytes().filter(u8::is_ascii_hexdigit).collect();
-        digits
-            .chunks(2)
-            .map(|p| u8::from_str_radix(std::str::from_utf8(p).unwrap(), 16).unwrap())
-            .collect()
-    }
-
     #[test]
     fn ipv6_tcp_checksum_matches_a_kernel_segment() {
-        let pkt = hex(V6_SYN);
+        let pkt = crate::wire::test_vectors::hex(crate::wire::test_vectors::KERNEL_V6_SYN);
         let (src, dst): ([u8; 16], [u8; 16]) = (
             pkt[8..24].try_into().unwrap(),
             pkt[24..40].try_into().unwrap(),

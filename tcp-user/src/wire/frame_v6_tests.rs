@@ -2,23 +2,16 @@
 //! with the flow label and hop limit, and the rejections of IPv6 addresses.
 
 use super::frame::{emit_frame, frame_len, parse_frame, FrameHeader};
+use super::test_vectors::{hex, KERNEL_V6_SYN};
 use super::{Addr, MacAddr};
 use crate::stats::DropReason;
 use crate::tcp::{SackBlock, SackBlocks, Segment, SeqNum, TcpFlags, TcpOptions, Timestamps};
 
-/// The IPv6 SYN of `wire::checksum`'s tests (Linux, 2001:db8::2.53688 > 2001:db8::1.80,
-/// checksum 0x5899 correct, flow label 0x613d9, MSS 1440), behind an Ethernet header.
-const V6_SYN: &str = "0200 0000 0002 e65d abf2 311c 86dd \
-    6006 13d9 0028 0640 2001 0db8 0000 0000 0000 0000 0000 0002 \
-    2001 0db8 0000 0000 0000 0000 0000 0001 d1b8 0050 4f28 8851 0000 0000 a002 fd20 \
-    5899 0000 0204 05a0 0402 080a c10a 2c55 0000 0000 0103 030a";
-
-fn hex(s: &str) -> Vec<u8> {
-    let digits: Vec<u8> = s.bytes().filter(u8::is_ascii_hexdigit).collect();
-    digits
-        .chunks(2)
-        .map(|p| u8::from_str_radix(std::str::from_utf8(p).unwrap(), 16).unwrap())
-        .collect()
+/// The kernel's IPv6 SYN of `test_vectors` behind an Ethernet header.
+fn kernel_syn_frame() -> Vec<u8> {
+    let mut frame = hex("0200 0000 0002 e65d abf2 311c 86dd");
+    frame.extend(hex(KERNEL_V6_SYN));
+    frame
 }
 
 fn v6(last: u8) -> Addr {
@@ -41,7 +34,7 @@ fn header() -> FrameHeader {
 
 #[test]
 fn a_linux_v6_syn_parses_and_is_emitted_byte_for_byte() {
-    let frame = hex(V6_SYN);
+    let frame = kernel_syn_frame();
     let p = parse_frame(&frame).expect("the kernel's SYN parses");
     assert_eq!((p.src_addr, p.dst_addr, p.ttl), (v6(2), v6(1), 64));
     let s = p.segment;
@@ -148,10 +141,10 @@ fn multicast_unspecified_and_v4_mapped_v6_addresses_are_refused() {
     assert_eq!(emit_with(v6(2), v6(1)), Ok(()));
     // A v4-mapped address is the IPv4 address inside the stack: `emit_frame` writes IPv4
     // for it, so build the IPv6 frame by hand to see the parser refuse one.
-    let mut frame = hex(V6_SYN);
+    let mut frame = kernel_syn_frame();
     frame[14 + 8..14 + 24].copy_from_slice(mapped.octets());
     assert_eq!(parse_frame(&frame), Err(DropReason::V4MappedOnV6));
-    let mut frame = hex(V6_SYN);
+    let mut frame = kernel_syn_frame();
     frame[14 + 24..14 + 40].copy_from_slice(mapped.octets());
     assert_eq!(parse_frame(&frame), Err(DropReason::V4MappedOnV6));
 }
