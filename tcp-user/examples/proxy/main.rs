@@ -12,7 +12,7 @@
 
 mod service;
 
-use std::net::SocketAddrV4;
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use clap::Parser;
@@ -35,7 +35,7 @@ struct Args {
     port: u16,
     /// Backends, IPV4:PORT, comma-separated (round robin).
     #[arg(long, value_delimiter = ',', required = true)]
-    backend: Vec<SocketAddrV4>,
+    backend: Vec<SocketAddr>,
     /// Local ports for the backend connections, FIRST-LAST.
     #[arg(long, default_value = "40000-43999", value_parser = parse_range)]
     local_ports: (u16, u16),
@@ -68,7 +68,7 @@ fn run(args: Args) -> anyhow::Result<()> {
     cfg.connect = Some(ConnectConfig {
         local_ports: args.local_ports,
         rss_key: args.rss_key.clone(),
-        remotes: args.backend.iter().map(|b| *b.ip()).collect(),
+        remotes: args.backend.iter().map(|b| b.ip()).collect(),
     });
     let proxy = ProxyConfig {
         backends: args.backend.clone(),

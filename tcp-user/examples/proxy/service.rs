@@ -14,7 +14,7 @@
 //!   does not answer within the connect timeout is abandoned and the client reset. A backend
 //!   that failed is skipped for `down_for` while another is up.
 
-use std::net::SocketAddrV4;
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use tcp_user::service::{Conn, ConnId, Cx, Event, Instant, Metric, Service, State, Timer};
@@ -61,7 +61,7 @@ pub struct BackendStats {
 #[derive(Clone, Debug)]
 pub struct Backend {
     /// Where it listens.
-    pub addr: SocketAddrV4,
+    pub addr: SocketAddr,
     /// Its counters.
     pub stats: BackendStats,
     /// Skipped until then after a failure.
@@ -72,7 +72,7 @@ pub struct Backend {
 #[derive(Clone, Debug)]
 pub struct ProxyConfig {
     /// Backends, in round-robin order.
-    pub backends: Vec<SocketAddrV4>,
+    pub backends: Vec<SocketAddr>,
     /// How long a backend may take to accept before the client is reset.
     pub connect_timeout: Duration,
     /// How long a backend that failed is skipped.

@@ -2,7 +2,7 @@
 //! every worker, turned into a [`RuntimeConfig`].
 
 use clap::Args;
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use crate::runtime::{Queues, RuntimeConfig};
@@ -20,9 +20,11 @@ pub struct DatapathArgs {
     /// Interface to attach to.
     #[arg(long)]
     pub iface: String,
-    /// Local IPv4 address (default: the interface's address).
-    #[arg(long)]
-    pub addr: Option<Ipv4Addr>,
+    /// Local address to serve, IPv4 or IPv6; repeat it for more (`--addr 10.0.0.1 --addr
+    /// 2001:db8::1` serves both families on the same ports). Default: the interface's first
+    /// IPv4 address, or its first global IPv6 address if it has no IPv4 one.
+    #[arg(long, value_name = "ADDR")]
+    pub addr: Vec<IpAddr>,
     /// Receive queues to serve: a number (0..N-1) or `all`.
     #[arg(long, default_value = "all")]
     pub queues: Queues,
@@ -98,7 +100,7 @@ impl DatapathArgs {
         };
         RuntimeConfig {
             iface: self.iface.clone(),
-            addr: self.addr,
+            addrs: self.addr.clone(),
             listen_ports: listen_ports.to_vec(),
             connect: None,
             queues: self.queues,

@@ -44,6 +44,7 @@ fn summary(cfg: &RuntimeConfig, serve: &ServeArgs) -> Result<String> {
     let c = preflight::check(&DatapathConfig::from_runtime(cfg, &cfg.listen_ports))?;
     let limits = cfg.worker_limits(c.queues as usize);
     let ports: Vec<String> = cfg.listen_ports.iter().map(|p| p.to_string()).collect();
+    let addrs: Vec<String> = c.addrs.iter().map(|a| a.to_string()).collect();
     let conns = if limits.connections == usize::MAX {
         "memory-bound".to_string()
     } else {
@@ -52,7 +53,7 @@ fn summary(cfg: &RuntimeConfig, serve: &ServeArgs) -> Result<String> {
     Ok(format!(
         "iface={} addr={} ports={} app={} queues={} cores={} xdp_mode={} bind_mode={}; per worker: memory={} MiB connections={conns} time_wait={}",
         c.iface.name,
-        std::net::Ipv4Addr::from(c.addr),
+        addrs.join(","),
         ports.join(","),
         format!("{:?}", serve.app).to_lowercase(),
         c.queues,

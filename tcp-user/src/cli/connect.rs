@@ -11,7 +11,7 @@ use clap::Args;
 use hdrhistogram::serialization::{interval_log::IntervalLogWriterBuilder, V2DeflateSerializer};
 use hdrhistogram::Histogram;
 use serde::Serialize;
-use std::net::SocketAddrV4;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
@@ -28,9 +28,10 @@ pub struct ConnectArgs {
     #[command(flatten)]
     #[allow(missing_docs)] // clap: the flattened group documents itself
     pub datapath: DatapathArgs,
-    /// Server to load, IPV4:PORT.
+    /// Server to load, IPV4:PORT or [IPV6]:PORT (the connections leave from the first
+    /// --addr of that family, by default the interface's).
     #[arg(long)]
-    pub remote: SocketAddrV4,
+    pub remote: SocketAddr,
     /// rr (persistent connections), crr (a connection per transaction), hold (open --conns
     /// connections, echo once on each, hold them for --duration with a message on each every
     /// --interval), or fetch (one connection: send --request, print what comes back and how
@@ -126,7 +127,7 @@ impl ConnectArgs {
         cfg.connect = Some(ConnectConfig {
             local_ports: self.local_ports,
             rss_key: self.rss_key.clone(),
-            remotes: vec![*self.remote.ip()],
+            remotes: vec![self.remote.ip()],
         });
         cfg
     }
@@ -164,7 +165,7 @@ pub fn connect(args: ConnectArgs) -> Result<()> {
             let share = conns / w.workers + usize::from(w.index < conns % w.workers);
             LoadGen::new(LoadConfig {
                 mode,
-                remote_addr: (*remote.ip()).into(),
+                remote_addr: remote.ip().into(),
                 remote_port: remote.port(),
                 conns: share,
                 size,
@@ -225,7 +226,7 @@ fn fetch(args: &ConnectArgs) -> Result<()> {
         .on_ready(move |_| println!("ready connect remote={remote} mode=fetch"))
         .service(move |_| {
             Fetch::new(
-                u32::from(*remote.ip()),
+                remote.ip(),
                 remote.port(),
                 request.clone(),
                 half_close,
@@ -288,7 +289,7 @@ fn hold(args: &ConnectArgs) -> Result<()> {
         .service(move |w| {
             let share = conns / w.workers + usize::from(w.index < conns % w.workers);
             HoldGen::new(HoldConfig {
-                remote_addr: (*remote.ip()).into(),
+                remote_addr: remote.ip().into(),
                 remote_ports,
                 conns: share,
                 max_in_flight,

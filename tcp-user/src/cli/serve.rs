@@ -36,7 +36,7 @@ pub fn serve(args: ServeArgs) -> Result<()> {
             println!(
                 "ready iface={} addr={} ports={} app={app:?} queues={} xdp_mode={:?} bind_mode={}",
                 r.iface,
-                r.addr,
+                r.addrs_text(),
                 r.ports_text(),
                 r.queues,
                 r.xdp_mode,
@@ -45,8 +45,8 @@ pub fn serve(args: ServeArgs) -> Result<()> {
             tracing::info!("per worker: {}", r.limits_text());
             tracing::info!("serving; SIGINT or SIGTERM to stop");
             systemd::notify_ready(&format!(
-                "serving {}:{} on {} queue(s)",
-                r.addr,
+                "serving {} port {} on {} queue(s)",
+                r.addrs_text(),
                 r.ports_text(),
                 r.queues
             ));

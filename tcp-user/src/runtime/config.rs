@@ -3,7 +3,7 @@
 //! line fills it from flags, and [`RuntimeConfig::validate`] checks it before anything is
 //! attached.
 
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use anyhow::{bail, Result};
@@ -44,8 +44,9 @@ pub struct ConnectConfig {
     /// The NIC's RSS key: each worker then picks ports whose replies hash to its own queue.
     /// Needed with more than one queue.
     pub rss_key: Option<Vec<u8>>,
-    /// Remote addresses whose next hop is resolved at start (the kernel's neighbour table).
-    pub remotes: Vec<Ipv4Addr>,
+    /// Remote addresses (either family) whose next hop is resolved at start (the kernel's
+    /// neighbour table).
+    pub remotes: Vec<IpAddr>,
 }
 
 /// Everything a runtime needs.
@@ -53,8 +54,10 @@ pub struct ConnectConfig {
 pub struct RuntimeConfig {
     /// Interface to attach to.
     pub iface: String,
-    /// Local IPv4 address (default: the interface's first).
-    pub addr: Option<Ipv4Addr>,
+    /// Local addresses to serve, of either family, each on every listening port (empty:
+    /// the interface's first IPv4 address, or its first global IPv6 address if it has no
+    /// IPv4 one). Outbound connections leave from the first of the remote's family.
+    pub addrs: Vec<IpAddr>,
     /// Ports with a listener (steered to the workers, SYNs accepted).
     pub listen_ports: Vec<u16>,
     /// Outbound connections, if the service opens any.
@@ -103,7 +106,7 @@ impl Default for RuntimeConfig {
     fn default() -> Self {
         RuntimeConfig {
             iface: String::new(),
-            addr: None,
+            addrs: Vec::new(),
             listen_ports: Vec::new(),
             connect: None,
             queues: Queues::All,
@@ -138,6 +141,12 @@ impl RuntimeConfig {
         }
         if self.listen_ports.contains(&0) {
             bail!("port 0 is not a valid TCP port");
+        }
+        for (i, a) in self.addrs.iter().enumerate() {
+            check_local_addr(*a)?;
+            if self.addrs[..i].contains(a) {
+                bail!("address {a} is given twice (--addr)");
+            }
         }
         let mut ports = self.listen_ports.clone();
         ports.sort_unstable();
@@ -209,6 +218,23 @@ impl RuntimeConfig {
     }
 }
 
+/// A local address must be one a peer can send to: not unspecified, multicast or loopback,
+/// and an IPv4 address in its own family (a v4-mapped IPv6 address is not a third family).
+fn check_local_addr(a: IpAddr) -> Result<()> {
+    if a.is_unspecified() {
+        bail!("address {a} is unspecified: give the interface's own address (--addr)");
+    }
+    if a.is_multicast() || a.is_loopback() {
+        bail!("address {a} cannot be served (multicast or loopback)");
+    }
+    if let IpAddr::V6(v6) = a {
+        if let Some(v4) = v6.to_ipv4_mapped() {
+            bail!("address {a} is an IPv4-mapped address: give it as {v4}");
+        }
+    }
+    Ok(())
+}
+
 /// The smallest memory budget per worker: a few hundred connections with buffers.
 pub const MIN_MEMORY: usize = 16 << 20;
 /// The budget when the machine's memory cannot be read.
@@ -234,4 +260,54 @@ fn machine_memory() -> Option<usize> {
     let line = text.lines().find(|l| l.starts_with("MemTotal:"))?;
     let kib: usize = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kib << 10)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_addrs(addrs: &[&str]) -> RuntimeConfig {
+        RuntimeConfig {
+            iface: "veth0".into(),
+            addrs: addrs.iter().map(|a| a.parse().unwrap()).collect(),
+            listen_ports: vec![7],
+            ..RuntimeConfig::default()
+        }
+    }
+
+    #[test]
+    fn both_families_may_be_served_together() {
+        assert!(with_addrs(&["10.0.0.1", "2001:db8::1"]).validate().is_ok());
+        assert!(with_addrs(&["fe80::1"]).validate().is_ok());
+        assert!(with_addrs(&[]).validate().is_ok());
+    }
+
+    #[test]
+    fn addresses_that_cannot_be_served_are_refused_with_a_reason() {
+        for (addrs, message) in [
+            (
+                &["10.0.0.1", "10.0.0.1"][..],
+                "address 10.0.0.1 is given twice (--addr)",
+            ),
+            (
+                &["::ffff:10.0.0.1"][..],
+                "address ::ffff:10.0.0.1 is an IPv4-mapped address: give it as 10.0.0.1",
+            ),
+            (
+                &["::"][..],
+                "address :: is unspecified: give the interface's own address (--addr)",
+            ),
+            (
+                &["ff02::1"][..],
+                "address ff02::1 cannot be served (multicast or loopback)",
+            ),
+            (
+                &["127.0.0.1"][..],
+                "address 127.0.0.1 cannot be served (multicast or loopback)",
+            ),
+        ] {
+            let e = with_addrs(addrs).validate().unwrap_err();
+            assert_eq!(e.to_string(), message, "{addrs:?}");
+        }
+    }
 }

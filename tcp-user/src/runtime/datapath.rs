@@ -14,8 +14,8 @@ use crate::xdp::{BindMode, XdpMode, XdpProgram, XskPort};
 pub struct Datapath {
     /// The interface.
     pub iface: Interface,
-    /// Local IPv4 address, host order.
-    pub addr: u32,
+    /// Local addresses, each served on every steered port.
+    pub addrs: Vec<std::net::IpAddr>,
     /// The attached program (dropping it detaches it).
     pub program: XdpProgram,
     /// One port per served queue, queue i at index i.
@@ -29,8 +29,11 @@ pub struct Datapath {
 pub struct DatapathConfig<'a> {
     /// Interface name.
     pub iface: &'a str,
-    /// Local address (default: the interface's).
-    pub addr: Option<std::net::Ipv4Addr>,
+    /// Local addresses (empty: the interface's, see [`RuntimeConfig::addrs`]).
+    pub addrs: &'a [std::net::IpAddr],
+    /// Remotes of a runtime that only connects (no listener): the default addresses are
+    /// then one of each of their families.
+    pub remotes: &'a [std::net::IpAddr],
     /// Queues to open.
     pub queues: Queues,
     /// Cores to pin to (empty: all online cores).
@@ -48,7 +51,11 @@ impl<'a> DatapathConfig<'a> {
     pub fn from_runtime(cfg: &'a RuntimeConfig, steered_ports: &'a [u16]) -> Self {
         DatapathConfig {
             iface: &cfg.iface,
-            addr: cfg.addr,
+            addrs: &cfg.addrs,
+            remotes: match &cfg.connect {
+                Some(c) if cfg.listen_ports.is_empty() => &c.remotes,
+                _ => &[],
+            },
             queues: cfg.queues,
             cores: &cfg.cores,
             xdp_mode: cfg.xdp_mode,
@@ -64,7 +71,7 @@ impl Datapath {
     pub fn open(cfg: &DatapathConfig<'_>) -> Result<Datapath> {
         let super::preflight::Checked {
             iface,
-            addr,
+            addrs,
             queues,
             cores,
         } = super::preflight::check(cfg)?;
@@ -79,11 +86,16 @@ impl Datapath {
             ports.push(port);
         }
         for &p in cfg.steered_ports {
-            program.serve(addr, p)?;
+            for a in &addrs {
+                match a {
+                    std::net::IpAddr::V4(v4) => program.serve(u32::from(*v4), p)?,
+                    std::net::IpAddr::V6(v6) => program.serve6(v6.octets(), p)?,
+                }
+            }
         }
         Ok(Datapath {
             iface,
-            addr,
+            addrs,
             program,
             ports,
             cores,

@@ -37,7 +37,7 @@ mod wake;
 mod watch;
 mod worker;
 
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
@@ -127,9 +127,10 @@ impl<F> Builder<F> {
         self
     }
 
-    /// The local IPv4 address (default: the interface's).
-    pub fn addr(mut self, addr: Ipv4Addr) -> Self {
-        self.cfg.addr = Some(addr);
+    /// A local address to serve, of either family (may be called for several; default:
+    /// the interface's first IPv4 address, see [`RuntimeConfig::addrs`]).
+    pub fn addr(mut self, addr: impl Into<IpAddr>) -> Self {
+        self.cfg.addrs.push(addr.into());
         self
     }
 
@@ -223,7 +224,7 @@ impl<F> Builder<F> {
 
     /// Lets services open connections ([`Cx::connect`](crate::service::Cx::connect)) from
     /// local ports `first..=last` to the given remotes (their next hop is resolved at start).
-    pub fn connect_from(mut self, first: u16, last: u16, remotes: &[Ipv4Addr]) -> Self {
+    pub fn connect_from(mut self, first: u16, last: u16, remotes: &[IpAddr]) -> Self {
         let c = self.cfg.connect.get_or_insert(ConnectConfig {
             local_ports: (first, last),
             rss_key: None,
@@ -292,7 +293,6 @@ where
     pub fn run(self) -> Result<Report<S>> {
         let cfg = self.cfg;
         cfg.validate()?;
-        let next_hops = resolve_remotes(&cfg)?;
         let mut steered = cfg.listen_ports.clone();
         if let Some(c) = &cfg.connect {
             steered.extend(c.local_ports.0..=c.local_ports.1);
@@ -305,6 +305,7 @@ where
             );
         }
         let mut dp = Datapath::open(&DatapathConfig::from_runtime(&cfg, &steered))?;
+        let next_hops = resolve_remotes(&cfg, &dp)?;
         let queues = dp.ports.len() as u32;
         let choosers = port_choosers(&cfg, queues, dp.iface.rx_queues)?;
         if cfg.handle_signals {
@@ -423,7 +424,7 @@ where
         drop(snap_tx);
         let ready = Ready {
             iface: dp.iface.name.clone(),
-            addr: Ipv4Addr::from(dp.addr),
+            addrs: dp.addrs.clone(),
             ports: cfg.listen_ports.clone(),
             queues,
             xdp_mode: dp.program.mode,
@@ -452,16 +453,21 @@ where
     }
 }
 
-/// Next hops of the configured remotes, resolved through the kernel (ARP when missing).
-fn resolve_remotes(cfg: &RuntimeConfig) -> Result<Vec<(tcp::Addr, MacAddr)>> {
+/// Next hops of the configured remotes, resolved through the kernel (ARP or neighbour
+/// discovery when missing), each from a local address of its family.
+fn resolve_remotes(cfg: &RuntimeConfig, dp: &Datapath) -> Result<Vec<(tcp::Addr, MacAddr)>> {
     let Some(c) = &cfg.connect else {
         return Ok(Vec::new());
     };
     c.remotes
         .iter()
         .map(|r| {
-            let addr = u32::from(*r);
-            neighbour::resolve(addr, Duration::from_secs(3)).map(|mac| (addr.into(), mac))
+            if !dp.addrs.iter().any(|a| a.is_ipv4() == r.is_ipv4()) {
+                let family = if r.is_ipv4() { "IPv4" } else { "IPv6" };
+                bail!("no local {family} address to connect to {r} from: pass --addr");
+            }
+            neighbour::resolve(*r, dp.iface.index, Duration::from_secs(3))
+                .map(|mac| ((*r).into(), mac))
         })
         .collect()
 }
@@ -502,7 +508,7 @@ fn endpoint_config(
         ..cfg.tcp
     };
     EndpointConfig {
-        local_addrs: vec![dp.addr.into()],
+        local_addrs: dp.addrs.iter().map(|a| (*a).into()).collect(),
         local_mac: dp.iface.mac,
         listen_ports: cfg.listen_ports.clone(),
         tcp,

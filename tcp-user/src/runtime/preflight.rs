@@ -1,9 +1,9 @@
-//! Start-up checks against the machine: the interface exists, the address is one of its
+//! Start-up checks against the machine: the interface exists, the addresses are its
 //! own, the queues exist, the cores are online. They read the kernel but change nothing,
 //! so `xdptcp check-config` runs the same checks `serve` runs before it attaches. Each
 //! mistake is one line that names the value and what would have been valid.
 
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use anyhow::{bail, Context, Result};
 
@@ -16,8 +16,8 @@ use crate::xdp::iface::Interface;
 pub struct Checked {
     /// The interface.
     pub iface: Interface,
-    /// Local IPv4 address, host order (given, or the interface's first).
-    pub addr: u32,
+    /// Local addresses (given, or the interface's first IPv4, else its first global IPv6).
+    pub addrs: Vec<IpAddr>,
     /// Receive queues to open.
     pub queues: u32,
     /// Cores to pin to, queue i on `cores[i % len]` (the given ones, or every one this
@@ -28,15 +28,18 @@ pub struct Checked {
 /// Runs every check of `cfg` that needs the machine but no privileges.
 pub fn check(cfg: &DatapathConfig<'_>) -> Result<Checked> {
     let iface = Interface::lookup(cfg.iface)?;
-    let own = iface.ipv4_addresses();
-    let addr = match cfg.addr {
-        Some(a) => {
-            check_addr(a, &iface.name, &own)?;
-            u32::from(a)
+    let own4 = iface.ipv4_addresses();
+    let own6 = iface.ipv6_addresses();
+    let addrs = if cfg.addrs.is_empty() {
+        default_addrs(&iface.name, &own4, &own6, cfg.remotes)?
+    } else {
+        for a in cfg.addrs {
+            match a {
+                IpAddr::V4(a) => check_addr(*a, &iface.name, &own4)?,
+                IpAddr::V6(a) => check_addr6(*a, &iface.name, &own6)?,
+            }
         }
-        None => own.first().map(|a| u32::from(*a)).with_context(|| {
-            format!("interface {} has no IPv4 address; pass --addr", iface.name)
-        })?,
+        cfg.addrs.to_vec()
     };
     let queues = match cfg.queues {
         Queues::All => iface.rx_queues,
@@ -60,10 +63,43 @@ pub fn check(cfg: &DatapathConfig<'_>) -> Result<Checked> {
     };
     Ok(Checked {
         iface,
-        addr,
+        addrs,
         queues,
         cores,
     })
+}
+
+/// The addresses used when none is given. Without remotes: the first IPv4 address, else
+/// the first IPv6 address that is not link-local (serving both families takes an `--addr`
+/// for each, as a kernel server binds each family it wants). With remotes (outbound
+/// connections): the first address of each family they are in, so that `connect --remote
+/// [2001:db8::1]:80` leaves from the interface's IPv6 address.
+fn default_addrs(
+    iface: &str,
+    own4: &[Ipv4Addr],
+    own6: &[Ipv6Addr],
+    remotes: &[IpAddr],
+) -> Result<Vec<IpAddr>> {
+    let first4 = own4.first().map(|a| IpAddr::V4(*a));
+    let first6 = own6
+        .iter()
+        .find(|a| !crate::xdp::netlink::is_link_local(a) && !a.is_loopback())
+        .map(|a| IpAddr::V6(*a));
+    if remotes.is_empty() {
+        return first4
+            .or(first6)
+            .map(|a| vec![a])
+            .with_context(|| format!("interface {iface} has no IPv4 or global IPv6 address; pass --addr"));
+    }
+    let mut addrs = Vec::new();
+    for (v4, first, family) in [(true, first4, "IPv4"), (false, first6, "IPv6")] {
+        if let Some(r) = remotes.iter().find(|r| r.is_ipv4() == v4) {
+            addrs.push(first.with_context(|| {
+                format!("interface {iface} has no {family} address to connect to {r} from; pass --addr")
+            })?);
+        }
+    }
+    Ok(addrs)
 }
 
 /// The cores this process may run on (its affinity mask, which a service manager's
@@ -88,6 +124,22 @@ pub fn check_addr(addr: Ipv4Addr, iface: &str, own: &[Ipv4Addr]) -> Result<()> {
     let list: Vec<String> = own.iter().map(|a| a.to_string()).collect();
     bail!(
         "address {addr} is not on {iface} (its addresses: {})",
+        list.join(", ")
+    );
+}
+
+/// As [`check_addr`] for IPv6: the kernel answers neighbour solicitations only for its own
+/// addresses.
+pub fn check_addr6(addr: Ipv6Addr, iface: &str, own: &[Ipv6Addr]) -> Result<()> {
+    if own.contains(&addr) {
+        return Ok(());
+    }
+    if own.is_empty() {
+        bail!("address {addr} is not on {iface} (it has no IPv6 address)");
+    }
+    let list: Vec<String> = own.iter().map(|a| a.to_string()).collect();
+    bail!(
+        "address {addr} is not on {iface} (its IPv6 addresses: {})",
         list.join(", ")
     );
 }
@@ -194,5 +246,52 @@ mod tests {
             "address 10.9.9.9 is not on veth0 (it has no IPv4 address)"
         );
         assert!(check_addr(own[1], "veth0", &own).is_ok());
+    }
+
+    #[test]
+    fn an_ipv6_address_not_on_the_interface_lists_its_ipv6_addresses() {
+        let own: Vec<Ipv6Addr> = ["fe80::1", "2001:db8::1"]
+            .iter()
+            .map(|a| a.parse().unwrap())
+            .collect();
+        let e = check_addr6("2001:db8::9".parse().unwrap(), "veth0", &own).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "address 2001:db8::9 is not on veth0 (its IPv6 addresses: fe80::1, 2001:db8::1)"
+        );
+        let e = check_addr6("2001:db8::9".parse().unwrap(), "veth0", &[]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "address 2001:db8::9 is not on veth0 (it has no IPv6 address)"
+        );
+        assert!(check_addr6(own[1], "veth0", &own).is_ok());
+    }
+
+    #[test]
+    fn the_default_is_the_first_ipv4_else_the_first_global_ipv6() {
+        let v4 = [Ipv4Addr::new(10, 0, 0, 1)];
+        let v6: Vec<Ipv6Addr> = ["fe80::1", "2001:db8::1"]
+            .iter()
+            .map(|a| a.parse().unwrap())
+            .collect();
+        let d = |v4: &[Ipv4Addr], v6: &[Ipv6Addr], r: &[IpAddr]| default_addrs("veth0", v4, v6, r);
+        assert_eq!(d(&v4, &v6, &[]).unwrap(), vec![IpAddr::from(v4[0])]);
+        assert_eq!(d(&[], &v6, &[]).unwrap(), vec![IpAddr::from(v6[1])]);
+        assert_eq!(
+            d(&[], &v6[..1], &[]).unwrap_err().to_string(),
+            "interface veth0 has no IPv4 or global IPv6 address; pass --addr"
+        );
+        // Outbound connections: an address of each family the remotes are in.
+        let r6: IpAddr = "2001:db8::9".parse().unwrap();
+        let r4: IpAddr = Ipv4Addr::new(10, 0, 0, 2).into();
+        assert_eq!(d(&v4, &v6, &[r6]).unwrap(), vec![IpAddr::from(v6[1])]);
+        assert_eq!(
+            d(&v4, &v6, &[r6, r4]).unwrap(),
+            vec![IpAddr::from(v4[0]), IpAddr::from(v6[1])]
+        );
+        assert_eq!(
+            d(&v4, &v6[..1], &[r6]).unwrap_err().to_string(),
+            "interface veth0 has no IPv6 address to connect to 2001:db8::9 from; pass --addr"
+        );
     }
 }

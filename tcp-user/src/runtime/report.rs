@@ -3,7 +3,7 @@
 //! end-to-end tests parse).
 
 use std::fmt;
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 
 use crate::service::Metric;
 use crate::stats::{DropReason, WorkerStats};
@@ -15,8 +15,8 @@ use crate::xdp::XdpMode;
 pub struct Ready {
     /// Interface name.
     pub iface: String,
-    /// Local address.
-    pub addr: Ipv4Addr,
+    /// Local addresses.
+    pub addrs: Vec<IpAddr>,
     /// Listening ports.
     pub ports: Vec<u16>,
     /// Workers (receive queues).
@@ -30,6 +30,12 @@ pub struct Ready {
 }
 
 impl Ready {
+    /// The served addresses, comma-separated.
+    pub fn addrs_text(&self) -> String {
+        let addrs: Vec<String> = self.addrs.iter().map(|a| a.to_string()).collect();
+        addrs.join(",")
+    }
+
     /// The listening ports, comma-separated.
     pub fn ports_text(&self) -> String {
         let ports: Vec<String> = self.ports.iter().map(|p| p.to_string()).collect();
@@ -69,7 +75,7 @@ impl fmt::Display for Ready {
             f,
             "ready iface={} addr={} ports={} queues={} xdp_mode={:?} bind_mode={}",
             self.iface,
-            self.addr,
+            self.addrs_text(),
             self.ports_text(),
             self.queues,
             self.xdp_mode,

@@ -1,11 +1,11 @@
-//! Facts about a network interface read from the kernel: index, MAC, MTU and IPv4
-//! addresses over rtnetlink, receive queues and operational state from sysfs, the driver
+//! Facts about a network interface read from the kernel: index, MAC, MTU and addresses
+//! of both families over rtnetlink, receive queues and operational state from sysfs, the driver
 //! from the ethtool ioctl.
 #![allow(unsafe_code)] // the ETHTOOL_GDRVINFO ioctl is FFI (netlink has no driver name).
 
 use anyhow::{bail, Context, Result};
 use std::fs;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 use super::netlink;
 use crate::wire::MacAddr;
@@ -90,6 +90,11 @@ impl Interface {
     /// Every IPv4 address of the interface, primary first.
     pub fn ipv4_addresses(&self) -> Vec<Ipv4Addr> {
         netlink::ipv4_addresses(self.index).unwrap_or_default()
+    }
+
+    /// Every IPv6 address of the interface, link-local ones included.
+    pub fn ipv6_addresses(&self) -> Vec<Ipv6Addr> {
+        netlink::ipv6_addresses(self.index).unwrap_or_default()
     }
 
     /// The name of the interface's driver (`veth`, `mlx5_core`, ...), as `ethtool -i`

@@ -1,11 +1,13 @@
 //! Next-hop Ethernet addresses from the kernel over rtnetlink, for connections we open
-//! ourselves (a server answers the frame's source MAC; a client must ask).
+//! ourselves (a server answers the frame's source MAC; a client must ask). Both families:
+//! the neighbour table holds ARP entries for IPv4 and neighbour-discovery entries for IPv6
+//! (RFC 4861), and the kernel fills both.
 //!
 //! `RTM_GETROUTE` gives the next hop (the gateway, or the destination when it is on-link),
 //! `RTM_GETNEIGH` the neighbour entry. When there is none yet we make the kernel resolve it by
-//! sending one UDP datagram through a kernel socket (which triggers ARP), then poll the table.
-//! Control plane only: called when a connection is opened to a new destination, never per
-//! packet.
+//! sending one UDP datagram through a kernel socket (which triggers ARP or a neighbour
+//! solicitation), then poll the table. Control plane only: called when a connection is opened
+//! to a new destination, never per packet.
 
 use anyhow::{bail, Context, Result};
 use netlink_packet_route::neighbour::{NeighbourAddress, NeighbourAttribute, NeighbourMessage};
@@ -13,7 +15,7 @@ use netlink_packet_route::route::{RouteAddress, RouteAttribute, RouteMessage};
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 
 use super::netlink::Netlink;
-use std::net::{Ipv4Addr, SocketAddrV4, UdpSocket};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV6, UdpSocket};
 use std::time::{Duration, Instant};
 
 use crate::wire::MacAddr;
@@ -22,18 +24,31 @@ use crate::wire::MacAddr;
 /// NOARP, PERMANENT). A bit mask, as the kernel's `NUD_VALID`: the state field is one.
 const NUD_VALID: u16 = 0x02 | 0x04 | 0x08 | 0x10 | 0x40 | 0x80;
 
-/// The next hop towards `dst` (host order): the gateway or `dst` itself, and the outgoing
-/// interface index.
-pub fn next_hop(dst: u32) -> Result<(u32, u32)> {
+fn family_of(addr: IpAddr) -> AddressFamily {
+    match addr {
+        IpAddr::V4(_) => AddressFamily::Inet,
+        IpAddr::V6(_) => AddressFamily::Inet6,
+    }
+}
+
+/// True for an IPv6 link-local address (`fe80::/10`): valid only with its interface.
+fn is_link_local(addr: IpAddr) -> bool {
+    matches!(addr, IpAddr::V6(a) if super::netlink::is_link_local(&a))
+}
+
+/// The next hop towards `dst`: the gateway or `dst` itself, and the outgoing interface
+/// index. A link-local `dst` is on the link of `ifindex` (it names no interface itself).
+pub fn next_hop(dst: IpAddr, ifindex: u32) -> Result<(IpAddr, u32)> {
+    if is_link_local(dst) {
+        return Ok((dst, ifindex));
+    }
     let mut nl = Netlink::open()?;
     let mut request = RouteMessage::default();
-    request.header.address_family = AddressFamily::Inet;
-    request.header.destination_prefix_length = 32;
+    request.header.address_family = family_of(dst);
+    request.header.destination_prefix_length = if dst.is_ipv4() { 32 } else { 128 };
     request
         .attributes
-        .push(RouteAttribute::Destination(RouteAddress::Inet(
-            Ipv4Addr::from(dst),
-        )));
+        .push(RouteAttribute::Destination(RouteAddress::from(dst)));
     let replies = nl.request(RouteNetlinkMessage::GetRoute(request), false)?;
     let route = replies
         .iter()
@@ -41,16 +56,17 @@ pub fn next_hop(dst: u32) -> Result<(u32, u32)> {
             RouteNetlinkMessage::NewRoute(r) => Some(r),
             _ => None,
         })
-        .with_context(|| format!("no route to {}", Ipv4Addr::from(dst)))?;
+        .with_context(|| format!("no route to {dst}"))?;
     Ok(hop_of(route, dst))
 }
 
 /// The gateway (or `dst` when on-link) and the outgoing interface of a route reply.
-fn hop_of(route: &RouteMessage, dst: u32) -> (u32, u32) {
+fn hop_of(route: &RouteMessage, dst: IpAddr) -> (IpAddr, u32) {
     let (mut hop, mut oif) = (dst, 0);
     for attr in &route.attributes {
         match attr {
-            RouteAttribute::Gateway(RouteAddress::Inet(gw)) => hop = u32::from(*gw),
+            RouteAttribute::Gateway(RouteAddress::Inet(gw)) => hop = IpAddr::V4(*gw),
+            RouteAttribute::Gateway(RouteAddress::Inet6(gw)) => hop = IpAddr::V6(*gw),
             RouteAttribute::Oif(index) => oif = *index,
             _ => {}
         }
@@ -59,10 +75,10 @@ fn hop_of(route: &RouteMessage, dst: u32) -> (u32, u32) {
 }
 
 /// Looks `addr` up in the kernel's neighbour table of interface `ifindex`.
-pub fn lookup(addr: u32, ifindex: u32) -> Result<Option<MacAddr>> {
+pub fn lookup(addr: IpAddr, ifindex: u32) -> Result<Option<MacAddr>> {
     let mut nl = Netlink::open()?;
     let mut request = NeighbourMessage::default();
-    request.header.family = AddressFamily::Inet;
+    request.header.family = family_of(addr);
     request.header.ifindex = ifindex;
     let replies = nl.request(RouteNetlinkMessage::GetNeighbour(request), true)?;
     Ok(replies.iter().find_map(|m| match m {
@@ -72,7 +88,7 @@ pub fn lookup(addr: u32, ifindex: u32) -> Result<Option<MacAddr>> {
 }
 
 /// The MAC of a neighbour entry for `addr` on `ifindex` in a usable state.
-fn usable_entry(entry: &NeighbourMessage, addr: u32, ifindex: u32) -> Option<MacAddr> {
+fn usable_entry(entry: &NeighbourMessage, addr: IpAddr, ifindex: u32) -> Option<MacAddr> {
     if entry.header.ifindex != ifindex || u16::from(entry.header.state) & NUD_VALID == 0 {
         return None;
     }
@@ -80,7 +96,12 @@ fn usable_entry(entry: &NeighbourMessage, addr: u32, ifindex: u32) -> Option<Mac
     let mut mac = None;
     for attr in &entry.attributes {
         match attr {
-            NeighbourAttribute::Destination(NeighbourAddress::Inet(a)) => dst = Some(u32::from(*a)),
+            NeighbourAttribute::Destination(NeighbourAddress::Inet(a)) => {
+                dst = Some(IpAddr::V4(*a))
+            }
+            NeighbourAttribute::Destination(NeighbourAddress::Inet6(a)) => {
+                dst = Some(IpAddr::V6(*a))
+            }
             NeighbourAttribute::LinkLayerAddress(l) => mac = <[u8; 6]>::try_from(l.as_slice()).ok(),
             _ => {}
         }
@@ -93,27 +114,35 @@ fn usable_entry(entry: &NeighbourMessage, addr: u32, ifindex: u32) -> Option<Mac
 }
 
 /// The Ethernet address to send to for `dst`: the neighbour entry of its next hop, asking
-/// the kernel to resolve it (ARP) when missing, waiting up to `timeout`.
-pub fn resolve(dst: u32, timeout: Duration) -> Result<MacAddr> {
-    let (hop, ifindex) = next_hop(dst)?;
-    if let Some(mac) = lookup(hop, ifindex)? {
+/// the kernel to resolve it (ARP, or neighbour discovery for IPv6) when missing, waiting up
+/// to `timeout`. `ifindex` is the served interface, the link of a link-local `dst`.
+pub fn resolve(dst: IpAddr, ifindex: u32, timeout: Duration) -> Result<MacAddr> {
+    let (hop, oif) = next_hop(dst, ifindex)?;
+    if let Some(mac) = lookup(hop, oif)? {
         return Ok(mac);
     }
     // Nothing yet: one datagram to the discard port makes the kernel resolve the next hop.
-    let sock = UdpSocket::bind("0.0.0.0:0").context("binding a UDP socket to trigger ARP")?;
-    let _ = sock.send_to(&[0], SocketAddrV4::new(Ipv4Addr::from(dst), 9));
+    let (bind, to): (SocketAddr, SocketAddr) = match dst {
+        IpAddr::V4(a) => (
+            (Ipv4Addr::UNSPECIFIED, 0).into(),
+            (IpAddr::V4(a), 9).into(),
+        ),
+        IpAddr::V6(a) => (
+            (Ipv6Addr::UNSPECIFIED, 0).into(),
+            SocketAddrV6::new(a, 9, 0, if is_link_local(dst) { oif } else { 0 }).into(),
+        ),
+    };
+    let sock = UdpSocket::bind(bind).context("binding a UDP socket to trigger neighbour resolution")?;
+    let _ = sock.send_to(&[0], to);
     let deadline = Instant::now() + timeout;
     while Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(5));
-        if let Some(mac) = lookup(hop, ifindex)? {
+        if let Some(mac) = lookup(hop, oif)? {
             return Ok(mac);
         }
     }
-    bail!(
-        "next hop {} of {} did not resolve (ARP)",
-        Ipv4Addr::from(hop),
-        Ipv4Addr::from(dst)
-    )
+    let how = if dst.is_ipv4() { "ARP" } else { "neighbour discovery" };
+    bail!("next hop {hop} of {dst} did not resolve ({how})")
 }
 
 #[cfg(test)]
@@ -133,7 +162,7 @@ mod tests {
     }
 
     const MAC: [u8; 6] = [2, 0, 0, 0, 0, 9];
-    const ADDR: u32 = 0x0a00_0001;
+    const ADDR: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1));
 
     #[test]
     fn a_reachable_or_stale_entry_gives_its_mac() {
@@ -171,6 +200,35 @@ mod tests {
             .push(RouteAttribute::Gateway(RouteAddress::Inet(
                 [10, 0, 0, 254].into(),
             )));
-        assert_eq!(hop_of(&via, ADDR), (0x0a00_00fe, 5));
+        assert_eq!(hop_of(&via, ADDR), (Ipv4Addr::new(10, 0, 0, 254).into(), 5));
+        let dst6: IpAddr = "2001:db8::9".parse().unwrap();
+        assert_eq!(hop_of(&on_link, dst6), (dst6, 5));
+        let gw6: Ipv6Addr = "fe80::1".parse().unwrap();
+        let mut via6 = on_link.clone();
+        via6.attributes
+            .push(RouteAttribute::Gateway(RouteAddress::Inet6(gw6)));
+        assert_eq!(hop_of(&via6, dst6), (gw6.into(), 5));
+    }
+
+    #[test]
+    fn ipv6_entries_are_matched_by_their_address() {
+        let addr: Ipv6Addr = "fd00::2".parse().unwrap();
+        let mut e = NeighbourMessage::default();
+        e.header.ifindex = 3;
+        e.header.state = NeighbourState::Reachable;
+        e.attributes = vec![
+            NeighbourAttribute::Destination(NeighbourAddress::Inet6(addr)),
+            NeighbourAttribute::LinkLayerAddress(MAC.to_vec()),
+        ];
+        assert_eq!(usable_entry(&e, addr.into(), 3), Some(MacAddr(MAC)));
+        assert_eq!(usable_entry(&e, "fd00::3".parse().unwrap(), 3), None);
+        // The IPv4 address with the same last bits is another neighbour.
+        assert_eq!(usable_entry(&e, ADDR, 3), None);
+    }
+
+    #[test]
+    fn a_link_local_destination_is_its_own_next_hop_on_the_served_link() {
+        let ll: IpAddr = "fe80::2".parse().unwrap();
+        assert_eq!(next_hop(ll, 7).unwrap(), (ll, 7));
     }
 }

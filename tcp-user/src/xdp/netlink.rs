@@ -12,7 +12,7 @@
 //! parsed by a crate that follows them, with no offsets or `unsafe` of ours.
 
 use std::io;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
@@ -203,31 +203,56 @@ pub fn attached_xdp_program(ifindex: u32) -> Result<Option<u32>> {
 
 /// The IPv4 addresses of interface `ifindex`, in the kernel's order (primary first).
 pub(crate) fn ipv4_addresses(ifindex: u32) -> Result<Vec<Ipv4Addr>> {
+    Ok(addresses(ifindex, AddressFamily::Inet)?
+        .into_iter()
+        .filter_map(|a| match a {
+            IpAddr::V4(v) => Some(v),
+            IpAddr::V6(_) => None,
+        })
+        .collect())
+}
+
+/// The IPv6 addresses of interface `ifindex`, in the kernel's order (link-local ones
+/// included; see [`is_link_local`]).
+pub(crate) fn ipv6_addresses(ifindex: u32) -> Result<Vec<Ipv6Addr>> {
+    Ok(addresses(ifindex, AddressFamily::Inet6)?
+        .into_iter()
+        .filter_map(|a| match a {
+            IpAddr::V6(v) => Some(v),
+            IpAddr::V4(_) => None,
+        })
+        .collect())
+}
+
+/// True for `fe80::/10`: an address only valid on its link, which a default never picks.
+pub(crate) fn is_link_local(addr: &Ipv6Addr) -> bool {
+    addr.segments()[0] & 0xffc0 == 0xfe80
+}
+
+/// The addresses of one family of interface `ifindex` (`RTM_GETADDR` dump).
+fn addresses(ifindex: u32, family: AddressFamily) -> Result<Vec<IpAddr>> {
     let mut nl = Netlink::open()?;
     let mut request = AddressMessage::default();
-    request.header.family = AddressFamily::Inet;
+    request.header.family = family;
     request.header.index = ifindex;
     let replies = nl.request(RouteNetlinkMessage::GetAddress(request), true)?;
     Ok(replies
         .iter()
         .filter_map(|m| match m {
-            RouteNetlinkMessage::NewAddress(a) if a.header.index == ifindex => ipv4_of(a),
+            RouteNetlinkMessage::NewAddress(a) if a.header.index == ifindex => address_of(a),
             _ => None,
         })
         .collect())
 }
 
 /// The interface's own address in an address message: `IFA_LOCAL`, else `IFA_ADDRESS`
-/// (on point-to-point links `IFA_ADDRESS` is the peer; getifaddrs(3) reads it the same way).
-fn ipv4_of(message: &AddressMessage) -> Option<Ipv4Addr> {
-    let v4 = |a: &std::net::IpAddr| match a {
-        std::net::IpAddr::V4(v) => Some(*v),
-        std::net::IpAddr::V6(_) => None,
-    };
+/// (on point-to-point links `IFA_ADDRESS` is the peer; getifaddrs(3) reads it the same way;
+/// IPv6 messages carry `IFA_ADDRESS` only).
+fn address_of(message: &AddressMessage) -> Option<IpAddr> {
     let find = |want_local: bool| {
         message.attributes.iter().find_map(|attr| match attr {
-            AddressAttribute::Local(a) if want_local => v4(a),
-            AddressAttribute::Address(a) if !want_local => v4(a),
+            AddressAttribute::Local(a) if want_local => Some(*a),
+            AddressAttribute::Address(a) if !want_local => Some(*a),
             _ => None,
         })
     };
@@ -351,9 +376,25 @@ mod tests {
             AddressAttribute::Address([10, 0, 0, 2].into()),
             AddressAttribute::Local([10, 0, 0, 1].into()),
         ];
-        assert_eq!(ipv4_of(&m), Some(Ipv4Addr::new(10, 0, 0, 1)));
+        assert_eq!(address_of(&m), Some(Ipv4Addr::new(10, 0, 0, 1).into()));
         m.attributes = vec![AddressAttribute::Address([10, 0, 0, 2].into())];
-        assert_eq!(ipv4_of(&m), Some(Ipv4Addr::new(10, 0, 0, 2)));
+        assert_eq!(address_of(&m), Some(Ipv4Addr::new(10, 0, 0, 2).into()));
+        let v6: Ipv6Addr = "2001:db8::1".parse().unwrap();
+        m.attributes = vec![AddressAttribute::Address(v6.into())];
+        assert_eq!(address_of(&m), Some(v6.into()));
+    }
+
+    #[test]
+    fn link_local_is_fe80_slash_10() {
+        for (text, local) in [
+            ("fe80::1", true),
+            ("febf::1", true),
+            ("fec0::1", false),
+            ("2001:db8::1", false),
+            ("::1", false),
+        ] {
+            assert_eq!(is_link_local(&text.parse().unwrap()), local, "{text}");
+        }
     }
 
     /// Against the kernel of this machine: the loopback device exists and has 127.0.0.1.

@@ -30,7 +30,7 @@ fn setup(n: u8) -> Setup {
         .collect();
     let cfg = ProxyConfig {
         backends: (0..n)
-            .map(|i| SocketAddrV4::new(backend_addr(i), BACKEND_PORT))
+            .map(|i| SocketAddrV4::new(backend_addr(i), BACKEND_PORT).into())
             .collect(),
         connect_timeout: Duration::from_secs(2),
         down_for: Duration::from_secs(5),
@@ -140,7 +140,7 @@ fn a_refusing_backend_resets_the_client_at_once() {
     // A host at the backend address that listens on another port: it refuses with RST.
     net.add_peer_at(backend_addr(0), &[9999]);
     let cfg = ProxyConfig {
-        backends: vec![SocketAddrV4::new(backend_addr(0), BACKEND_PORT)],
+        backends: vec![SocketAddrV4::new(backend_addr(0), BACKEND_PORT).into()],
         connect_timeout: Duration::from_secs(2),
         down_for: Duration::from_secs(5),
         first: 0,
@@ -162,7 +162,7 @@ fn a_silent_backend_is_given_up_after_the_connect_timeout() {
     let mut net = TestNet::new();
     // Nothing at the backend address: the SYNs go nowhere.
     let cfg = ProxyConfig {
-        backends: vec![SocketAddrV4::new(backend_addr(0), BACKEND_PORT)],
+        backends: vec![SocketAddrV4::new(backend_addr(0), BACKEND_PORT).into()],
         connect_timeout: Duration::from_secs(2),
         down_for: Duration::from_secs(5),
         first: 0,
