@@ -34,8 +34,9 @@ pub struct CaptureArgs {
     #[arg(short = 's', long, default_value_t = 262_144, value_parser = clap::value_parser!(u32).range(1..=262_144))]
     pub snaplen: u32,
     /// A tcpdump-style filter: `host A`, `net A/N`, `port P`, `portrange A-B` (each with an
-    /// optional `src`/`dst`), `tcp`, `syn`, `fin`, `rst`, joined by `and`, `or`, `not` and
-    /// parentheses.
+    /// optional `src`/`dst`), `tcp`, `ip` (IPv4), `ip6`, `syn`, `fin`, `rst`, joined by
+    /// `and`, `or`, `not` and parentheses. Addresses are IPv4 or IPv6 (`host 2001:db8::1`,
+    /// `net 2001:db8::/64`); one of a family matches only frames of that family.
     #[arg(trailing_var_arg = true)]
     pub filter: Vec<String>,
 }
