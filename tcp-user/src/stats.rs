@@ -77,6 +77,7 @@ drop_reasons! {
     BadIpv6ExtensionHeader => "bad_ipv6_extension_header", "An IPv6 extension header runs past the payload, Hop-by-Hop is not first, or a Routing header still has segments left (RFC 8200 section 4).";
     TooManyIpv6ExtensionHeaders => "too_many_ipv6_extension_headers", "More IPv6 extension headers than the stack walks (8).";
     Ipv6Fragment => "ipv6_fragment", "An IPv6 Fragment header: the stack does not reassemble (the XDP program drops first fragments of served tuples; this counts what reached the stack anyway).";
+    Ipv6HopLimitZero => "ipv6_hop_limit_zero", "IPv6 Hop Limit 0: no node may forward such a packet (RFC 8200 section 3), so it did not come over a conforming path.";
     V4MappedOnV6 => "v4_mapped_on_v6", "IPv4-mapped source or destination in an IPv6 header (RFC 4942 section 2.2; inside the stack such an address is the IPv4 address).";
 }
 

@@ -8,7 +8,7 @@
 
 use std::{
     io,
-    net::{Ipv4Addr, SocketAddr, SocketAddrV4, TcpStream},
+    net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6, TcpStream},
     time::Duration,
 };
 
@@ -16,7 +16,8 @@ use anyhow::{Context, Result};
 
 use crate::{netns::next_id, wait_until, Netns};
 
-/// A veth pair between two fresh namespaces, addressed 10.X.Y.1 (server) / 10.X.Y.2 (client).
+/// A veth pair between two fresh namespaces, addressed 10.X.Y.1 (server) / 10.X.Y.2 (client),
+/// and, after [`Testbed::enable_ipv6`], fd00:X:Y::1 / fd00:X:Y::2 as well.
 pub struct Testbed {
     /// The server namespace, where the daemon runs.
     pub srv: Netns,
@@ -28,6 +29,10 @@ pub struct Testbed {
     pub cli_if: String,
     pub srv_ip: Ipv4Addr,
     pub cli_ip: Ipv4Addr,
+    /// The server's IPv6 address (configured by [`Testbed::enable_ipv6`]).
+    pub srv_ip6: Ipv6Addr,
+    /// The client's IPv6 address (configured by [`Testbed::enable_ipv6`]).
+    pub cli_ip6: Ipv6Addr,
     /// Number of rx and tx queues on both ends.
     pub queues: u32,
 }
@@ -47,6 +52,11 @@ impl Testbed {
         let (x, y) = (1 + ((k >> 8) % 254) as u8, (k & 0xff) as u8);
         let srv_ip = Ipv4Addr::new(10, x, y, 1);
         let cli_ip = Ipv4Addr::new(10, x, y, 2);
+        let prefix = [0xfd00, u16::from(x), u16::from(y), 0, 0, 0, 0];
+        let v6 = |host| {
+            let [a, b, c, d, e, f, g] = prefix;
+            Ipv6Addr::new(a, b, c, d, e, f, g, host)
+        };
         let tb = Testbed {
             srv,
             cli,
@@ -54,6 +64,8 @@ impl Testbed {
             cli_if,
             srv_ip,
             cli_ip,
+            srv_ip6: v6(1),
+            cli_ip6: v6(2),
             queues,
         };
         tb.configure().context("testbed setup")?;
@@ -141,9 +153,50 @@ impl Testbed {
         Ok(())
     }
 
+    /// Turns IPv6 on at both veth ends (namespaces start with it off, so that other tests
+    /// see no neighbour-discovery traffic) and gives them [`Testbed::srv_ip6`] and
+    /// [`Testbed::cli_ip6`] in a /64, without duplicate address detection so that both are
+    /// usable at once.
+    pub fn enable_ipv6(&self) -> Result<()> {
+        for (ns, dev, ip) in [
+            (&self.srv, &self.srv_if, self.srv_ip6),
+            (&self.cli, &self.cli_if, self.cli_ip6),
+        ] {
+            ns.run_ok(&[
+                "sysctl",
+                "-qw",
+                &format!("net.ipv6.conf.{dev}.disable_ipv6=0"),
+            ])?;
+            ns.run_ok(&[
+                "ip",
+                "-6",
+                "addr",
+                "add",
+                &format!("{ip}/64"),
+                "dev",
+                dev,
+                "nodad",
+            ])?;
+        }
+        Ok(())
+    }
+
     /// The server address with `port`.
     pub fn srv_addr(&self, port: u16) -> SocketAddrV4 {
         SocketAddrV4::new(self.srv_ip, port)
+    }
+
+    /// The server's IPv6 address with `port`.
+    pub fn srv_addr6(&self, port: u16) -> SocketAddrV6 {
+        SocketAddrV6::new(self.srv_ip6, port, 0, 0)
+    }
+
+    /// Opens a kernel TCP connection over IPv6 from the client namespace to the server's
+    /// `port` (after [`Testbed::enable_ipv6`]).
+    pub fn connect6(&self, port: u16, timeout: Duration) -> io::Result<TcpStream> {
+        let addr = SocketAddr::V6(self.srv_addr6(port));
+        self.cli
+            .exec_in(move || TcpStream::connect_timeout(&addr, timeout))
     }
 
     /// Opens a kernel TCP connection from the client namespace to the server's `port`.

@@ -33,11 +33,25 @@ const T: Duration = Duration::from_secs(20);
 /// the client end's is in the other suites (the kernel would send partial checksums).
 struct ClientBed {
     tb: Testbed,
+    /// The kernel servers listen, and the stack connects, over IPv6.
+    v6: bool,
 }
 
 impl ClientBed {
     fn new() -> ClientBed {
+        ClientBed::with_family(false)
+    }
+
+    /// A bed whose connections go over IPv6 (both ends get their IPv6 address).
+    fn new6() -> ClientBed {
+        ClientBed::with_family(true)
+    }
+
+    fn with_family(v6: bool) -> ClientBed {
         let tb = Testbed::new(1).unwrap();
+        if v6 {
+            tb.enable_ipv6().unwrap();
+        }
         tb.srv
             .run_ok(&["ethtool", "-K", &tb.srv_if, "tx", "off"])
             .unwrap();
@@ -51,12 +65,39 @@ impl ClientBed {
             "tx checksumming still on on {}:\n{offloads}",
             tb.srv_if
         );
-        ClientBed { tb }
+        ClientBed { tb, v6 }
     }
 
-    /// `host:port` of the server namespace's address.
+    /// The server namespace's address of the bed's family, with `port`.
+    fn srv_sockaddr(&self, port: u16) -> SocketAddr {
+        if self.v6 {
+            SocketAddr::V6(self.tb.srv_addr6(port))
+        } else {
+            SocketAddr::V4(self.tb.srv_addr(port))
+        }
+    }
+
+    /// `host:port` (`[host]:port` over IPv6) of the server namespace's address.
     fn remote(&self, port: u16) -> String {
-        self.tb.srv_addr(port).to_string()
+        self.srv_sockaddr(port).to_string()
+    }
+
+    /// Appends a rule to the server namespace's `iptables` or `ip6tables`, as the family is.
+    fn srv_rule(&self, chain: &str, spec: &[&str]) -> netns_tests::IptablesRule {
+        if self.v6 {
+            self.tb.srv.ip6tables_append(chain, spec).unwrap()
+        } else {
+            self.tb.srv.iptables_append(chain, spec).unwrap()
+        }
+    }
+
+    /// Packets the server namespace's rule matching `needle` counted.
+    fn srv_rule_packets(&self, chain: &str, needle: &str) -> u64 {
+        if self.v6 {
+            self.tb.srv.ip6tables_packets(chain, needle).unwrap()
+        } else {
+            self.tb.srv.iptables_packets(chain, needle).unwrap()
+        }
     }
 
     /// Starts `xdptcp connect --iface <client veth> <args...>` in the client namespace and
@@ -213,7 +254,7 @@ fn tcp_state(s: &TcpStream) -> u8 {
 
 impl EchoServer {
     fn start(bed: &ClientBed, port: u16) -> EchoServer {
-        let addr = SocketAddr::V4(bed.tb.srv_addr(port));
+        let addr = bed.srv_sockaddr(port);
         let listener = bed.tb.srv.exec_in(move || TcpListener::bind(addr)).unwrap();
         let listener_fd = listener.as_raw_fd();
         let accepted = Arc::new(AtomicU64::new(0));
@@ -302,8 +343,11 @@ fn pattern(len: usize, seed: usize) -> String {
 // ---- fetch -------------------------------------------------------------------------------
 
 fn fetch_from_echo(len: usize) {
-    let bed = ClientBed::new();
-    let echo = EchoServer::start(&bed, 7007);
+    fetch_from_echo_on(&ClientBed::new(), len);
+}
+
+fn fetch_from_echo_on(bed: &ClientBed, len: usize) {
+    let echo = EchoServer::start(bed, 7007);
     let request = pattern(len, len);
     let out = TempFile::new("echo");
     let r = bed
@@ -336,6 +380,12 @@ fn fetch_from_echo(len: usize) {
 #[test]
 fn fetch_from_a_kernel_echo_server_with_half_close_returns_the_bytes() {
     fetch_from_echo(5);
+}
+
+#[test]
+fn fetch_over_ipv6_from_a_kernel_echo_server_returns_the_bytes() {
+    let bed = ClientBed::new6();
+    fetch_from_echo_on(&bed, 3000);
 }
 
 #[test]
@@ -471,7 +521,15 @@ fn fetch_from_python_http_server_gets_the_file_body_identical() {
 
 #[test]
 fn connecting_to_a_closed_kernel_port_is_refused_at_once() {
-    let bed = ClientBed::new();
+    refused_at_once(&ClientBed::new());
+}
+
+#[test]
+fn connecting_over_ipv6_to_a_closed_kernel_port_is_refused_at_once() {
+    refused_at_once(&ClientBed::new6());
+}
+
+fn refused_at_once(bed: &ClientBed) {
     assert!(!bed.tb.srv.is_listening(7999).unwrap());
     let r = bed
         .connect(&[
@@ -494,15 +552,19 @@ fn connecting_to_a_closed_kernel_port_is_refused_at_once() {
 
 #[test]
 fn a_silent_port_times_out_after_the_configured_syn_retries() {
-    let bed = ClientBed::new();
+    silent_port_times_out(&ClientBed::new());
+}
+
+#[test]
+fn a_silent_ipv6_port_times_out_after_the_configured_syn_retries() {
+    silent_port_times_out(&ClientBed::new6());
+}
+
+fn silent_port_times_out(bed: &ClientBed) {
     let port = "7998";
     // Something listens, but every segment to it is dropped: neither SYN-ACK nor RST.
-    let echo = EchoServer::start(&bed, 7998);
-    let drop_rule = bed
-        .tb
-        .srv
-        .iptables_append("INPUT", &["-p", "tcp", "--dport", port, "-j", "DROP"])
-        .unwrap();
+    let echo = EchoServer::start(bed, 7998);
+    let drop_rule = bed.srv_rule("INPUT", &["-p", "tcp", "--dport", port, "-j", "DROP"]);
     let r = bed
         .connect(&[
             "--remote",
@@ -522,11 +584,7 @@ fn a_silent_port_times_out_after_the_configured_syn_retries() {
         took >= Duration::from_secs(6) && took <= Duration::from_secs(10),
         "gave up after {took:?}"
     );
-    let dropped = bed
-        .tb
-        .srv
-        .iptables_packets("INPUT", "--dport 7998")
-        .unwrap();
+    let dropped = bed.srv_rule_packets("INPUT", "--dport 7998");
     assert_eq!(dropped, 3, "SYNs dropped (1 + 2 retries)");
     assert_eq!(echo.accepted(), 0);
     println!("connect_timed_out {took:?} after ready");
@@ -647,8 +705,11 @@ fn kernel_server_closes_first_and_holds_time_wait() {
 // ---- load --------------------------------------------------------------------------------
 
 fn load(mode: &str) {
-    let bed = ClientBed::new();
-    let echo = EchoServer::start(&bed, 7005);
+    load_on(&ClientBed::new(), mode);
+}
+
+fn load_on(bed: &ClientBed, mode: &str) {
+    let echo = EchoServer::start(bed, 7005);
     let r = bed
         .connect(&[
             "--remote",
@@ -703,4 +764,14 @@ fn rr_against_a_kernel_echo_server_for_2_s() {
 #[test]
 fn crr_against_a_kernel_echo_server_for_2_s() {
     load("crr");
+}
+
+#[test]
+fn rr_over_ipv6_against_a_kernel_echo_server_for_2_s() {
+    load_on(&ClientBed::new6(), "rr");
+}
+
+#[test]
+fn crr_over_ipv6_against_a_kernel_echo_server_for_2_s() {
+    load_on(&ClientBed::new6(), "crr");
 }

@@ -224,14 +224,7 @@ fn fetch(args: &ConnectArgs) -> Result<()> {
     let report = Runtime::builder()
         .config(cfg)
         .on_ready(move |_| println!("ready connect remote={remote} mode=fetch"))
-        .service(move |_| {
-            Fetch::new(
-                remote.ip(),
-                remote.port(),
-                request.clone(),
-                half_close,
-            )
-        })
+        .service(move |_| Fetch::new(remote.ip(), remote.port(), request.clone(), half_close))
         .run()?;
     let app = report
         .services

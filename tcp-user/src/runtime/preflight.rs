@@ -86,16 +86,17 @@ fn default_addrs(
         .find(|a| !crate::xdp::netlink::is_link_local(a) && !a.is_loopback())
         .map(|a| IpAddr::V6(*a));
     if remotes.is_empty() {
-        return first4
-            .or(first6)
-            .map(|a| vec![a])
-            .with_context(|| format!("interface {iface} has no IPv4 or global IPv6 address; pass --addr"));
+        return first4.or(first6).map(|a| vec![a]).with_context(|| {
+            format!("interface {iface} has no IPv4 or global IPv6 address; pass --addr")
+        });
     }
     let mut addrs = Vec::new();
     for (v4, first, family) in [(true, first4, "IPv4"), (false, first6, "IPv6")] {
         if let Some(r) = remotes.iter().find(|r| r.is_ipv4() == v4) {
             addrs.push(first.with_context(|| {
-                format!("interface {iface} has no {family} address to connect to {r} from; pass --addr")
+                format!(
+                    "interface {iface} has no {family} address to connect to {r} from; pass --addr"
+                )
             })?);
         }
     }

@@ -132,8 +132,13 @@ fn parse_ipv6(packet: &[u8]) -> Result<IpLayer<'_>, DropReason> {
     if !is_unicast_v6(&src) || !is_unicast_v6(&dst) {
         return Err(DropReason::BadAddress);
     }
-    // The hop limit is not checked: RFC 8200 section 3 forbids forwarding at hop limit 0,
-    // not delivering, and Linux (ip6_rcv_core) delivers such a packet addressed to itself.
+    // RFC 8200 section 3: a node discards a packet whose hop limit reaches zero rather than
+    // forward it, so hop limit 0 on arrival means a sender that set it so or a path that
+    // broke the rule. Linux (ip6_rcv_core) would deliver it; we drop and count it, as a
+    // crafted segment rather than one of a real peer's (no IPv6 stack sends 0 by default).
+    if ip.hop_limit() == 0 {
+        return Err(DropReason::Ipv6HopLimitZero);
+    }
     let offset = match ip.upper_layer()? {
         UpperLayer::Protocol {
             next_header: next_header::TCP,

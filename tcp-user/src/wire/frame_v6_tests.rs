@@ -148,3 +148,18 @@ fn multicast_unspecified_and_v4_mapped_v6_addresses_are_refused() {
     frame[14 + 24..14 + 40].copy_from_slice(mapped.octets());
     assert_eq!(parse_frame(&frame), Err(DropReason::V4MappedOnV6));
 }
+
+#[test]
+fn hop_limit_zero_is_dropped_and_one_is_delivered() {
+    let mut frame = kernel_syn_frame();
+    // Ethernet (14) + version/class/flow (4) + payload length (2) + next header (1).
+    let hop = 14 + 7;
+    frame[hop] = 0;
+    assert_eq!(
+        parse_frame(&frame).err(),
+        Some(DropReason::Ipv6HopLimitZero)
+    );
+    // The hop limit is not in the TCP pseudo-header: the checksum still holds.
+    frame[hop] = 1;
+    assert_eq!(parse_frame(&frame).map(|p| p.ttl).ok(), Some(1));
+}

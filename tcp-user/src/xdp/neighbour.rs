@@ -123,16 +123,14 @@ pub fn resolve(dst: IpAddr, ifindex: u32, timeout: Duration) -> Result<MacAddr> 
     }
     // Nothing yet: one datagram to the discard port makes the kernel resolve the next hop.
     let (bind, to): (SocketAddr, SocketAddr) = match dst {
-        IpAddr::V4(a) => (
-            (Ipv4Addr::UNSPECIFIED, 0).into(),
-            (IpAddr::V4(a), 9).into(),
-        ),
+        IpAddr::V4(a) => ((Ipv4Addr::UNSPECIFIED, 0).into(), (IpAddr::V4(a), 9).into()),
         IpAddr::V6(a) => (
             (Ipv6Addr::UNSPECIFIED, 0).into(),
             SocketAddrV6::new(a, 9, 0, if is_link_local(dst) { oif } else { 0 }).into(),
         ),
     };
-    let sock = UdpSocket::bind(bind).context("binding a UDP socket to trigger neighbour resolution")?;
+    let sock =
+        UdpSocket::bind(bind).context("binding a UDP socket to trigger neighbour resolution")?;
     let _ = sock.send_to(&[0], to);
     let deadline = Instant::now() + timeout;
     while Instant::now() < deadline {
@@ -141,7 +139,11 @@ pub fn resolve(dst: IpAddr, ifindex: u32, timeout: Duration) -> Result<MacAddr> 
             return Ok(mac);
         }
     }
-    let how = if dst.is_ipv4() { "ARP" } else { "neighbour discovery" };
+    let how = if dst.is_ipv4() {
+        "ARP"
+    } else {
+        "neighbour discovery"
+    };
     bail!("next hop {hop} of {dst} did not resolve ({how})")
 }
 
