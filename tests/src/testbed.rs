@@ -16,6 +16,13 @@ use anyhow::{Context, Result};
 
 use crate::{netns::next_id, wait_until, Netns};
 
+/// An address family, for tests that run over both.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Family {
+    V4,
+    V6,
+}
+
 /// A veth pair between two fresh namespaces, addressed 10.X.Y.1 (server) / 10.X.Y.2 (client),
 /// and, after [`Testbed::enable_ipv6`], fd00:X:Y::1 / fd00:X:Y::2 as well.
 pub struct Testbed {
@@ -179,6 +186,39 @@ impl Testbed {
             ])?;
         }
         Ok(())
+    }
+
+    /// A testbed as [`Testbed::new`], with IPv6 enabled when `family` is IPv6.
+    pub fn with_family(queues: u32, family: Family) -> Result<Testbed> {
+        let tb = Testbed::new(queues)?;
+        if family == Family::V6 {
+            tb.enable_ipv6()?;
+        }
+        Ok(tb)
+    }
+
+    /// The daemon flags that serve both of the server's addresses (`--addr` v4 and v6).
+    pub fn dual_stack_args(&self) -> Vec<String> {
+        vec![
+            "--addr".into(),
+            self.srv_ip.to_string(),
+            "--addr".into(),
+            self.srv_ip6.to_string(),
+        ]
+    }
+
+    /// The server's address of `family` with `port`.
+    pub fn srv_sockaddr(&self, family: Family, port: u16) -> SocketAddr {
+        match family {
+            Family::V4 => SocketAddr::V4(self.srv_addr(port)),
+            Family::V6 => SocketAddr::V6(self.srv_addr6(port)),
+        }
+    }
+
+    /// Opens a kernel TCP connection from the client namespace to `addr`.
+    pub fn connect_to(&self, addr: SocketAddr, timeout: Duration) -> io::Result<TcpStream> {
+        self.cli
+            .exec_in(move || TcpStream::connect_timeout(&addr, timeout))
     }
 
     /// The server address with `port`.

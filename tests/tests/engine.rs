@@ -13,7 +13,7 @@ use std::{
 };
 
 use netns_tests::{
-    raw::flags, wait_until, Daemon, ExitCounters, Netns, RawPeer, SsSocket, Testbed,
+    raw::flags, wait_until, Daemon, ExitCounters, Family, Netns, RawPeer, SsSocket, Testbed,
 };
 
 const ECHO: u16 = 7;
@@ -330,14 +330,14 @@ impl Transfer {
 fn echo_many(
     tb: &Testbed,
     d: &Daemon,
-    port: u16,
+    addr: std::net::SocketAddr,
     conns: usize,
     per_conn: usize,
     limit: Duration,
 ) -> Transfer {
     let start = Instant::now();
     let (tx, rx) = mpsc::channel();
-    let addr = std::net::SocketAddr::V4(tb.srv_addr(port));
+    let port = addr.port();
     for i in 0..conns {
         let tx = tx.clone();
         tb.cli.spawn_in(move || {
@@ -396,11 +396,36 @@ fn echo_many(
     }
 }
 
-fn concurrent_echo(queues: u32) {
-    let tb = Testbed::new(queues).unwrap();
-    let d = daemon(&tb, &["--port", "7", "--app", "echo", "--queues", "all"]);
+/// The daemon's flags for `family`: over IPv6 both of the server's addresses are served, so
+/// that every IPv6 test also serves IPv4 on the same port.
+fn family_args(tb: &Testbed, family: Family, args: &[&str]) -> Vec<String> {
+    let mut all: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    if family == Family::V6 {
+        all.extend(tb.dual_stack_args());
+    }
+    all
+}
 
-    let t = echo_many(&tb, &d, ECHO, 200, 1 << 20, Duration::from_secs(120));
+fn daemon_for(tb: &Testbed, family: Family, args: &[&str]) -> Daemon {
+    let all = family_args(tb, family, args);
+    let all: Vec<&str> = all.iter().map(String::as_str).collect();
+    daemon(tb, &all)
+}
+
+fn concurrent_echo(queues: u32) {
+    concurrent_echo_over(queues, Family::V4);
+}
+
+fn concurrent_echo_over(queues: u32, family: Family) {
+    let tb = Testbed::with_family(queues, family).unwrap();
+    let d = daemon_for(
+        &tb,
+        family,
+        &["--port", "7", "--app", "echo", "--queues", "all"],
+    );
+
+    let target = tb.srv_sockaddr(family, ECHO);
+    let t = echo_many(&tb, &d, target, 200, 1 << 20, Duration::from_secs(120));
 
     let (c, out) = stop(d);
     print_drop_reasons(&out);
@@ -423,11 +448,27 @@ fn concurrent_echo(queues: u32) {
             "queue {q} got no connection: {c:?}"
         );
     }
+    assert_steered_over(&c, family);
+}
+
+/// The XDP program steered the test's traffic over `family` (and none over the other).
+fn assert_steered_over(c: &ExitCounters, family: Family) {
+    let (used, unused) = match family {
+        Family::V4 => ("steered", "steered_v6"),
+        Family::V6 => ("steered_v6", "steered"),
+    };
+    assert!(c.xdp(used) > 0, "{used}: {:?}", c.xdp);
+    assert_eq!(c.xdp(unused), 0, "{unused}: {:?}", c.xdp);
 }
 
 #[test]
 fn two_hundred_concurrent_connections_echo_1_mib_each() {
     concurrent_echo(1);
+}
+
+#[test]
+fn two_hundred_concurrent_ipv6_connections_echo_1_mib_each() {
+    concurrent_echo_over(1, Family::V6);
 }
 
 #[test]
@@ -508,9 +549,20 @@ fn wait_live(d: &Daemon, what: &str, pred: impl Fn(&netns_tests::LiveCounters) -
 
 #[test]
 fn client_closes_first_the_client_goes_to_time_wait_and_the_stack_frees_its_side() {
-    let tb = Testbed::new(1).unwrap();
-    let d = daemon(&tb, &["--port", "7", "--app", "echo"]);
-    let mut s = tb.connect(ECHO, T).expect("connects");
+    client_closes_first(Family::V4);
+}
+
+#[test]
+fn over_ipv6_the_client_closes_first_and_goes_to_time_wait() {
+    client_closes_first(Family::V6);
+}
+
+fn client_closes_first(family: Family) {
+    let tb = Testbed::with_family(1, family).unwrap();
+    let d = daemon_for(&tb, family, &["--port", "7", "--app", "echo"]);
+    let mut s = tb
+        .connect_to(tb.srv_sockaddr(family, ECHO), T)
+        .expect("connects");
     s.set_read_timeout(Some(T)).unwrap();
     s.write_all(b"bye").unwrap();
     let mut buf = [0u8; 3];
@@ -553,12 +605,24 @@ fn request_with_close(s: &mut TcpStream, body: usize) {
 
 #[test]
 fn server_closes_first_the_client_waits_in_close_wait_and_the_stack_keeps_time_wait() {
-    let tb = Testbed::new(1).unwrap();
-    let d = daemon(
+    server_closes_first(Family::V4);
+}
+
+#[test]
+fn over_ipv6_the_server_closes_first_and_the_stack_keeps_time_wait() {
+    server_closes_first(Family::V6);
+}
+
+fn server_closes_first(family: Family) {
+    let tb = Testbed::with_family(1, family).unwrap();
+    let d = daemon_for(
         &tb,
+        family,
         &["--port", "80", "--app", "http", "--body-size", "500"],
     );
-    let mut s = tb.connect(HTTP, T).expect("connects");
+    let mut s = tb
+        .connect_to(tb.srv_sockaddr(family, HTTP), T)
+        .expect("connects");
     s.set_read_timeout(Some(T)).unwrap();
     let port = s.local_addr().unwrap().port();
 
@@ -661,9 +725,14 @@ fn retrans_segs(ns: &Netns) -> u64 {
 /// 64 MiB through echo over `conns` connections with 2% random loss each way, injected with
 /// iptables in the client namespace; identical bytes back, retransmissions on both sides.
 fn echo_under_loss(queues: u32, conns: usize, congestion: &str) {
-    let tb = Testbed::new(queues).unwrap();
-    let d = daemon(
+    echo_under_loss_over(queues, conns, congestion, Family::V4, 64 << 20);
+}
+
+fn echo_under_loss_over(queues: u32, conns: usize, congestion: &str, family: Family, total: usize) {
+    let tb = Testbed::with_family(queues, family).unwrap();
+    let d = daemon_for(
         &tb,
+        family,
         &[
             "--port",
             "7",
@@ -688,31 +757,38 @@ fn echo_under_loss(queues: u32, conns: usize, congestion: &str) {
     let rule = |chain: &str, dir: &str| {
         let mut spec = vec!["-p", "tcp", dir, "7"];
         spec.extend_from_slice(&loss);
-        tb.cli.iptables_append(chain, &spec).unwrap()
+        match family {
+            Family::V4 => tb.cli.iptables_append(chain, &spec).unwrap(),
+            Family::V6 => tb.cli.ip6tables_append(chain, &spec).unwrap(),
+        }
+    };
+    let dropped = |chain: &str| match family {
+        Family::V4 => tb.cli.iptables_packets(chain, "statistic").unwrap(),
+        Family::V6 => tb.cli.ip6tables_packets(chain, "statistic").unwrap(),
     };
     let _in = rule("INPUT", "--sport");
     let _out = rule("OUTPUT", "--dport");
     let kernel_before = retrans_segs(&tb.cli);
 
-    let total = 64 << 20;
     let t = echo_many(
         &tb,
         &d,
-        ECHO,
+        tb.srv_sockaddr(family, ECHO),
         conns,
         total / conns,
         Duration::from_secs(300),
     );
 
-    let dropped_in = tb.cli.iptables_packets("INPUT", "statistic").unwrap();
-    let dropped_out = tb.cli.iptables_packets("OUTPUT", "statistic").unwrap();
+    let dropped_in = dropped("INPUT");
+    let dropped_out = dropped("OUTPUT");
     let kernel_retrans = retrans_segs(&tb.cli) - kernel_before;
     let (c, out) = stop(d);
     print_drop_reasons(&out);
     println!(
-        "{queues} queue(s), {conns} connection(s), {congestion}: 64 MiB echoed under 2% loss in {:.2?}: \
+        "{queues} queue(s), {conns} connection(s), {congestion}, {family:?}: {} MiB echoed under 2% loss in {:.2?}: \
          {:.1} MB/s; dropped {dropped_in} to / {dropped_out} from the client; stack \
          retransmissions={} fast_retransmits={} out_of_order={}; client RetransSegs +{}",
+        total >> 20,
         t.elapsed,
         t.mb_per_s(),
         c.total("retransmissions"),
@@ -739,6 +815,11 @@ fn echo_under_loss(queues: u32, conns: usize, congestion: &str) {
 #[test]
 fn sixty_four_mib_through_echo_with_2_percent_loss_each_way() {
     echo_under_loss(1, 1, "reno");
+}
+
+#[test]
+fn thirty_two_mib_over_ipv6_with_2_percent_loss_each_way() {
+    echo_under_loss_over(1, 1, "reno", Family::V6, 32 << 20);
 }
 
 #[test]
