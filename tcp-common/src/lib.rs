@@ -96,8 +96,8 @@ pub enum XdpCounter {
     /// IPv6 frames passed to the kernel (not a served pair, ICMPv6 and neighbour discovery,
     /// other protocols).
     Passed6 = 7,
-    /// IPv6 frames that could not be parsed (truncated headers or extension headers, more
-    /// extension headers than the program walks): passed.
+    /// IPv6 frames that could not be parsed (truncated headers or extension headers): passed
+    /// (the kernel cannot parse them either, and drops them).
     Malformed6 = 8,
     /// IPv6 segments for a served pair on a queue without a socket: dropped.
     NoSocket6 = 9,
@@ -107,10 +107,14 @@ pub enum XdpCounter {
     FragmentDropped6 = 11,
     /// Frames that are neither IPv4 nor IPv6 (ARP, LLDP, ...): passed.
     NotIp = 12,
+    /// IPv6 frames with more extension headers, or bytes of them, than the program walks:
+    /// dropped. The kernel would walk on to the TCP header and could answer (RST) for a
+    /// served tuple, which must never happen.
+    ExtensionsDropped6 = 13,
 }
 
 /// Number of counters in [`XdpCounter`].
-pub const XDP_COUNTERS: u32 = 13;
+pub const XDP_COUNTERS: u32 = 14;
 
 impl XdpCounter {
     /// All counters, in index order, with their names for reports (IPv6 ones end in
@@ -129,6 +133,7 @@ impl XdpCounter {
         (XdpCounter::Fragment6, "fragment_v6"),
         (XdpCounter::FragmentDropped6, "fragment_dropped_v6"),
         (XdpCounter::NotIp, "not_ip"),
+        (XdpCounter::ExtensionsDropped6, "extensions_dropped_v6"),
     ];
 
     /// A report name split into its verdict and family (`ipv4`, `ipv6`, `other`), for

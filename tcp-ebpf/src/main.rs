@@ -44,8 +44,9 @@ const ETH_P_IPV4: u16 = 0x0800;
 const ETH_P_IPV6: u16 = 0x86DD;
 const IPPROTO_TCP: u8 = 6;
 const IPV6_HDR_LEN: usize = 40;
-/// IPv6 extension headers walked before giving up (passed as malformed beyond): the same
-/// bound as the stack's own walk (`wire::ipv6::MAX_EXTENSION_HEADERS`).
+/// IPv6 extension headers walked before giving up (dropped beyond, counted as
+/// `extensions_dropped_v6`): the same bound as the stack's own walk
+/// (`wire::ipv6::MAX_EXTENSION_HEADERS`).
 const IPV6_MAX_EXT: usize = 8;
 /// Largest offset of the upper-layer header past the IPv6 header the walk accepts: keeps
 /// the offset bounded for the verifier (eight headers of 2 KiB would be 16 KiB).
@@ -188,7 +189,9 @@ fn classify_v6(ctx: &XdpContext) -> (u32, XdpCounter) {
             // Hop-by-hop, routing, destination options: next header, length in 8 octets.
             0 | 43 | 60 => {
                 if i > IPV6_MAX_EXT || off > IPV6_MAX_EXT_BYTES {
-                    return (PASS, XdpCounter::Malformed6);
+                    // Deeper than we look: the kernel would look further, find a served
+                    // tuple's TCP header and answer for it. No real traffic nests so deep.
+                    return (xdp_action::XDP_DROP, XdpCounter::ExtensionsDropped6);
                 }
                 let Some(h) = bytes_at(ctx, ETH_HDR_LEN + IPV6_HDR_LEN + off, 2) else {
                     return (PASS, XdpCounter::Malformed6);
@@ -201,7 +204,7 @@ fn classify_v6(ctx: &XdpContext) -> (u32, XdpCounter) {
             // Fragment: only the first (offset 0) carries the TCP header, 8 bytes on.
             44 => {
                 if off > IPV6_MAX_EXT_BYTES {
-                    return (PASS, XdpCounter::Malformed6);
+                    return (xdp_action::XDP_DROP, XdpCounter::ExtensionsDropped6);
                 }
                 let Some(h) = bytes_at(ctx, ETH_HDR_LEN + IPV6_HDR_LEN + off, 8) else {
                     return (PASS, XdpCounter::Malformed6);

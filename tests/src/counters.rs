@@ -9,6 +9,21 @@ use std::collections::BTreeMap;
 /// Counter name to value.
 pub type Counters = BTreeMap<String, u64>;
 
+/// The drops by reason in the daemon's exit report (`queue <q> drops: reason=<n> ...`
+/// lines), summed over the queues.
+pub fn drop_reasons(output: &str) -> Counters {
+    let mut m = Counters::new();
+    for line in output.lines() {
+        let Some((_, kvs)) = line.split_once(" drops: ") else {
+            continue;
+        };
+        for (k, v) in key_values(kvs) {
+            *m.entry(k).or_default() += v;
+        }
+    }
+    m
+}
+
 /// Per-queue and XDP counters parsed from the daemon's output.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct ExitCounters {

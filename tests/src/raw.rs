@@ -48,6 +48,7 @@ pub const IP_CHECKSUM_AT: usize = ETH_LEN + 10;
 pub const TCP_CHECKSUM_AT: usize = ETH_LEN + IP_LEN + 16;
 
 const ETHERTYPE_IPV4: u16 = 0x0800;
+const ETHERTYPE_IPV6: u16 = 0x86dd;
 const PROTO_TCP: u8 = 6;
 
 /// A TCP segment as the peer sends or receives it (host byte order, raw option bytes).
@@ -214,28 +215,41 @@ impl RawPeer {
     /// A peer in `tb`'s client namespace sending from `local_port` to the server; installs the
     /// rule that keeps the client kernel's RSTs for that port off the wire.
     pub fn new(tb: &Testbed, local_port: u16) -> Result<RawPeer> {
+        RawPeer::open(tb, local_port, ETHERTYPE_IPV4)
+    }
+
+    /// A peer for IPv6 frames: it receives IPv6 frames only, and the client kernel's IPv6
+    /// RSTs for `local_port` are kept off the wire. Build its frames by hand and send them
+    /// with [`RawPeer::send_frame`] (the segment helpers build IPv4).
+    pub fn new6(tb: &Testbed, local_port: u16) -> Result<RawPeer> {
+        RawPeer::open(tb, local_port, ETHERTYPE_IPV6)
+    }
+
+    fn open(tb: &Testbed, local_port: u16, ethertype: u16) -> Result<RawPeer> {
         let local_mac = read_mac(&tb.cli, &tb.cli_if)?;
         let remote_mac = read_mac(&tb.srv, &tb.srv_if)?;
         let ifname = tb.cli_if.clone();
         let (fd, ifindex) = tb
             .cli
-            .exec_in(move || open_packet_socket(&ifname))
+            .exec_in(move || open_packet_socket(&ifname, ethertype))
             .with_context(|| format!("AF_PACKET socket on {}", tb.cli_if))?;
         let port = local_port.to_string();
-        let rule = tb.cli.iptables_append(
-            "OUTPUT",
-            &[
-                "-p",
-                "tcp",
-                "--sport",
-                &port,
-                "--tcp-flags",
-                "RST",
-                "RST",
-                "-j",
-                "DROP",
-            ],
-        )?;
+        let spec = [
+            "-p",
+            "tcp",
+            "--sport",
+            &port,
+            "--tcp-flags",
+            "RST",
+            "RST",
+            "-j",
+            "DROP",
+        ];
+        let rule = if ethertype == ETHERTYPE_IPV6 {
+            tb.cli.ip6tables_append("OUTPUT", &spec)?
+        } else {
+            tb.cli.iptables_append("OUTPUT", &spec)?
+        };
         Ok(RawPeer {
             fd,
             ifindex,
@@ -390,7 +404,7 @@ impl RawPeer {
     }
 
     /// One frame from the socket into `buf`, or `None` after `timeout`.
-    fn recv_frame(&self, buf: &mut [u8], timeout: Duration) -> Result<Option<usize>> {
+    pub fn recv_frame(&self, buf: &mut [u8], timeout: Duration) -> Result<Option<usize>> {
         let mut pfd = libc::pollfd {
             fd: self.fd.as_raw_fd(),
             events: libc::POLLIN,
@@ -434,7 +448,7 @@ impl RawPeer {
 
 /// An AF_PACKET socket bound to `ifname` for IPv4 frames, ignoring the frames it sends itself
 /// (call it on a thread inside the interface's namespace). Returns it with the ifindex.
-fn open_packet_socket(ifname: &str) -> Result<(OwnedFd, i32)> {
+fn open_packet_socket(ifname: &str, ethertype: u16) -> Result<(OwnedFd, i32)> {
     let name = std::ffi::CString::new(ifname)?;
     // Safety: if_nametoindex reads a NUL-terminated string.
     let ifindex = unsafe { libc::if_nametoindex(name.as_ptr()) } as i32;
@@ -466,7 +480,7 @@ fn open_packet_socket(ifname: &str) -> Result<(OwnedFd, i32)> {
     // Safety: zeroed sockaddr_ll is valid; fields below are plain integers.
     let mut addr: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
     addr.sll_family = libc::AF_PACKET as u16;
-    addr.sll_protocol = ETHERTYPE_IPV4.to_be();
+    addr.sll_protocol = ethertype.to_be();
     addr.sll_ifindex = ifindex;
     // Safety: bind with a sockaddr_ll of the size given.
     let r = unsafe {

@@ -39,20 +39,7 @@ fn stop(daemon: Daemon) -> (ExitCounters, String) {
 
 /// The `queue <q> drops: reason=n ...` lines of the exit output, summed over queues.
 fn drop_reasons(out: &str) -> BTreeMap<String, u64> {
-    let mut m = BTreeMap::new();
-    for line in out.lines() {
-        let Some((_, kvs)) = line.split_once(" drops: ") else {
-            continue;
-        };
-        for kv in kvs.split_whitespace() {
-            if let Some((k, v)) = kv.split_once('=') {
-                if let Ok(v) = v.parse::<u64>() {
-                    *m.entry(k.to_string()).or_default() += v;
-                }
-            }
-        }
-    }
-    m
+    netns_tests::counters::drop_reasons(out)
 }
 
 fn reason(m: &BTreeMap<String, u64>, r: &str) -> u64 {
