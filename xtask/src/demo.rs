@@ -46,6 +46,8 @@ struct Scenario {
     launch: Launch,
     /// Kernel servers the scenario needs before its daemon starts (a proxy's backend).
     backends: fn(&Testbed) -> Result<Vec<KernelServer>>,
+    /// Give both ends IPv6 addresses and serve the server's IPv4 and IPv6 addresses.
+    dual_stack: bool,
     steps: &'static [Step],
 }
 
@@ -58,6 +60,7 @@ const SCENARIOS: &[Scenario] = &[
         title: "echo on port 7: the stack serves it, the kernel keeps everything else",
         launch: Launch::Serve(&["--port", "7", "--app", "echo"]),
         backends: no_backends,
+        dual_stack: false,
         steps: &[
             Step {
                 name: "XDP program attached to the server veth",
@@ -86,13 +89,18 @@ const SCENARIOS: &[Scenario] = &[
         ],
     },
     Scenario {
-        title: "http on port 80: curl and ab against the stack",
+        title: "http on port 80 over IPv4 and IPv6: curl and ab against the stack",
         launch: Launch::Serve(&["--port", "80", "--app", "http", "--body-size", "1024"]),
         backends: no_backends,
+        dual_stack: true,
         steps: &[
             Step {
                 name: "curl GET / (two requests, one keep-alive connection)",
                 run: curl_http,
+            },
+            Step {
+                name: "curl -6 GET / over IPv6 (two requests, one connection)",
+                run: curl_http6,
             },
             Step {
                 name: "ab -k: 20000 keep-alive requests, 8 concurrent",
@@ -115,6 +123,7 @@ const SCENARIOS: &[Scenario] = &[
             },
         },
         backends: no_backends,
+        dual_stack: false,
         steps: &[
             Step {
                 name: "redis-cli SET, GET, INCR, MSET/MGET, TTL",
@@ -145,6 +154,7 @@ const SCENARIOS: &[Scenario] = &[
                 "hello from nginx, through the stack\\n",
             )?])
         },
+        dual_stack: false,
         steps: &[
             Step {
                 name: "curl through the proxy to nginx",
@@ -160,6 +170,7 @@ const SCENARIOS: &[Scenario] = &[
         title: "the stack as a client: xdptcp connect against kernel servers",
         launch: Launch::Client,
         backends: no_backends,
+        dual_stack: false,
         steps: &[
             Step {
                 name: "fetch README.md from python http.server, byte for byte",
@@ -212,10 +223,21 @@ fn run_scenario(s: &Scenario) -> Result<usize> {
         tb.cli_if,
         tb.cli_ip
     );
+    if s.dual_stack {
+        tb.enable_ipv6().context("adding IPv6 addresses")?;
+        println!("ipv6: {} <-> {}", tb.srv_ip6, tb.cli_ip6);
+    }
     let _backends = (s.backends)(&tb).context("starting the backends")?;
     let mut daemon = match &s.launch {
         Launch::Client => return run_client_scenario(s, &tb),
-        Launch::Serve(args) => Daemon::start(&tb, args).context("starting xdptcp")?,
+        Launch::Serve(args) => {
+            let mut args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+            if s.dual_stack {
+                args.extend(tb.dual_stack_args());
+            }
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            Daemon::start(&tb, &args).context("starting xdptcp")?
+        }
         Launch::Example { name, args } => {
             let args = args(&tb);
             let args: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -563,12 +585,23 @@ fn echo_rr(ctx: &Ctx) -> Result<String> {
 }
 
 fn curl_http(ctx: &Ctx) -> Result<String> {
-    let url = format!("http://{}:80/", ctx.tb.srv_ip);
+    curl_twice(ctx, &format!("http://{}:80/", ctx.tb.srv_ip), "-4")
+}
+
+fn curl_http6(ctx: &Ctx) -> Result<String> {
+    let figure = curl_twice(ctx, &format!("http://[{}]:80/", ctx.tb.srv_ip6), "-6")?;
+    Ok(format!("{figure}, from {}", ctx.tb.cli_ip6))
+}
+
+/// Two GETs of `url` with one curl (`family`: `-4` or `-6`), which must re-use the connection.
+fn curl_twice(ctx: &Ctx, url: &str, family: &str) -> Result<String> {
     let out = ctx
         .tb
         .cli
         .run(&[
             "curl",
+            family,
+            "-g",
             "-sS",
             "-v",
             "-o",
@@ -577,8 +610,8 @@ fn curl_http(ctx: &Ctx) -> Result<String> {
             "/dev/null",
             "-w",
             "%{http_code} %{size_download}\n",
-            &url,
-            &url,
+            url,
+            url,
         ])?
         .check()?;
     let lines: Vec<&str> = out.stdout.lines().collect();

@@ -6,7 +6,7 @@
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
-use std::net::Shutdown;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, Shutdown};
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
@@ -16,7 +16,11 @@ use crate::capture::pcapng::PcapNgWriter;
 use crate::capture::{CapturedFrame, Direction, Filter, Record};
 use crate::runtime::control::{self, CaptureSummary, Request};
 use crate::runtime::signals;
-use crate::wire::{EthernetFrame, Ipv4Packet, TcpPacket};
+use crate::wire::ipv6::UpperLayer;
+use crate::wire::{
+    checksum::PROTOCOL_TCP, EthernetFrame, Ipv4Packet, Ipv6Packet, TcpPacket, ETHERTYPE_IPV4,
+    ETHERTYPE_IPV6,
+};
 
 /// Options of `xdptcp capture`.
 #[derive(Args, Debug, Clone)]
@@ -169,23 +173,19 @@ pub fn describe(f: &CapturedFrame) -> String {
     let Ok(eth) = EthernetFrame::new_checked(&f.data[..]) else {
         return format!("{head} frame of {} bytes", f.orig_len);
     };
-    let Ok(ip) = Ipv4Packet::new_checked(eth.payload()) else {
+    let Some((src, dst, proto, l4)) = network_layer(&eth) else {
         return format!(
             "{head} ethertype {:#06x}, {} bytes",
             eth.ethertype(),
             f.orig_len
         );
     };
-    let (src, dst) = (
-        std::net::Ipv4Addr::from(ip.src_addr()),
-        std::net::Ipv4Addr::from(ip.dst_addr()),
-    );
-    let Ok(tcp) = TcpPacket::new_checked(ip.payload()) else {
-        return format!(
-            "{head} {src} > {dst}: proto {}, {} bytes",
-            ip.protocol(),
-            f.orig_len
-        );
+    let tcp = match (proto, TcpPacket::new_checked(l4)) {
+        (Some(PROTOCOL_TCP), Ok(tcp)) => tcp,
+        _ => {
+            let proto = proto.map_or("unknown".to_string(), |p| p.to_string());
+            return format!("{head} {src} > {dst}: proto {proto}, {} bytes", f.orig_len);
+        }
     };
     let flags = tcp.flags();
     let mut names = String::new();
@@ -209,4 +209,108 @@ pub fn describe(f: &CapturedFrame) -> String {
         tcp.window_len(),
         tcp.payload().len()
     )
+}
+
+/// The addresses, the upper-layer protocol (`None` when an IPv6 extension header cannot be
+/// walked) and its bytes of an IPv4 or IPv6 frame.
+fn network_layer<'a>(
+    eth: &EthernetFrame<&'a [u8]>,
+) -> Option<(IpAddr, IpAddr, Option<u8>, &'a [u8])> {
+    let payload: &'a [u8] = eth.payload();
+    match eth.ethertype() {
+        ETHERTYPE_IPV4 => {
+            let ip = Ipv4Packet::new_checked(payload).ok()?;
+            let (src, dst) = (Ipv4Addr::from(ip.src_addr()), Ipv4Addr::from(ip.dst_addr()));
+            let l4 = payload.get(ip.header_len()..usize::from(ip.total_len()))?;
+            Some((src.into(), dst.into(), Some(ip.protocol()), l4))
+        }
+        ETHERTYPE_IPV6 => {
+            let ip = Ipv6Packet::new_checked(payload).ok()?;
+            let (src, dst) = (Ipv6Addr::from(ip.src_addr()), Ipv6Addr::from(ip.dst_addr()));
+            let (proto, l4) = match ip.upper_layer() {
+                Ok(UpperLayer::Protocol {
+                    next_header,
+                    offset,
+                }) => (
+                    Some(next_header),
+                    &payload[40 + offset..40 + usize::from(ip.payload_len())],
+                ),
+                _ => (None, &payload[..0]),
+            };
+            Some((src.into(), dst.into(), proto, l4))
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tcp::{Segment, SeqNum, TcpFlags};
+    use crate::wire::{emit_frame, Addr, FrameHeader, MacAddr};
+
+    fn captured(src: Addr, dst: Addr, payload: &[u8]) -> CapturedFrame {
+        let hdr = FrameHeader {
+            src_mac: MacAddr([2, 0, 0, 0, 0, 1]),
+            dst_mac: MacAddr([2, 0, 0, 0, 0, 2]),
+            src_addr: src,
+            dst_addr: dst,
+            ttl: 64,
+            ip_id: 0,
+            flow_label: 0,
+        };
+        let seg = Segment {
+            src_port: 7,
+            dst_port: 40000,
+            seq: SeqNum(5),
+            ack: SeqNum(9),
+            flags: TcpFlags::ACK | TcpFlags::PSH,
+            window: 1000,
+            payload,
+            ..Default::default()
+        };
+        let mut data = vec![0u8; 256];
+        let n = emit_frame(&mut data, &hdr, &seg).expect("fits");
+        data.truncate(n);
+        CapturedFrame {
+            ts_us: 3_723_000_042,
+            queue: 1,
+            direction: Direction::Out,
+            orig_len: n as u32,
+            data,
+        }
+    }
+
+    #[test]
+    fn frames_of_both_families_are_described_as_tcpdump_does() {
+        let v4 = captured(
+            Ipv4Addr::new(10, 0, 0, 1).into(),
+            Ipv4Addr::new(10, 0, 0, 2).into(),
+            b"abc",
+        );
+        assert_eq!(
+            describe(&v4),
+            "01:02:03.000042 q1 out 10.0.0.1.7 > 10.0.0.2.40000: Flags [P.], seq 5, ack 9, win 1000, length 3"
+        );
+        let (a, b): (Ipv6Addr, Ipv6Addr) = ("fd00::1".parse().unwrap(), "fd00::2".parse().unwrap());
+        let v6 = captured(a.into(), b.into(), b"abcd");
+        assert_eq!(
+            describe(&v6),
+            "01:02:03.000042 q1 out fd00::1.7 > fd00::2.40000: Flags [P.], seq 5, ack 9, win 1000, length 4"
+        );
+    }
+
+    #[test]
+    fn a_frame_cut_short_by_the_snap_length_is_still_described() {
+        let mut f = captured(
+            "fd00::1".parse::<Ipv6Addr>().unwrap().into(),
+            "fd00::2".parse::<Ipv6Addr>().unwrap().into(),
+            &[0; 100],
+        );
+        f.data.truncate(60);
+        assert_eq!(
+            describe(&f),
+            "01:02:03.000042 q1 out ethertype 0x86dd, 174 bytes"
+        );
+    }
 }

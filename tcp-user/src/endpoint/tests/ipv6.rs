@@ -278,13 +278,16 @@ fn connect_over_v6_leaves_from_our_v6_address_and_needs_one() {
 }
 
 #[test]
-fn hop_limit_0_to_us_is_accepted_as_linux_does() {
-    // RFC 8200 section 3 forbids forwarding at hop limit 0, not delivery; Linux's
-    // ip6_rcv_core delivers it to a local address. The hop limit is outside the TCP
-    // pseudo-header, so the checksum still holds.
+fn hop_limit_0_is_a_counted_drop_and_hop_limit_1_is_served() {
+    // RFC 8200 section 3: no node forwards a packet at hop limit 0, so one arriving so came
+    // from a sender that crafted it (Linux's ip6_rcv_core would deliver it; we do not). The
+    // hop limit is outside the TCP pseudo-header, so the checksum still holds.
     let mut h = harness6(Recorder::default());
     let mut f = frame6(syn(1000, 7000));
     f[14 + 7] = 0;
+    assert!(h.deliver_frame(&f).is_empty(), "no answer at hop limit 0");
+    assert_eq!(h.drops(DropReason::Ipv6HopLimitZero), 1);
+    f[14 + 7] = 1;
     single(&h.deliver_frame(&f), SYN | ACK);
 }
 

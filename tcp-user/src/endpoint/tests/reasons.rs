@@ -170,6 +170,11 @@ fn every_drop_reason_is_produced_and_counted() {
     h.deliver_frame(&f);
     check(&h, DropReason::V4MappedOnV6, &mut produced);
 
+    let mut f = frame6(seg(PORT, 7000, 1, ACK, b""));
+    f[14 + 7] = 0; // hop limit
+    h.deliver_frame(&f);
+    check(&h, DropReason::Ipv6HopLimitZero, &mut produced);
+
     // --- segments for no connection ----------------------------------------------------
     h.deliver(1000, seg(1000, 7000, 0, SYN | FIN, b""));
     check(&h, DropReason::BadFlags, &mut produced);
