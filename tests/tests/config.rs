@@ -446,3 +446,49 @@ fn unprivileged_with_the_units_capabilities_serves_an_echo_and_each_one_is_neede
         assert!(!tb.srv_xdp_attached().unwrap());
     }
 }
+
+#[test]
+fn check_config_takes_an_address_of_each_family_and_names_a_foreign_ipv6_one() {
+    let tb = Testbed::with_family(1, netns_tests::Family::V6).unwrap();
+    let (v4, v6) = (tb.srv_ip.to_string(), tb.srv_ip6.to_string());
+    let example = dist().join("xdptcp.example.toml");
+    let example = example.to_str().unwrap();
+    let base = [
+        "check-config",
+        example,
+        "--iface",
+        &tb.srv_if,
+        "--port",
+        "7",
+    ];
+    let with = |extra: &[&str]| {
+        let mut argv = base.to_vec();
+        argv.extend_from_slice(extra);
+        run_in(&tb, &argv)
+    };
+    let (code, out, err) = with(&["--addr", &v4, "--addr", &v6]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        out.starts_with(&format!(
+            "config OK: iface={} addr={v4},{v6} ports=7 ",
+            tb.srv_if
+        )),
+        "{out}"
+    );
+    let (code, _, err) = with(&["--addr", "fd00:9999::1"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.trim_end().starts_with(&format!(
+            "xdptcp: error: address fd00:9999::1 is not on {} (its IPv6 addresses: ",
+            tb.srv_if
+        )) && err.contains(&v6),
+        "{err}"
+    );
+    let mapped = format!("::ffff:{v4}");
+    let (code, _, err) = with(&["--addr", &mapped]);
+    assert_eq!(code, Some(2), "{err}");
+    assert_eq!(
+        err.trim_end(),
+        format!("xdptcp: error: address {mapped} is an IPv4-mapped address: give it as {v4}")
+    );
+}

@@ -45,9 +45,8 @@ pub fn serve(args: ServeArgs) -> Result<()> {
             tracing::info!("per worker: {}", r.limits_text());
             tracing::info!("serving; SIGINT or SIGTERM to stop");
             systemd::notify_ready(&format!(
-                "serving {} port {} on {} queue(s)",
-                r.addrs_text(),
-                r.ports_text(),
+                "serving {} on {} queue(s)",
+                r.endpoints_text(),
                 r.queues
             ));
         })

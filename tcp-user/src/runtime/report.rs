@@ -36,6 +36,20 @@ impl Ready {
         addrs.join(",")
     }
 
+    /// Each address with the ports, as `10.0.0.1:7,80 [2001:db8::1]:7,80`.
+    pub fn endpoints_text(&self) -> String {
+        let ports = self.ports_text();
+        let each: Vec<String> = self
+            .addrs
+            .iter()
+            .map(|a| match a {
+                IpAddr::V4(v4) => format!("{v4}:{ports}"),
+                IpAddr::V6(v6) => format!("[{v6}]:{ports}"),
+            })
+            .collect();
+        each.join(" ")
+    }
+
     /// The listening ports, comma-separated.
     pub fn ports_text(&self) -> String {
         let ports: Vec<String> = self.ports.iter().map(|p| p.to_string()).collect();
@@ -155,4 +169,34 @@ pub fn print_counters(
     }
     let xdp: Vec<String> = xdp.iter().map(|(n, v)| format!("{n}={v}")).collect();
     eprintln!("xdp: {}", xdp.join(" "));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_ready_line_and_status_name_every_address_of_both_families() {
+        let r = Ready {
+            iface: "eth1".into(),
+            addrs: vec![
+                "192.0.2.10".parse().unwrap(),
+                "2001:db8::10".parse().unwrap(),
+            ],
+            ports: vec![7, 80],
+            queues: 2,
+            xdp_mode: XdpMode::Driver,
+            zero_copy: false,
+            limits: super::super::WorkerLimits {
+                memory: 64 << 20,
+                connections: usize::MAX,
+                time_wait: 100,
+            },
+        };
+        assert_eq!(
+            r.to_string(),
+            "ready iface=eth1 addr=192.0.2.10,2001:db8::10 ports=7,80 queues=2 xdp_mode=Driver bind_mode=copy"
+        );
+        assert_eq!(r.endpoints_text(), "192.0.2.10:7,80 [2001:db8::10]:7,80");
+    }
 }
