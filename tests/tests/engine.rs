@@ -472,6 +472,11 @@ fn two_hundred_concurrent_ipv6_connections_echo_1_mib_each() {
 }
 
 #[test]
+fn two_hundred_concurrent_ipv6_connections_on_two_queues() {
+    concurrent_echo_over(2, Family::V6);
+}
+
+#[test]
 fn two_hundred_concurrent_connections_on_two_queues() {
     concurrent_echo(2);
 }
