@@ -33,11 +33,13 @@ pub fn check(cfg: &DatapathConfig<'_>) -> Result<Checked> {
     let addrs = if cfg.addrs.is_empty() {
         default_addrs(&iface.name, &own4, &own6, cfg.remotes)?
     } else {
+        let own: Vec<IpAddr> = own4
+            .iter()
+            .map(|a| IpAddr::V4(*a))
+            .chain(own6.iter().map(|a| IpAddr::V6(*a)))
+            .collect();
         for a in cfg.addrs {
-            match a {
-                IpAddr::V4(a) => check_addr(*a, &iface.name, &own4)?,
-                IpAddr::V6(a) => check_addr6(*a, &iface.name, &own6)?,
-            }
+            check_addr(*a, &iface.name, &own)?;
         }
         cfg.addrs.to_vec()
     };
@@ -113,35 +115,26 @@ fn allowed_cores() -> Vec<usize> {
         .collect()
 }
 
-/// `addr` must be one of the interface's addresses: the kernel answers ARP for the served
-/// address, and it answers only for its own.
-pub fn check_addr(addr: Ipv4Addr, iface: &str, own: &[Ipv4Addr]) -> Result<()> {
+/// `addr` must be one of the interface's addresses of its family: the kernel answers ARP
+/// and neighbour solicitations for the served address, and it answers only for its own.
+pub fn check_addr(addr: IpAddr, iface: &str, own: &[IpAddr]) -> Result<()> {
+    let same: Vec<String> = own
+        .iter()
+        .filter(|a| a.is_ipv4() == addr.is_ipv4())
+        .map(|a| a.to_string())
+        .collect();
     if own.contains(&addr) {
         return Ok(());
     }
-    if own.is_empty() {
-        bail!("address {addr} is not on {iface} (it has no IPv4 address)");
+    let family = if addr.is_ipv4() { "IPv4" } else { "IPv6" };
+    if same.is_empty() {
+        bail!("address {addr} is not on {iface} (it has no {family} address)");
     }
-    let list: Vec<String> = own.iter().map(|a| a.to_string()).collect();
+    // IPv4 keeps its message of before IPv6 was served: "its addresses".
+    let which = if addr.is_ipv4() { "" } else { "IPv6 " };
     bail!(
-        "address {addr} is not on {iface} (its addresses: {})",
-        list.join(", ")
-    );
-}
-
-/// As [`check_addr`] for IPv6: the kernel answers neighbour solicitations only for its own
-/// addresses.
-pub fn check_addr6(addr: Ipv6Addr, iface: &str, own: &[Ipv6Addr]) -> Result<()> {
-    if own.contains(&addr) {
-        return Ok(());
-    }
-    if own.is_empty() {
-        bail!("address {addr} is not on {iface} (it has no IPv6 address)");
-    }
-    let list: Vec<String> = own.iter().map(|a| a.to_string()).collect();
-    bail!(
-        "address {addr} is not on {iface} (its IPv6 addresses: {})",
-        list.join(", ")
+        "address {addr} is not on {iface} (its {which}addresses: {})",
+        same.join(", ")
     );
 }
 
@@ -235,13 +228,18 @@ mod tests {
 
     #[test]
     fn an_address_not_on_the_interface_lists_its_addresses() {
-        let own = [Ipv4Addr::new(10, 0, 0, 1), Ipv4Addr::new(10, 0, 1, 1)];
-        let e = check_addr(Ipv4Addr::new(10, 9, 9, 9), "veth0", &own).unwrap_err();
+        let own: [IpAddr; 3] = [
+            Ipv4Addr::new(10, 0, 0, 1).into(),
+            Ipv4Addr::new(10, 0, 1, 1).into(),
+            "fd00::1".parse().unwrap(),
+        ];
+        let far: IpAddr = Ipv4Addr::new(10, 9, 9, 9).into();
+        let e = check_addr(far, "veth0", &own).unwrap_err();
         assert_eq!(
             e.to_string(),
             "address 10.9.9.9 is not on veth0 (its addresses: 10.0.0.1, 10.0.1.1)"
         );
-        let e = check_addr(Ipv4Addr::new(10, 9, 9, 9), "veth0", &[]).unwrap_err();
+        let e = check_addr(far, "veth0", &own[2..]).unwrap_err();
         assert_eq!(
             e.to_string(),
             "address 10.9.9.9 is not on veth0 (it has no IPv4 address)"
@@ -251,21 +249,22 @@ mod tests {
 
     #[test]
     fn an_ipv6_address_not_on_the_interface_lists_its_ipv6_addresses() {
-        let own: Vec<Ipv6Addr> = ["fe80::1", "2001:db8::1"]
+        let own: Vec<IpAddr> = ["10.0.0.1", "fe80::1", "2001:db8::1"]
             .iter()
             .map(|a| a.parse().unwrap())
             .collect();
-        let e = check_addr6("2001:db8::9".parse().unwrap(), "veth0", &own).unwrap_err();
+        let far: IpAddr = "2001:db8::9".parse().unwrap();
+        let e = check_addr(far, "veth0", &own).unwrap_err();
         assert_eq!(
             e.to_string(),
             "address 2001:db8::9 is not on veth0 (its IPv6 addresses: fe80::1, 2001:db8::1)"
         );
-        let e = check_addr6("2001:db8::9".parse().unwrap(), "veth0", &[]).unwrap_err();
+        let e = check_addr(far, "veth0", &own[..1]).unwrap_err();
         assert_eq!(
             e.to_string(),
             "address 2001:db8::9 is not on veth0 (it has no IPv6 address)"
         );
-        assert!(check_addr6(own[1], "veth0", &own).is_ok());
+        assert!(check_addr(own[2], "veth0", &own).is_ok());
     }
 
     #[test]
