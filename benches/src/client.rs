@@ -7,7 +7,7 @@
 
 use std::{
     io::{self, Read, Write},
-    net::{SocketAddr, SocketAddrV4, TcpStream},
+    net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6, TcpStream},
     str::FromStr,
     time::{Duration, Instant},
 };
@@ -109,7 +109,8 @@ pub const IO_TIMEOUT: Duration = Duration::from_secs(3);
 #[derive(Debug, Clone)]
 pub struct ClientConfig {
     pub mode: Mode,
-    pub addr: SocketAddrV4,
+    /// The server, IPv4 or IPv6.
+    pub addr: SocketAddr,
     /// Request and response size (rr, crr); write size floor for stream.
     pub size: usize,
     /// Connections (threads); for syn, handshakes in flight.
@@ -280,13 +281,13 @@ pub fn run_client(cfg: &ClientConfig, sched: Schedule) -> Result<ClientResult> {
     })
 }
 
-fn connect(addr: SocketAddrV4) -> io::Result<TcpStream> {
-    let s = TcpStream::connect_timeout(&SocketAddr::V4(addr), IO_TIMEOUT)?;
+fn connect(addr: SocketAddr) -> io::Result<TcpStream> {
+    let s = TcpStream::connect_timeout(&addr, IO_TIMEOUT)?;
     s.set_nodelay(true)?;
     Ok(s)
 }
 
-fn connect_for_io(addr: SocketAddrV4) -> Result<TcpStream> {
+fn connect_for_io(addr: SocketAddr) -> Result<TcpStream> {
     let s = connect(addr).with_context(|| format!("connect to {addr}"))?;
     s.set_read_timeout(Some(IO_TIMEOUT))?;
     s.set_write_timeout(Some(IO_TIMEOUT))?;
@@ -621,12 +622,13 @@ fn syn(cfg: &ClientConfig, s: &Schedule) -> Result<Tally> {
 /// Handshakes in flight per `--conns` in syn mode.
 pub const SYN_INFLIGHT_PER_CONN: usize = 16;
 
-fn start_connect(addr: SocketAddrV4, ep: i32, token: u64) -> io::Result<Pending> {
+fn start_connect(addr: SocketAddr, ep: i32, token: u64) -> io::Result<Pending> {
     // Safety: plain socket syscalls on a descriptor we own (closed on error here, or by the
     // caller through `close_rst`), with correctly sized arguments.
     unsafe {
+        let sa = RawSockAddr::new(addr);
         let fd = libc::socket(
-            libc::AF_INET,
+            sa.family(),
             libc::SOCK_STREAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
             0,
         );
@@ -634,9 +636,7 @@ fn start_connect(addr: SocketAddrV4, ep: i32, token: u64) -> io::Result<Pending>
             return Err(io::Error::last_os_error());
         }
         let start = Instant::now();
-        let sa = sockaddr(addr);
-        let len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
-        let r = libc::connect(fd, &sa as *const _ as *const libc::sockaddr, len);
+        let r = libc::connect(fd, sa.as_ptr(), sa.socklen());
         if r != 0 {
             let e = io::Error::last_os_error();
             if e.raw_os_error() != Some(libc::EINPROGRESS) {
@@ -698,14 +698,115 @@ fn close_rst(fd: i32) {
     }
 }
 
-/// A `sockaddr_in` for `a`.
-pub fn sockaddr(a: SocketAddrV4) -> libc::sockaddr_in {
-    libc::sockaddr_in {
-        sin_family: libc::AF_INET as libc::sa_family_t,
-        sin_port: a.port().to_be(),
-        sin_addr: libc::in_addr {
-            s_addr: u32::from(*a.ip()).to_be(),
-        },
-        sin_zero: [0; 8],
+/// A socket address as the kernel takes it (`connect`, `bind`): a `sockaddr_in` for IPv4,
+/// a `sockaddr_in6` for IPv6.
+#[derive(Clone, Copy)]
+pub enum RawSockAddr {
+    V4(libc::sockaddr_in),
+    V6(libc::sockaddr_in6),
+}
+
+impl RawSockAddr {
+    pub fn new(a: SocketAddr) -> RawSockAddr {
+        match a {
+            SocketAddr::V4(a) => RawSockAddr::V4(libc::sockaddr_in {
+                sin_family: libc::AF_INET as libc::sa_family_t,
+                sin_port: a.port().to_be(),
+                sin_addr: libc::in_addr {
+                    s_addr: u32::from(*a.ip()).to_be(),
+                },
+                sin_zero: [0; 8],
+            }),
+            // As std lays it out: flow info and scope id as given, the address in network
+            // order (its octets).
+            SocketAddr::V6(a) => RawSockAddr::V6(libc::sockaddr_in6 {
+                sin6_family: libc::AF_INET6 as libc::sa_family_t,
+                sin6_port: a.port().to_be(),
+                sin6_flowinfo: a.flowinfo(),
+                sin6_addr: libc::in6_addr {
+                    s6_addr: a.ip().octets(),
+                },
+                sin6_scope_id: a.scope_id(),
+            }),
+        }
+    }
+
+    /// `AF_INET` or `AF_INET6`, for `socket()`.
+    pub fn family(&self) -> libc::c_int {
+        match self {
+            RawSockAddr::V4(_) => libc::AF_INET,
+            RawSockAddr::V6(_) => libc::AF_INET6,
+        }
+    }
+
+    /// The pointer to pass as `const struct sockaddr *` (valid while `self` is).
+    pub fn as_ptr(&self) -> *const libc::sockaddr {
+        match self {
+            RawSockAddr::V4(sa) => sa as *const libc::sockaddr_in as *const libc::sockaddr,
+            RawSockAddr::V6(sa) => sa as *const libc::sockaddr_in6 as *const libc::sockaddr,
+        }
+    }
+
+    /// The length to pass with [`RawSockAddr::as_ptr`].
+    pub fn socklen(&self) -> libc::socklen_t {
+        (match self {
+            RawSockAddr::V4(_) => std::mem::size_of::<libc::sockaddr_in>(),
+            RawSockAddr::V6(_) => std::mem::size_of::<libc::sockaddr_in6>(),
+        }) as libc::socklen_t
+    }
+
+    /// The address back (the inverse of [`RawSockAddr::new`]).
+    pub fn to_socket_addr(&self) -> SocketAddr {
+        match self {
+            RawSockAddr::V4(sa) => SocketAddr::V4(SocketAddrV4::new(
+                Ipv4Addr::from(u32::from_be(sa.sin_addr.s_addr)),
+                u16::from_be(sa.sin_port),
+            )),
+            RawSockAddr::V6(sa) => SocketAddr::V6(SocketAddrV6::new(
+                Ipv6Addr::from(sa.sin6_addr.s6_addr),
+                u16::from_be(sa.sin6_port),
+                sa.sin6_flowinfo,
+                sa.sin6_scope_id,
+            )),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn socket_addresses_round_trip_through_their_raw_form() {
+        for text in [
+            "10.1.2.3:7777",
+            "0.0.0.0:0",
+            "[fd00:1:2::1]:7777",
+            "[::1]:65535",
+            "[::ffff:10.0.0.1]:80",
+        ] {
+            let a: SocketAddr = text.parse().unwrap();
+            assert_eq!(RawSockAddr::new(a).to_socket_addr(), a, "{text}");
+        }
+        let scoped = SocketAddr::V6(SocketAddrV6::new("fe80::1".parse().unwrap(), 7, 5, 3));
+        assert_eq!(RawSockAddr::new(scoped).to_socket_addr(), scoped);
+    }
+
+    #[test]
+    fn raw_v6_addresses_are_laid_out_for_the_kernel() {
+        let a: SocketAddr = "[fd00::1]:7777".parse().unwrap();
+        let raw = RawSockAddr::new(a);
+        assert_eq!(raw.family(), libc::AF_INET6);
+        assert_eq!(raw.socklen() as usize, 28);
+        let RawSockAddr::V6(sa) = raw else {
+            panic!("not v6")
+        };
+        assert_eq!(sa.sin6_family as i32, libc::AF_INET6);
+        // Network byte order on the wire and in the struct.
+        assert_eq!(sa.sin6_port.to_ne_bytes(), 7777u16.to_be_bytes());
+        assert_eq!(sa.sin6_addr.s6_addr[0..2], [0xfd, 0x00]);
+        assert_eq!(sa.sin6_addr.s6_addr[15], 1);
+        let v4 = RawSockAddr::new("10.0.0.1:7".parse().unwrap());
+        assert_eq!((v4.family(), v4.socklen() as usize), (libc::AF_INET, 16));
     }
 }

@@ -323,13 +323,11 @@ fn ctl(ep: RawFd, op: i32, fd: RawFd, events: u32, token: u64) -> Result<()> {
 /// A listening socket with SO_REUSEADDR and a deep backlog (the handshake benchmark keeps
 /// many connections in flight), bound to `addr`.
 pub fn listen(addr: SocketAddr) -> Result<TcpListener> {
-    let SocketAddr::V4(v4) = addr else {
-        bail!("IPv4 only")
-    };
+    let sa = crate::client::RawSockAddr::new(addr);
     // Safety: plain socket syscalls on a descriptor owned by `fd` from creation on, with
-    // correctly sized int / sockaddr_in arguments.
+    // correctly sized int / sockaddr_in(6) arguments.
     unsafe {
-        let raw = libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0);
+        let raw = libc::socket(sa.family(), libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0);
         if raw < 0 {
             return Err(io::Error::last_os_error()).context("socket");
         }
@@ -352,9 +350,7 @@ pub fn listen(addr: SocketAddr) -> Result<TcpListener> {
             &one as *const _ as _,
             len,
         );
-        let sa = crate::client::sockaddr(v4);
-        let salen = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
-        if libc::bind(raw, &sa as *const _ as *const libc::sockaddr, salen) != 0 {
+        if libc::bind(raw, sa.as_ptr(), sa.socklen()) != 0 {
             return Err(io::Error::last_os_error()).with_context(|| format!("bind {addr}"));
         }
         if libc::listen(raw, 4096) != 0 {

@@ -3,7 +3,7 @@
 //! readiness), stopped through its eventfd.
 
 use std::{
-    net::{Ipv4Addr, SocketAddr, SocketAddrV4},
+    net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr},
     time::Duration,
 };
 
@@ -16,12 +16,15 @@ use crate::{
 
 const LIMIT: Duration = Duration::from_secs(30);
 
-fn with_server(app: App, f: impl FnOnce(SocketAddrV4)) {
-    let listener =
-        kernel_server::listen(SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 0))).unwrap();
-    let SocketAddr::V4(addr) = listener.local_addr().unwrap() else {
-        unreachable!()
-    };
+fn with_server(app: App, f: impl FnOnce(SocketAddr)) {
+    with_server_on(IpAddr::V4(Ipv4Addr::LOCALHOST), app, f)
+}
+
+/// The server on `ip` (an ephemeral port).
+fn with_server_on(ip: IpAddr, app: App, f: impl FnOnce(SocketAddr)) {
+    let listener = kernel_server::listen(SocketAddr::new(ip, 0)).unwrap();
+    let addr = listener.local_addr().unwrap();
+    assert_eq!(addr.ip(), ip);
     let stop = std::sync::Arc::new(StopHandle::new().unwrap());
     let stop2 = stop.clone();
     let server = std::thread::spawn(move || kernel_server::serve(listener, app, Some(&stop2)));
@@ -30,7 +33,7 @@ fn with_server(app: App, f: impl FnOnce(SocketAddrV4)) {
     server.join().unwrap().unwrap();
 }
 
-fn client(mode: Mode, addr: SocketAddrV4, size: usize, conns: usize, n: u64) -> ClientResult {
+fn client(mode: Mode, addr: SocketAddr, size: usize, conns: usize, n: u64) -> ClientResult {
     let cfg = ClientConfig {
         mode,
         addr,
@@ -115,6 +118,37 @@ fn syn_completes_handshakes_and_resets() {
             r.txns
         );
         assert_eq!(r.errors, 0);
+    });
+}
+
+/// ::1, if this machine has IPv6 on its loopback (containers may not).
+fn ipv6_loopback() -> Option<IpAddr> {
+    let ip = IpAddr::V6(Ipv6Addr::LOCALHOST);
+    match std::net::TcpListener::bind(SocketAddr::new(ip, 0)) {
+        Ok(_) => Some(ip),
+        Err(e) => {
+            eprintln!("skipped: no IPv6 loopback here ({e})");
+            None
+        }
+    }
+}
+
+#[test]
+fn every_socket_mode_runs_over_ipv6() {
+    let Some(ip) = ipv6_loopback() else { return };
+    with_server_on(ip, App::Echo, |addr| {
+        assert!(addr.is_ipv6());
+        assert_eq!(client(Mode::Rr, addr, 64, 1, 200).txns, 200);
+        let crr = client(Mode::Crr, addr, 64, 1, 100);
+        assert_eq!((crr.txns, crr.errors), (100, 0));
+        assert_eq!(client(Mode::Stream, addr, 64, 1, 20).txns, 20);
+        // The nonblocking connects: a sockaddr_in6 through libc.
+        let syn = client(Mode::Syn, addr, 64, 1, 300);
+        assert!(syn.txns >= 300 && syn.errors == 0, "{syn:?}");
+    });
+    with_server_on(ip, App::Http { body_size: 500 }, |addr| {
+        let r = client(Mode::Http, addr, 64, 1, 50);
+        assert_eq!((r.txns, r.bytes), (50, 50 * 500));
     });
 }
 

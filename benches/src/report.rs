@@ -549,6 +549,8 @@ impl Grid {
 #[derive(Debug, Clone, Serialize)]
 pub struct ModeResult {
     pub mode: String,
+    /// "IPv4" or "IPv6": the family the servers were reached over (`None`: not recorded).
+    pub family: Option<String>,
     /// What one histogram entry is.
     pub unit: String,
     pub size: usize,
@@ -582,6 +584,8 @@ pub struct RunConfig {
     pub rounds: usize,
     pub server_core: Option<usize>,
     pub client_core: Option<usize>,
+    /// "IPv4" or "IPv6" (`--family`): what every mode of the run went over.
+    pub family: String,
     /// "veth pair between two network namespaces" or the real interface used.
     pub network: String,
     pub xdptcp_bin: Option<String>,
@@ -649,6 +653,9 @@ impl ModeResult {
         }
         if let Some(b) = self.body_size {
             let _ = write!(c, ", body {b} B");
+        }
+        if let Some(f) = &self.family {
+            let _ = write!(c, ", {f}");
         }
         c
     }
@@ -809,6 +816,7 @@ impl Summary {
         let mut s = format!(
             "# xdptcp-bench results ({})\n\n\
              - machine: {} ({} CPUs), kernel {}, load average {:.2} at the start\n\
+             - address family: {}\n\
              - network: {}\n\
              - per server and mode: {} round(s), alternating servers (a fresh server each time), \
              {} s warm-up and {} s measured each; server core {}, client core {}\n\
@@ -820,6 +828,7 @@ impl Summary {
             m.nproc,
             m.kernel,
             m.loadavg_1m,
+            c.family,
             c.network,
             c.rounds,
             c.warmup_s,
@@ -887,6 +896,7 @@ mod tests {
     fn mode(name: &str, rounds: usize, servers: Vec<ServerResult>) -> ModeResult {
         let mut m = ModeResult {
             mode: name.into(),
+            family: None,
             unit: "request/response".into(),
             size: 64,
             conns: 1,
@@ -936,6 +946,7 @@ mod tests {
                 rounds: 1,
                 server_core: Some(1),
                 client_core: Some(0),
+                family: "IPv6".into(),
                 network: "veth".into(),
                 xdptcp_bin: None,
             },
@@ -1127,6 +1138,24 @@ mod tests {
         assert!(syn["servers"][0]["rounds"][0]["figures"].is_null());
         assert!(syn["servers"][0]["stats"].as_object().unwrap().is_empty());
         assert!(syn["ratios"].is_null());
+    }
+
+    #[test]
+    fn the_address_family_is_in_the_json_the_captions_and_the_header() {
+        let mut s = sample();
+        s.modes[0].family = Some("IPv6".into());
+        let v = serde_json::to_value(&s).unwrap();
+        assert_eq!(v["config"]["family"], "IPv6");
+        assert_eq!(v["modes"][0]["family"], "IPv6");
+        assert!(v["modes"][1]["family"].is_null());
+        assert_eq!(s.modes[0].caption(), "rr: 64 B, 1 conn, IPv6");
+        assert_eq!(s.modes[1].caption(), "syn: 64 B, 1 conn");
+        assert!(s.modes[0]
+            .text_table(false)
+            .starts_with("== rr: 64 B, 1 conn, IPv6 ("));
+        let md = s.markdown(|_| false);
+        assert!(md.contains("\n- address family: IPv6\n"), "{md}");
+        assert!(md.contains("### rr: 64 B, 1 conn, IPv6\n"), "{md}");
     }
 
     #[test]

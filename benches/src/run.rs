@@ -9,9 +9,13 @@
 //!
 //! The client is kernel sockets (`client.rs`) or, with `--client xdptcp`, the stack itself
 //! (`xdptcp connect` in the client namespace, rr and crr only; `stack_client.rs`).
+//!
+//! `--family 6` runs the same modes over IPv6: the testbed gets its fd00:: addresses, the
+//! daemon serves the server's IPv6 address alone (`--addr`), the kernel server listens on
+//! it and both clients connect to it. `reflect` crafts raw IPv4 frames and is skipped.
 
 use std::{
-    net::{Ipv4Addr, SocketAddrV4},
+    net::{IpAddr, SocketAddr},
     path::{Path, PathBuf},
     process::Command,
     str::FromStr,
@@ -21,7 +25,7 @@ use std::{
 
 use anyhow::{anyhow, bail, Context, Result};
 use hdrhistogram::Histogram;
-use netns_tests::{Process, Testbed};
+use netns_tests::{Family, Process, Testbed};
 
 use crate::{
     client::{run_client, ClientConfig, ClientResult, Mode, Schedule},
@@ -65,6 +69,45 @@ impl ServerKind {
     }
 }
 
+/// `--family`: `4` or `6` (`ipv4`, `ipv6`, `v4`, `v6` too).
+pub fn parse_family(s: &str) -> std::result::Result<Family, String> {
+    match s.to_ascii_lowercase().as_str() {
+        "4" | "v4" | "ipv4" | "inet" => Ok(Family::V4),
+        "6" | "v6" | "ipv6" | "inet6" => Ok(Family::V6),
+        _ => Err(format!("unknown address family {s:?} (4 or 6)")),
+    }
+}
+
+/// "IPv4" or "IPv6", for tables, captions and the summary.
+pub fn family_name(f: Family) -> &'static str {
+    match f {
+        Family::V4 => "IPv4",
+        Family::V6 => "IPv6",
+    }
+}
+
+/// The family of `ip`.
+pub fn family_of(ip: IpAddr) -> Family {
+    match ip {
+        IpAddr::V4(_) => Family::V4,
+        IpAddr::V6(_) => Family::V6,
+    }
+}
+
+/// The run's address family: `--family` if given, else that of `--addr` (host mode), else
+/// IPv4. A `--family` that contradicts `--addr` is an error.
+pub fn resolve_family(given: Option<Family>, host_addr: Option<IpAddr>) -> Result<Family> {
+    match (given, host_addr.map(family_of)) {
+        (Some(f), Some(a)) if f != a => bail!(
+            "--family {} does not match --addr, an {} address",
+            if f == Family::V6 { 6 } else { 4 },
+            family_name(a)
+        ),
+        (Some(f), _) | (None, Some(f)) => Ok(f),
+        (None, None) => Ok(Family::V4),
+    }
+}
+
 /// Everything `run` needs.
 #[derive(Debug, Clone)]
 pub struct RunOptions {
@@ -80,8 +123,11 @@ pub struct RunOptions {
     pub servers: Vec<ServerKind>,
     /// Alternating rounds per mode: every server once per round (at least 1).
     pub rounds: usize,
-    /// A real interface and its address: no namespaces, everything in this one.
-    pub iface: Option<(String, Ipv4Addr)>,
+    /// A real interface and its address (of `family`): no namespaces, everything in this
+    /// one.
+    pub iface: Option<(String, IpAddr)>,
+    /// The address family the servers are reached over.
+    pub family: Family,
     pub port: u16,
     /// HTTP body of the `download` mode.
     pub download_body: usize,
@@ -93,41 +139,60 @@ pub struct RunOptions {
 
 /// Where the servers and the client run.
 enum Net {
-    Testbed(Testbed),
-    Host { iface: String, addr: Ipv4Addr },
+    /// The namespace testbed, reached over `Family` (IPv6 enabled on it for V6).
+    Testbed(Testbed, Family),
+    Host {
+        iface: String,
+        addr: IpAddr,
+    },
 }
 
 impl Net {
-    fn server_ip(&self) -> Ipv4Addr {
+    /// The address the servers serve and the clients connect to.
+    fn server_ip(&self) -> IpAddr {
         match self {
-            Net::Testbed(tb) => tb.srv_ip,
+            Net::Testbed(tb, Family::V4) => IpAddr::V4(tb.srv_ip),
+            Net::Testbed(tb, Family::V6) => IpAddr::V6(tb.srv_ip6),
             Net::Host { addr, .. } => *addr,
         }
     }
 
+    fn family(&self) -> Family {
+        family_of(self.server_ip())
+    }
+
     fn iface(&self) -> &str {
         match self {
-            Net::Testbed(tb) => &tb.srv_if,
+            Net::Testbed(tb, _) => &tb.srv_if,
             Net::Host { iface, .. } => iface,
         }
     }
 
     fn describe(&self) -> String {
         match self {
-            Net::Testbed(tb) => format!(
-                "veth pair between network namespaces ({} {} <-> {} {}), 1 queue",
-                tb.cli.name(),
-                tb.cli_ip,
-                tb.srv.name(),
-                tb.srv_ip
+            Net::Testbed(tb, family) => {
+                let (cli, srv) = match family {
+                    Family::V4 => (IpAddr::V4(tb.cli_ip), IpAddr::V4(tb.srv_ip)),
+                    Family::V6 => (IpAddr::V6(tb.cli_ip6), IpAddr::V6(tb.srv_ip6)),
+                };
+                format!(
+                    "veth pair between network namespaces ({} {cli} <-> {} {srv}) over {}, \
+                     1 queue",
+                    tb.cli.name(),
+                    tb.srv.name(),
+                    family_name(*family)
+                )
+            }
+            Net::Host { iface, addr } => format!(
+                "interface {iface} ({addr}) over {}, no namespaces",
+                family_name(family_of(*addr))
             ),
-            Net::Host { iface, addr } => format!("interface {iface} ({addr}), no namespaces"),
         }
     }
 
     fn spawn_server(&self, label: &str, argv: &[&str]) -> Result<Process> {
         match self {
-            Net::Testbed(tb) => tb.srv.spawn(label, argv),
+            Net::Testbed(tb, _) => tb.srv.spawn(label, argv),
             Net::Host { .. } => {
                 let mut cmd = Command::new(argv[0]);
                 cmd.args(&argv[1..]);
@@ -138,7 +203,7 @@ impl Net {
 
     fn start_client(&self, cfg: ClientConfig, sched: Schedule) -> JoinHandle<Result<ClientResult>> {
         match self {
-            Net::Testbed(tb) => tb.cli.spawn_in(move || run_client(&cfg, sched)),
+            Net::Testbed(tb, _) => tb.cli.spawn_in(move || run_client(&cfg, sched)),
             Net::Host { .. } => std::thread::spawn(move || run_client(&cfg, sched)),
         }
     }
@@ -146,7 +211,8 @@ impl Net {
     /// RetransSegs of the client's namespace.
     fn client_retrans(&self) -> Option<u64> {
         let snmp = match self {
-            Net::Testbed(tb) => tb.cli.run_ok(&["cat", "/proc/net/snmp"]).ok()?,
+            // TCP's MIB (RetransSegs among it) counts IPv4 and IPv6 together.
+            Net::Testbed(tb, _) => tb.cli.run_ok(&["cat", "/proc/net/snmp"]).ok()?,
             Net::Host { .. } => std::fs::read_to_string("/proc/net/snmp").ok()?,
         };
         sys::parse_retrans_segs(&snmp)
@@ -158,6 +224,14 @@ impl Net {
 pub fn run(opts: &RunOptions) -> Result<Summary> {
     if opts.rounds == 0 {
         bail!("--rounds must be at least 1");
+    }
+    if let Some((_, addr)) = &opts.iface {
+        if family_of(*addr) != opts.family {
+            bail!(
+                "--addr {addr} is not an {} address (--family)",
+                family_name(opts.family)
+            );
+        }
     }
     let started = sys::timestamp();
     std::fs::create_dir_all(&opts.results)
@@ -186,9 +260,12 @@ pub fn run(opts: &RunOptions) -> Result<Summary> {
             }
             progress(
                 "setup",
-                "creating the testbed (two namespaces, one veth pair)",
+                &format!(
+                    "creating the testbed (two namespaces, one veth pair, {})",
+                    family_name(opts.family)
+                ),
             );
-            let tb = Testbed::new(1)?;
+            let tb = Testbed::with_family(1, opts.family)?;
             // Connect/close loops: no TIME_WAIT on the client (it closes first), all ports.
             for kv in [
                 "net.ipv4.tcp_max_tw_buckets=0",
@@ -203,7 +280,7 @@ pub fn run(opts: &RunOptions) -> Result<Summary> {
                 tb.srv.run_ok(&["ethtool", "-K", &tb.srv_if, "tx", "off"])?;
                 tb.srv.run_ok(&["sysctl", "-qw", "net.core.txrehash=0"])?;
             }
-            Net::Testbed(tb)
+            Net::Testbed(tb, opts.family)
         }
     };
     progress("setup", &net.describe());
@@ -231,12 +308,16 @@ pub fn run(opts: &RunOptions) -> Result<Summary> {
                 _ if !opts.servers.contains(&ServerKind::Xdptcp) => {
                     Some("it measures the xdptcp daemon's AF_XDP path; --servers has no xdptcp")
                 }
+                _ if net.family() == Family::V6 => Some(
+                    "it sends raw IPv4 frames and has no IPv6 client; --family 6 runs the TCP \
+                     modes only",
+                ),
                 (Net::Host { .. }, _) => Some("it needs the namespace testbed (its client veth)"),
                 (_, None) => Some("no xdptcp daemon"),
                 _ => None,
             };
             match (skip, &net, &xdptcp_bin) {
-                (None, Net::Testbed(tb), Some(bin)) => {
+                (None, Net::Testbed(tb, _), Some(bin)) => {
                     let r = run_reflect(tb, opts, bin);
                     println!("{}", r.text_table());
                     reflect = Some(r);
@@ -271,6 +352,7 @@ pub fn run(opts: &RunOptions) -> Result<Summary> {
         };
         let mut result = ModeResult {
             mode: mode.name().into(),
+            family: Some(family_name(net.family()).into()),
             unit: mode.unit_of_work().into(),
             size: opts.size,
             conns: opts.conns,
@@ -354,6 +436,7 @@ pub fn run(opts: &RunOptions) -> Result<Summary> {
             rounds: opts.rounds,
             server_core: opts.server_core,
             client_core: opts.client_core,
+            family: family_name(net.family()).into(),
             network: format!(
                 "{}; client: {}",
                 net.describe(),
@@ -440,8 +523,11 @@ fn server_argv(
                 .display()
                 .to_string();
             let mut a = vec![bin, "serve".into(), "--iface".into(), net.iface().into()];
-            if let Net::Host { addr, .. } = net {
-                a.extend(["--addr".into(), addr.to_string()]);
+            // The testbed over IPv4 leaves the daemon its default (the interface's IPv4
+            // address); over IPv6 it serves the IPv6 address alone, so every connection
+            // measured is an IPv6 one.
+            if matches!(net, Net::Host { .. } | Net::Testbed(_, Family::V6)) {
+                a.extend(["--addr".into(), net.server_ip().to_string()]);
             }
             if let Some(core) = opts.server_core {
                 a.extend(["--cores".into(), core.to_string()]);
@@ -613,7 +699,7 @@ impl Bench<'_> {
         let pid = program_pid(server.pid());
         let cfg = ClientConfig {
             mode,
-            addr: SocketAddrV4::new(net.server_ip(), opts.port),
+            addr: SocketAddr::new(net.server_ip(), opts.port),
             size: opts.size,
             conns: opts.conns,
             core: opts.client_core,
@@ -633,7 +719,7 @@ impl Bench<'_> {
                 (Running::Kernel(net.start_client(cfg, sched)), sched)
             }
             Client::Stack { bin, hlog } => {
-                let Net::Testbed(tb) = net else {
+                let Net::Testbed(tb, _) = net else {
                     bail!("the xdptcp client needs the namespace testbed");
                 };
                 let scfg = StackClientConfig {
@@ -682,7 +768,7 @@ impl Bench<'_> {
             }
         }
         if kind == ServerKind::Xdptcp {
-            if let Net::Testbed(tb) = net {
+            if let Net::Testbed(tb, _) = net {
                 if tb.srv_xdp_attached().unwrap_or(false) {
                     progress(
                         tag,
@@ -1081,6 +1167,84 @@ fn program_pid(pid: u32) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn options(iface: Option<(String, IpAddr)>, family: Family) -> RunOptions {
+        RunOptions {
+            modes: vec![Mode::Rr],
+            duration: Duration::from_secs(1),
+            warmup: Duration::ZERO,
+            size: 64,
+            conns: 1,
+            server_core: Some(1),
+            client_core: Some(0),
+            results: PathBuf::from("/nonexistent"),
+            xdptcp_bin: None,
+            servers: vec![ServerKind::Xdptcp, ServerKind::Kernel],
+            rounds: 1,
+            iface,
+            family,
+            port: 7777,
+            download_body: 1 << 20,
+            client: ClientKind::Kernel,
+            reflect_windows: vec![1],
+        }
+    }
+
+    #[test]
+    fn both_servers_are_given_the_ipv6_address() {
+        let ip: IpAddr = "2001:db8::1".parse().unwrap();
+        let opts = options(Some(("eth1".into(), ip)), Family::V6);
+        let net = Net::Host {
+            iface: "eth1".into(),
+            addr: ip,
+        };
+        assert_eq!(net.family(), Family::V6);
+        assert!(net.describe().contains("over IPv6"), "{}", net.describe());
+        let argv = |kind| {
+            server_argv(
+                kind,
+                &net,
+                &opts,
+                Mode::Rr,
+                None,
+                Path::new("/bin/xdptcp-bench"),
+                Some(Path::new("/bin/xdptcp")),
+            )
+            .join(" ")
+        };
+        let x = argv(ServerKind::Xdptcp);
+        assert!(
+            x.starts_with("/bin/xdptcp serve --iface eth1 --addr 2001:db8::1 "),
+            "{x}"
+        );
+        let k = argv(ServerKind::Kernel);
+        assert!(k.contains("kernel-server --addr 2001:db8::1 "), "{k}");
+    }
+
+    #[test]
+    fn an_address_of_the_other_family_is_refused_before_anything_runs() {
+        let opts = options(
+            Some(("eth1".into(), "10.0.0.1".parse().unwrap())),
+            Family::V6,
+        );
+        let e = run(&opts).unwrap_err().to_string();
+        assert!(e.contains("not an IPv6 address"), "{e}");
+    }
+
+    #[test]
+    fn families_parse_and_resolve() {
+        assert_eq!(parse_family("6"), Ok(Family::V6));
+        assert_eq!(parse_family("IPv4"), Ok(Family::V4));
+        assert!(parse_family("5").is_err());
+        let v6: IpAddr = "fd00::1".parse().unwrap();
+        assert_eq!(resolve_family(None, None).unwrap(), Family::V4);
+        assert_eq!(resolve_family(None, Some(v6)).unwrap(), Family::V6);
+        assert_eq!(
+            resolve_family(Some(Family::V6), Some(v6)).unwrap(),
+            Family::V6
+        );
+        assert!(resolve_family(Some(Family::V4), Some(v6)).is_err());
+    }
 
     #[test]
     fn repeated_servers_get_distinct_labels() {

@@ -3,7 +3,7 @@
 //! tables, plots and the summary are produced exactly as for the kernel-socket client.
 
 use std::{
-    net::SocketAddrV4,
+    net::SocketAddr,
     path::{Path, PathBuf},
     str::FromStr,
     time::Duration,
@@ -94,7 +94,9 @@ pub struct StackClient {
 pub struct StackClientConfig<'a> {
     pub bin: &'a Path,
     pub iface: &'a str,
-    pub remote: SocketAddrV4,
+    /// The server; an IPv6 one is given as `[addr]:port`, and the stack then uses the
+    /// interface's IPv6 address.
+    pub remote: SocketAddr,
     pub mode: Mode,
     pub size: usize,
     pub conns: usize,
@@ -317,6 +319,32 @@ mod tests {
         let r: ConnectReport = serde_json::from_str(line).unwrap();
         assert_eq!((r.transactions, r.errors, r.p99_us), (90000, 0, 87));
         assert_eq!(r.duration_s, 2.0);
+    }
+
+    #[test]
+    fn the_remote_is_given_in_the_form_xdptcp_connect_parses() {
+        let mut cfg = StackClientConfig {
+            bin: Path::new("/bin/xdptcp"),
+            iface: "veth0",
+            remote: "[fd00:1:2::1]:7777".parse().unwrap(),
+            mode: Mode::Rr,
+            size: 64,
+            conns: 1,
+            warmup: Duration::from_millis(500),
+            duration: Duration::from_secs(2),
+            core: Some(0),
+            hlog: PathBuf::from("/tmp/x.hlog"),
+        };
+        let remote = |cfg: &StackClientConfig| {
+            let argv = cfg.argv();
+            let i = argv.iter().position(|a| a == "--remote").unwrap();
+            argv[i + 1].clone()
+        };
+        assert_eq!(remote(&cfg), "[fd00:1:2::1]:7777");
+        // No --addr: the daemon picks the interface's address of the remote's family.
+        assert!(!cfg.argv().contains(&"--addr".to_string()));
+        cfg.remote = "10.1.2.1:7777".parse().unwrap();
+        assert_eq!(remote(&cfg), "10.1.2.1:7777");
     }
 
     #[test]

@@ -12,6 +12,9 @@
 //! services only, `--counts`, `--kernel-max`, `--hold` and `--interval` to conns only; every
 //! other argument goes to `xdptcp-bench run` (see its `--help`). All write into the same
 //! results folder.
+//!
+//! `--family 6` (IPv6) goes to `xdptcp-bench run` alone: the services and conns have no
+//! IPv6 variant, never receive it and run over IPv4, which is printed when they run.
 
 use anyhow::{bail, Result};
 
@@ -30,6 +33,8 @@ const SERVICE_ARGS: [&str; 2] = ["--requests", "--clients"];
 const CONNS_ARGS: [&str; 4] = ["--counts", "--kernel-max", "--hold", "--interval"];
 /// Arguments (each with a value) that every command takes.
 const SHARED_ARGS: [&str; 1] = ["--rounds"];
+/// The address family: `xdptcp-bench run` alone takes it (services and conns are IPv4).
+const FAMILY_ARG: &str = "--family";
 
 /// How the arguments split between the two commands.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -42,6 +47,8 @@ struct Split {
     conns: bool,
     conns_args: Vec<String>,
     results: Option<String>,
+    /// The value of `--family`, if given (it is in `run_args` too).
+    family: Option<String>,
 }
 
 fn split(args: &[String]) -> Split {
@@ -62,6 +69,14 @@ fn split(args: &[String]) -> Split {
             s.run_args.extend(value.iter().cloned());
             s.conns_args.extend(value.iter().cloned());
             s.service_args.extend(value);
+        } else if let Some(name) = with_value(a, &[FAMILY_ARG]) {
+            let value = take_value(a, name, &mut it);
+            s.family = match value.as_slice() {
+                [only] => only.split_once('=').map(|(_, v)| v.to_string()),
+                [_, v] => Some(v.clone()),
+                _ => None,
+            };
+            s.run_args.extend(value);
         } else if let Some(name) = with_value(a, &CONNS_ARGS) {
             s.conns_args.extend(take_value(a, name, &mut it));
         } else if let Some(name) = with_value(a, &SERVICE_ARGS) {
@@ -124,6 +139,21 @@ pub fn run(args: &[String]) -> Result<()> {
             .map_or(0, |d| d.as_secs());
         format!("results/run-{secs}")
     });
+    let ipv6 = s
+        .family
+        .as_deref()
+        .is_some_and(|f| !matches!(f, "4" | "v4" | "ipv4" | "inet"));
+    if ipv6 && (!s.service_modes.is_empty() || s.conns) {
+        let mut others = s.service_modes.clone();
+        if s.conns {
+            others.push("conns".into());
+        }
+        println!(
+            "bench: note: --family {} applies to the stack's own modes only; {} run over IPv4",
+            s.family.as_deref().unwrap_or_default(),
+            others.join(", ")
+        );
+    }
     let mut failed = Vec::new();
     if !s.run_modes.is_empty() {
         let mut cmd = std::process::Command::new(&tool);
@@ -221,6 +251,26 @@ mod tests {
         assert_eq!(s.run_modes, ["rr"]);
         assert_eq!(s.conns_args, ["--counts", "1000", "--rounds", "2"]);
         assert_eq!(s.run_args, ["--rounds", "2"]);
+    }
+
+    #[test]
+    fn family_goes_to_run_alone() {
+        let s = split(&args(&[
+            "--family",
+            "6",
+            "--modes",
+            "rr,kv,conns",
+            "--rounds",
+            "1",
+        ]));
+        assert_eq!(s.run_args, ["--family", "6", "--rounds", "1"]);
+        assert_eq!(s.service_args, ["--rounds", "1"]);
+        assert_eq!(s.conns_args, ["--rounds", "1"]);
+        assert_eq!(s.family.as_deref(), Some("6"));
+        let s = split(&args(&["--family=6", "--duration", "2"]));
+        assert_eq!(s.run_args, ["--family=6", "--duration", "2"]);
+        assert_eq!(s.family.as_deref(), Some("6"));
+        assert_eq!(split(&[]).family, None);
     }
 
     #[test]

@@ -7,7 +7,7 @@
 
 use std::{
     io::Write,
-    net::{Ipv4Addr, SocketAddr, SocketAddrV4},
+    net::{IpAddr, Ipv4Addr, SocketAddr},
     path::PathBuf,
     time::Duration,
 };
@@ -19,11 +19,12 @@ use benches::{
     hist::write_hlog,
     kernel_server::{self, App},
     report::{Figures, ModeResult, RoundResult, ServerResult},
-    run::{run, RunOptions, ServerKind},
+    run::{family_name, family_of, parse_family, resolve_family, run, RunOptions, ServerKind},
     stack_client::ClientKind,
     sys,
 };
 use clap::{Args, Parser, Subcommand};
+use netns_tests::Family;
 
 #[derive(Parser)]
 #[command(
@@ -160,12 +161,18 @@ struct RunArgs {
     /// report gives each figure's median and each ratio's median and min-max over the rounds.
     #[arg(long, default_value_t = 3)]
     rounds: usize,
+    /// Address family the servers are reached over: 4 or 6. With 6 the testbed gets IPv6
+    /// addresses, the daemon serves its IPv6 address alone, the kernel server listens on it
+    /// and the clients connect to it; reflect (raw IPv4 frames) is skipped. Default: 4, or
+    /// the family of --addr.
+    #[arg(long, value_parser = parse_family)]
+    family: Option<Family>,
     /// Use this interface instead of a namespace testbed (needs --addr).
     #[arg(long, requires = "addr")]
     iface: Option<String>,
-    /// The served IPv4 address on --iface.
+    /// The served address on --iface, IPv4 or IPv6.
     #[arg(long, requires = "iface")]
-    addr: Option<Ipv4Addr>,
+    addr: Option<IpAddr>,
     /// Served TCP port.
     #[arg(long, default_value_t = 7777)]
     port: u16,
@@ -187,8 +194,9 @@ struct RunArgs {
 struct ClientArgs {
     #[arg(long, default_value = "rr")]
     mode: Mode,
+    /// The server's address, IPv4 or IPv6.
     #[arg(long)]
-    addr: Ipv4Addr,
+    addr: IpAddr,
     #[arg(long)]
     port: u16,
     #[arg(long, default_value_t = 5.0)]
@@ -217,9 +225,9 @@ struct ClientArgs {
 struct KernelServerArgs {
     #[arg(long)]
     port: u16,
-    /// Address to listen on.
-    #[arg(long, default_value = "0.0.0.0")]
-    addr: Ipv4Addr,
+    /// Address to listen on, IPv4 or IPv6.
+    #[arg(long, default_value_t = IpAddr::V4(Ipv4Addr::UNSPECIFIED))]
+    addr: IpAddr,
     #[arg(long, default_value = "echo")]
     app: App,
     /// Body size of the http app.
@@ -259,6 +267,7 @@ fn real_main() -> Result<()> {
     match Cli::parse().command {
         Cmd::Run(a) => {
             let multi = sys::MachineInfo::read().nproc > 1;
+            let family = resolve_family(a.family, a.addr)?;
             let opts = RunOptions {
                 modes: a.modes,
                 duration: secs(a.duration)?,
@@ -274,6 +283,7 @@ fn real_main() -> Result<()> {
                 servers: a.servers,
                 rounds: a.rounds,
                 iface: a.iface.zip(a.addr),
+                family,
                 port: a.port,
                 download_body: a.download_body,
                 client: a.client,
@@ -361,7 +371,7 @@ fn real_main() -> Result<()> {
         Cmd::Client(a) => {
             let cfg = ClientConfig {
                 mode: a.mode,
-                addr: SocketAddrV4::new(a.addr, a.port),
+                addr: SocketAddr::new(a.addr, a.port),
                 size: a.size,
                 conns: a.conns,
                 core: a.core,
@@ -383,6 +393,7 @@ fn real_main() -> Result<()> {
             };
             let result = ModeResult {
                 mode: a.mode.name().into(),
+                family: Some(family_name(family_of(a.addr)).into()),
                 unit: a.mode.unit_of_work().into(),
                 size: a.size,
                 conns: a.conns,
@@ -409,8 +420,7 @@ fn real_main() -> Result<()> {
                 },
                 other => other,
             };
-            let listener =
-                kernel_server::listen(SocketAddr::V4(SocketAddrV4::new(a.addr, a.port)))?;
+            let listener = kernel_server::listen(SocketAddr::new(a.addr, a.port))?;
             println!(
                 "ready addr={} port={} app={app:?} core={}",
                 a.addr,
@@ -420,5 +430,76 @@ fn real_main() -> Result<()> {
             std::io::stdout().flush()?;
             kernel_server::serve(listener, app, None)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run_args(extra: &[&str]) -> Result<RunArgs, clap::Error> {
+        let argv = ["xdptcp-bench", "run"].iter().chain(extra);
+        match Cli::try_parse_from(argv)?.command {
+            Cmd::Run(a) => Ok(a),
+            _ => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn family_defaults_to_ipv4_and_takes_4_or_6() {
+        let a = run_args(&[]).unwrap();
+        assert_eq!(a.family, None);
+        assert_eq!(resolve_family(a.family, a.addr).unwrap(), Family::V4);
+        for (text, want) in [
+            ("6", Family::V6),
+            ("4", Family::V4),
+            ("ipv6", Family::V6),
+            ("v4", Family::V4),
+        ] {
+            let a = run_args(&["--family", text]).unwrap();
+            assert_eq!(a.family, Some(want), "{text}");
+        }
+        let a = run_args(&["--family=6", "--modes", "rr,crr"]).unwrap();
+        assert_eq!(resolve_family(a.family, a.addr).unwrap(), Family::V6);
+        let e = run_args(&["--family", "5"]).err().unwrap().to_string();
+        assert!(e.contains("unknown address family"), "{e}");
+    }
+
+    #[test]
+    fn host_mode_takes_an_address_of_either_family_and_it_sets_the_default() {
+        let a = run_args(&["--iface", "eth1", "--addr", "2001:db8::1"]).unwrap();
+        assert_eq!(a.addr, Some("2001:db8::1".parse().unwrap()));
+        assert_eq!(resolve_family(a.family, a.addr).unwrap(), Family::V6);
+        let a = run_args(&["--iface", "eth1", "--addr", "10.0.0.1"]).unwrap();
+        assert_eq!(resolve_family(a.family, a.addr).unwrap(), Family::V4);
+        let a = run_args(&["--iface", "eth1", "--addr", "10.0.0.1", "--family", "6"]).unwrap();
+        let e = resolve_family(a.family, a.addr).unwrap_err().to_string();
+        assert!(e.contains("does not match --addr"), "{e}");
+    }
+
+    #[test]
+    fn the_kernel_server_and_the_client_take_ipv6_addresses() {
+        let cli = Cli::try_parse_from(["xdptcp-bench", "kernel-server", "--port", "7"]).unwrap();
+        let Cmd::KernelServer(k) = cli.command else {
+            unreachable!()
+        };
+        assert_eq!(k.addr, IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+        let argv = [
+            "xdptcp-bench",
+            "kernel-server",
+            "--port",
+            "7",
+            "--addr",
+            "fd00::1",
+        ];
+        let Cmd::KernelServer(k) = Cli::try_parse_from(argv).unwrap().command else {
+            unreachable!()
+        };
+        assert_eq!(k.addr, "fd00::1".parse::<IpAddr>().unwrap());
+        let argv = ["xdptcp-bench", "client", "--addr", "::1", "--port", "7"];
+        let Cmd::Client(c) = Cli::try_parse_from(argv).unwrap().command else {
+            unreachable!()
+        };
+        assert!(c.addr.is_ipv6());
     }
 }
