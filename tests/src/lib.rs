@@ -29,5 +29,5 @@ pub use process::Process;
 pub use raw::{Handshake, RawPeer, TcpSeg};
 pub use servers::KernelServer;
 pub use sock::{connect_from, SsSocket};
-pub use testbed::{Family, Testbed};
+pub use testbed::{Family, RoutedClient, Testbed};
 pub use wait::wait_until;

@@ -42,6 +42,21 @@ pub struct Testbed {
     pub cli_ip6: Ipv6Addr,
     /// Number of rx and tx queues on both ends.
     pub queues: u32,
+    /// The id in the names of the testbed's namespaces and devices.
+    id: u32,
+}
+
+/// A client host one hop behind the client namespace, which forwards between it and the
+/// server ([`Testbed::routed_client`]). Loss injected by `iptables -A FORWARD` in the
+/// client namespace is loss on the wire: a locally sent segment dropped in OUTPUT is
+/// reported to its TCP as a failed send and sent again later as new data, never lost.
+pub struct RoutedClient {
+    /// The client's namespace (removed on drop, with its veth pair).
+    pub ns: Netns,
+    /// Its IPv4 address (10.X.Y+128.2, behind the client namespace's 10.X.Y+128.1).
+    pub ip: Ipv4Addr,
+    /// Its IPv6 address when the testbed has IPv6 (fd01:X:Y::2).
+    pub ip6: Ipv6Addr,
 }
 
 impl Testbed {
@@ -74,6 +89,7 @@ impl Testbed {
             srv_ip6: v6(1),
             cli_ip6: v6(2),
             queues,
+            id,
         };
         tb.configure().context("testbed setup")?;
         Ok(tb)
@@ -219,6 +235,82 @@ impl Testbed {
     pub fn connect_to(&self, addr: SocketAddr, timeout: Duration) -> io::Result<TcpStream> {
         self.cli
             .exec_in(move || TcpStream::connect_timeout(&addr, timeout))
+    }
+
+    /// A client one hop away: a new namespace joined to the client namespace by a second
+    /// veth pair, the client namespace forwarding (IPv4, and IPv6 when `ipv6`) between it and
+    /// the server. The server needs no route back: the stack answers the frame's source MAC,
+    /// the client namespace's.
+    pub fn routed_client(&self, ipv6: bool) -> Result<RoutedClient> {
+        let ns = Netns::new('r', self.id)?;
+        let near = crate::netns::unique_name('e', self.id);
+        let far = crate::netns::unique_name('f', self.id);
+        crate::host(&[
+            "ip",
+            "link",
+            "add",
+            &near,
+            "netns",
+            self.cli.name(),
+            "type",
+            "veth",
+            "peer",
+            "name",
+            &far,
+            "netns",
+            ns.name(),
+        ])?
+        .check()?;
+        let [_, x, y, _] = self.srv_ip.octets();
+        let net4 = |host| Ipv4Addr::new(10, x, y.wrapping_add(128), host);
+        let net6 = |host| Ipv6Addr::new(0xfd01, u16::from(x), u16::from(y), 0, 0, 0, 0, host);
+        let client = RoutedClient {
+            ns,
+            ip: net4(2),
+            ip6: net6(2),
+        };
+        let (router, host) = (&self.cli, &client.ns);
+        router.run_ok(&["sysctl", "-qw", "net.ipv4.ip_forward=1"])?;
+        for (ns, dev, ip4) in [(router, &near, net4(1)), (host, &far, net4(2))] {
+            ns.run_ok(&["ip", "addr", "add", &format!("{ip4}/24"), "dev", dev])?;
+            ns.run_ok(&["ip", "link", "set", "dev", dev, "mtu", "1500", "up"])?;
+            // As on the client end of the testbed: full checksums, no GSO super-packets.
+            ns.run_ok(&[
+                "ethtool", "-K", dev, "tx", "off", "tso", "off", "gso", "off", "gro", "off",
+            ])?;
+        }
+        host.run_ok(&["ip", "route", "add", "default", "via", &net4(1).to_string()])?;
+        host.run_ok(&["sysctl", "-qw", "net.core.txrehash=0"])?;
+        if ipv6 {
+            router.run_ok(&["sysctl", "-qw", "net.ipv6.conf.all.forwarding=1"])?;
+            for (ns, dev, ip6) in [(router, &near, net6(1)), (host, &far, net6(2))] {
+                ns.run_ok(&[
+                    "sysctl",
+                    "-qw",
+                    &format!("net.ipv6.conf.{dev}.disable_ipv6=0"),
+                ])?;
+                ns.run_ok(&[
+                    "ip",
+                    "-6",
+                    "addr",
+                    "add",
+                    &format!("{ip6}/64"),
+                    "dev",
+                    dev,
+                    "nodad",
+                ])?;
+            }
+            host.run_ok(&[
+                "ip",
+                "-6",
+                "route",
+                "add",
+                "default",
+                "via",
+                &net6(1).to_string(),
+            ])?;
+        }
+        Ok(client)
     }
 
     /// The server address with `port`.

@@ -325,10 +325,11 @@ impl Transfer {
     }
 }
 
-/// `conns` concurrent connections from the client namespace, each echoing `per_conn` bytes
-/// (writer and reader threads, byte-for-byte check); fails (does not hang) after `limit`.
+/// `conns` concurrent connections from namespace `from` to `addr`, each echoing `per_conn`
+/// bytes (writer and reader threads, byte-for-byte check); fails (does not hang) after
+/// `limit`.
 fn echo_many(
-    tb: &Testbed,
+    from: &Netns,
     d: &Daemon,
     addr: std::net::SocketAddr,
     conns: usize,
@@ -340,7 +341,7 @@ fn echo_many(
     let port = addr.port();
     for i in 0..conns {
         let tx = tx.clone();
-        tb.cli.spawn_in(move || {
+        from.spawn_in(move || {
             let r = (|| -> Result<usize, String> {
                 let s = TcpStream::connect_timeout(&addr, Duration::from_secs(10))
                     .map_err(|e| format!("connect: {e}"))?;
@@ -373,12 +374,12 @@ fn echo_many(
                         "first failure after {:.1?}: connection {i}: {e}",
                         start.elapsed()
                     );
-                    eprintln!("{}", diagnose(tb, d, port));
+                    eprintln!("{}", diagnose(from, d, port));
                 }
                 failures.push(format!("connection {i}: {e}"));
             }
             Err(_) => {
-                eprintln!("{}", diagnose(tb, d, port));
+                eprintln!("{}", diagnose(from, d, port));
                 break;
             }
         }
@@ -425,7 +426,7 @@ fn concurrent_echo_over(queues: u32, family: Family) {
     );
 
     let target = tb.srv_sockaddr(family, ECHO);
-    let t = echo_many(&tb, &d, target, 200, 1 << 20, Duration::from_secs(120));
+    let t = echo_many(&tb.cli, &d, target, 200, 1 << 20, Duration::from_secs(120));
 
     let (c, out) = stop(d);
     print_drop_reasons(&out);
@@ -490,9 +491,8 @@ fn print_drop_reasons(out: &str) {
 
 /// What a stuck transfer looks like: the client's sockets to `port` that still hold data
 /// (`ss -tni`, first few) and the daemon's live counters.
-fn diagnose(tb: &Testbed, d: &Daemon, port: u16) -> String {
-    let ss = tb
-        .cli
+fn diagnose(from: &Netns, d: &Daemon, port: u16) -> String {
+    let ss = from
         .run_ok(&["ss", "-tniH", "dst", &format!(":{port}")])
         .unwrap_or_else(|e| e.to_string());
     let lines: Vec<&str> = ss.lines().collect();
@@ -759,24 +759,30 @@ fn echo_under_loss_over(queues: u32, conns: usize, congestion: &str, family: Fam
         "-j",
         "DROP",
     ];
-    let rule = |chain: &str, dir: &str| {
+    // The client is one hop behind the client namespace, which drops in FORWARD: loss on
+    // the wire both ways (see `RoutedClient`).
+    let client = tb.routed_client(family == Family::V6).unwrap();
+    let rule = |dir: &str| {
         let mut spec = vec!["-p", "tcp", dir, "7"];
         spec.extend_from_slice(&loss);
         match family {
-            Family::V4 => tb.cli.iptables_append(chain, &spec).unwrap(),
-            Family::V6 => tb.cli.ip6tables_append(chain, &spec).unwrap(),
+            Family::V4 => tb.cli.iptables_append("FORWARD", &spec).unwrap(),
+            Family::V6 => tb.cli.ip6tables_append("FORWARD", &spec).unwrap(),
         }
     };
-    let dropped = |chain: &str| match family {
-        Family::V4 => tb.cli.iptables_packets(chain, "statistic").unwrap(),
-        Family::V6 => tb.cli.ip6tables_packets(chain, "statistic").unwrap(),
+    let dropped = |dir: &str| {
+        let needle = format!("{dir} 7 -m statistic");
+        match family {
+            Family::V4 => tb.cli.iptables_packets("FORWARD", &needle).unwrap(),
+            Family::V6 => tb.cli.ip6tables_packets("FORWARD", &needle).unwrap(),
+        }
     };
-    let _in = rule("INPUT", "--sport");
-    let _out = rule("OUTPUT", "--dport");
-    let kernel_before = retrans_segs(&tb.cli);
+    let _to_client = rule("--sport");
+    let _from_client = rule("--dport");
+    let kernel_before = retrans_segs(&client.ns);
 
     let t = echo_many(
-        &tb,
+        &client.ns,
         &d,
         tb.srv_sockaddr(family, ECHO),
         conns,
@@ -784,9 +790,9 @@ fn echo_under_loss_over(queues: u32, conns: usize, congestion: &str, family: Fam
         Duration::from_secs(300),
     );
 
-    let dropped_in = dropped("INPUT");
-    let dropped_out = dropped("OUTPUT");
-    let kernel_retrans = retrans_segs(&tb.cli) - kernel_before;
+    let dropped_in = dropped("--sport");
+    let dropped_out = dropped("--dport");
+    let kernel_retrans = retrans_segs(&client.ns) - kernel_before;
     let (c, out) = stop(d);
     print_drop_reasons(&out);
     println!(
@@ -808,6 +814,8 @@ fn echo_under_loss_over(queues: u32, conns: usize, congestion: &str, family: Fam
     );
     assert!(c.total("retransmissions") > 0, "{c:?}");
     assert!(kernel_retrans > 0, "client RetransSegs did not grow");
+    // Segments lost on their way to the stack left holes that later data arrived beyond.
+    assert!(c.total("out_of_order") > 0, "{c:?}");
     assert_eq!(c.total("opened"), conns as u64, "{c:?}");
     for q in 0..queues {
         assert!(

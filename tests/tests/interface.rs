@@ -25,7 +25,7 @@ fn the_daemon_serves_the_interfaces_primary_address_on_every_queue() {
 }
 
 #[test]
-fn without_an_ipv4_address_the_daemon_asks_for_addr() {
+fn without_an_address_the_daemon_asks_for_addr_and_with_only_ipv6_it_serves_that() {
     let tb = Testbed::new(1).unwrap();
     tb.srv
         .run_ok(&["ip", "-4", "addr", "flush", "dev", &tb.srv_if])
@@ -38,11 +38,27 @@ fn without_an_ipv4_address_the_daemon_asks_for_addr() {
     assert_eq!(
         out.stderr.trim(),
         format!(
-            "xdptcp: error: interface {} has no IPv4 address; pass --addr",
+            "xdptcp: error: interface {} has no IPv4 or global IPv6 address; pass --addr",
             tb.srv_if
         )
     );
     assert!(!tb.srv_xdp_attached().unwrap());
+    // An IPv6 address (besides the link-local one) is what the default takes then.
+    tb.enable_ipv6().unwrap();
+    let d = Daemon::start(&tb, &["--port", "7", "--app", "echo"]).unwrap();
+    assert!(
+        d.ready_line().contains(&format!("addr={} ", tb.srv_ip6)),
+        "{}",
+        d.ready_line()
+    );
+    let mut s = tb.connect6(7, Duration::from_secs(5)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    std::io::Write::write_all(&mut s, b"only6").unwrap();
+    let mut buf = [0u8; 5];
+    std::io::Read::read_exact(&mut s, &mut buf).unwrap();
+    assert_eq!(&buf, b"only6");
+    drop(s);
+    d.stop();
 }
 
 #[test]
