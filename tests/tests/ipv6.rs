@@ -618,3 +618,42 @@ fn wait_for_syn_ack6(peer: &RawPeer, timeout: Duration) -> bool {
     }
     false
 }
+
+#[test]
+fn curl_6_downloads_16_mib_byte_for_byte() {
+    const LEN: usize = 16 << 20;
+    let tb = Testbed::with_family(1, Family::V6).unwrap();
+    let len = LEN.to_string();
+    let d = dual_stack(&tb, &["--port", "80", "--app", "http", "--body-size", &len]);
+    let file = std::env::temp_dir().join(format!("xdptcp-curl6-{}", std::process::id()));
+    let url = format!("http://[{}]:80/", tb.srv_ip6);
+    let out = tb
+        .cli
+        .run_timeout(
+            &[
+                "curl",
+                "-6",
+                "-g",
+                "-sS",
+                "--max-time",
+                "60",
+                "-o",
+                file.to_str().unwrap(),
+                "-w",
+                "%{http_code} %{size_download}",
+                &url,
+            ],
+            Duration::from_secs(90),
+        )
+        .unwrap();
+    let body = std::fs::read(&file);
+    let _ = std::fs::remove_file(&file);
+    assert!(out.success(), "curl -6 failed: {out:?}");
+    assert_eq!(out.stdout.trim(), format!("200 {LEN}"), "{out:?}");
+    let body = body.unwrap();
+    let first_bad = (0..LEN).find(|&i| body[i] != b'a' + (i % 26) as u8);
+    assert_eq!((body.len(), first_bad), (LEN, None), "the body differs");
+    let (c, out) = d.stop();
+    assert_eq!(c.total("opened"), 1, "{out}");
+    assert!(c.xdp("steered_v6") > 0 && c.xdp("steered") == 0, "{out}");
+}
