@@ -6,17 +6,21 @@
 //! finds nothing instead of touching the slot's next tenant.
 //!
 //! Slots grow on demand up to `max_connections` (a table sized for a million connections
-//! costs nothing until they come). Each connection has one deadline (the earliest of its
+//! costs nothing until they come), and the 4-tuple index grows a few entries per insert
+//! ([`index`]), never all at once. Each connection has one deadline (the earliest of its
 //! timers) in a hierarchical timing wheel ([`TimerWheel`]), moved in O(1) whenever it
 //! changes: nothing goes stale, so nothing ever scans the table (a heap with lazy deletion
 //! needed an O(N) rebuild, a 35 ms stall at 10^6 connections).
 
-use std::collections::{HashMap, VecDeque};
-use std::hash::{BuildHasherDefault, Hasher};
+use std::collections::VecDeque;
 use std::mem::size_of;
 
 use crate::tcp::{buffer_pool, Connection, FourTuple, Instant, State};
 use crate::timer_wheel::TimerWheel;
+
+mod index;
+pub use index::TupleHasher;
+use index::TupleIndex;
 
 /// A connection's handle: its slot and the slot's generation when it was handed out.
 ///
@@ -53,39 +57,6 @@ impl std::fmt::Display for ConnId {
         write!(f, "{}.{}", self.index, self.generation)
     }
 }
-
-/// A fast non-cryptographic hasher for 4-tuples (FxHash's multiply-rotate). The table is
-/// bounded, so a peer choosing colliding tuples can only slow its own lookups; the ISN and
-/// cookie secrets, not this hash, are what keep blind attackers out.
-#[derive(Default, Clone, Copy)]
-pub struct TupleHasher(u64);
-
-impl Hasher for TupleHasher {
-    #[inline]
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    #[inline]
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.write_u64(*b as u64);
-        }
-    }
-    #[inline]
-    fn write_u16(&mut self, n: u16) {
-        self.write_u64(n as u64);
-    }
-    #[inline]
-    fn write_u32(&mut self, n: u32) {
-        self.write_u64(n as u64);
-    }
-    #[inline]
-    fn write_u64(&mut self, n: u64) {
-        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-}
-
-type TupleMap = HashMap<FourTuple, ConnId, BuildHasherDefault<TupleHasher>>;
 
 /// A connection with the service's state for it and its link-layer peer.
 pub struct Entry<D> {
@@ -142,7 +113,7 @@ struct Slot<D> {
 
 /// The per-worker connection table.
 pub struct ConnectionTable<D> {
-    index: TupleMap,
+    index: TupleIndex,
     slots: Vec<Slot<D>>,
     free: Vec<u32>,
     max_connections: usize,
@@ -175,7 +146,7 @@ impl<D> ConnectionTable<D> {
     pub fn new(max_connections: usize, max_time_wait: usize) -> Self {
         let initial = max_connections.min(INITIAL_SLOTS);
         let mut table = ConnectionTable {
-            index: TupleMap::with_capacity_and_hasher(initial, Default::default()),
+            index: TupleIndex::with_capacity(initial),
             slots: Vec::with_capacity(initial),
             free: Vec::with_capacity(initial),
             max_connections,
@@ -201,7 +172,7 @@ impl<D> ConnectionTable<D> {
     /// stays taken).
     pub fn footprint(&self) -> usize {
         self.slots.capacity() * size_of::<Slot<D>>()
-            + self.index.capacity() * (size_of::<(FourTuple, ConnId)>() + 1)
+            + self.index.footprint()
             + self.free.capacity() * size_of::<u32>()
             + self.timers.footprint()
             + self.time_wait_order.capacity() * size_of::<ConnId>()
@@ -257,7 +228,7 @@ impl<D> ConnectionTable<D> {
     /// Finds the connection of a 4-tuple.
     #[inline]
     pub fn lookup(&self, tuple: &FourTuple) -> Option<ConnId> {
-        self.index.get(tuple).copied()
+        self.index.get(tuple)
     }
 
     /// Inserts a new connection; the caller then calls [`Self::after_io`] for it.
@@ -306,7 +277,13 @@ impl<D> ConnectionTable<D> {
             in_time_wait: false,
             half_open,
         });
-        self.index.insert(tuple, id);
+        let slots = &self.slots;
+        self.index.insert(
+            tuple,
+            id,
+            |i| slots.get(i)?.entry.as_ref().map(|e| e.conn.tuple()),
+            slots.len(),
+        );
         self.recharge();
         Ok(id)
     }
@@ -458,7 +435,7 @@ impl<D> ConnectionTable<D> {
 
     /// Iterates over live connection ids (control plane only: draining, listing).
     pub fn ids(&self) -> impl Iterator<Item = ConnId> + '_ {
-        self.index.values().copied()
+        self.index.values()
     }
 
     /// Iterates over live connections (control plane only).
