@@ -28,7 +28,7 @@ pub struct ConnectArgs {
     #[command(flatten)]
     #[allow(missing_docs)] // clap: the flattened group documents itself
     pub datapath: DatapathArgs,
-    /// Server to load, IPV4:PORT or [IPV6]:PORT (the connections leave from the first
+    /// Server to load, `IPV4:PORT` or `[IPV6]:PORT` (the connections leave from the first
     /// --addr of that family, by default the interface's).
     #[arg(long)]
     pub remote: SocketAddr,

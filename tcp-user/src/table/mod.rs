@@ -7,7 +7,7 @@
 //!
 //! Slots grow on demand up to `max_connections` (a table sized for a million connections
 //! costs nothing until they come), and the 4-tuple index grows a few entries per insert
-//! ([`index`]), never all at once. Each connection has one deadline (the earliest of its
+//! (see `index.rs`), never all at once. Each connection has one deadline (the earliest of its
 //! timers) in a hierarchical timing wheel ([`TimerWheel`]), moved in O(1) whenever it
 //! changes: nothing goes stale, so nothing ever scans the table (a heap with lazy deletion
 //! needed an O(N) rebuild, a 35 ms stall at 10^6 connections).
