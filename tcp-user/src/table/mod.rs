@@ -491,6 +491,37 @@ mod tests {
     }
 
     #[test]
+    fn every_connection_is_found_while_and_after_the_index_grows() {
+        // 60,000 ports: the index grows from 1,024 several times, with slots freed and
+        // reused while its entries are being moved.
+        let mut t: ConnectionTable<u16> = ConnectionTable::new(usize::MAX, 0);
+        let mut ids = std::collections::HashMap::new();
+        for port in 1..=60_000u16 {
+            let id = t.insert(conn(port), port, [0; 6]).unwrap();
+            ids.insert(port, id);
+            if port % 5 == 0 {
+                let gone = port / 2;
+                if let Some(id) = ids.remove(&gone) {
+                    assert_eq!(t.remove(id).map(|e| e.data), Some(gone));
+                }
+            }
+            if port % 1000 == 0 {
+                for (p, id) in &ids {
+                    assert_eq!(t.lookup(&conn(*p).tuple()), Some(*id), "port {p}");
+                }
+            }
+        }
+        assert_eq!(t.len(), ids.len());
+        assert_eq!(t.ids().count(), ids.len());
+        let kept = *ids.keys().min().unwrap();
+        assert_eq!(
+            t.insert(conn(kept), 0, [0; 6]).err(),
+            Some(InsertError::Exists),
+            "a moved entry still counts as present"
+        );
+    }
+
+    #[test]
     fn a_stale_id_finds_nothing_after_its_slot_is_reused() {
         let mut t: ConnectionTable<u8> = ConnectionTable::new(4, 0);
         let a = t.insert(conn(1), 1, [0; 6]).unwrap();
