@@ -296,3 +296,72 @@ fn field(line: &str, key: &str) -> Option<u64> {
     let digits: String = rest.chars().take_while(|c| c.is_ascii_digit()).collect();
     digits.parse().ok()
 }
+
+#[test]
+fn an_ip6_capture_filter_keeps_the_ipv6_connection_and_not_the_ipv4_one() {
+    let tb = Testbed::with_family(1, netns_tests::Family::V6).unwrap();
+    let v6 = tb.srv_ip6.to_string();
+    let v4 = tb.srv_ip.to_string();
+    let daemon = Daemon::start(
+        &tb,
+        &["--port", "7", "--app", "echo", "--addr", &v4, "--addr", &v6],
+    )
+    .unwrap();
+    let file = std::env::temp_dir().join(format!("xdptcp-capture6-{}.pcapng", std::process::id()));
+    let _ = std::fs::remove_file(&file);
+    let filter = format!("ip6 and host {v6} and port 7");
+    let mut cap = Process::spawn(
+        "capture",
+        Command::new(daemon_bin())
+            .args(["capture", "--iface", &tb.srv_if, "-w"])
+            .arg(&file)
+            .args(filter.split(' ')),
+    )
+    .unwrap();
+    cap.wait_for_line("the capture to start", T, |l| l.contains("listening on"))
+        .unwrap();
+    // One echo over each family, each closed by the client.
+    let mut ports = Vec::new();
+    for family in [netns_tests::Family::V4, netns_tests::Family::V6] {
+        let mut c = tb.connect_to(tb.srv_sockaddr(family, PORT), T).unwrap();
+        ports.push(c.local_addr().unwrap().port());
+        c.set_read_timeout(Some(T)).unwrap();
+        c.write_all(b"hello").unwrap();
+        let mut back = [0u8; 5];
+        c.read_exact(&mut back).unwrap();
+        c.shutdown(std::net::Shutdown::Write).unwrap();
+        let mut rest = Vec::new();
+        c.read_to_end(&mut rest).unwrap();
+    }
+    wait_until("both connections closed", T, || {
+        (frames(&daemon).2 == 0).then_some(())
+    })
+    .unwrap();
+    cap.signal(libc::SIGINT).unwrap();
+    let status = cap.wait_exit(T).unwrap();
+    assert!(status.success(), "{}", cap.output());
+    let dump = host(&["tcpdump", "-r", file.to_str().unwrap(), "-nn", "-S"])
+        .unwrap()
+        .check()
+        .unwrap()
+        .stdout;
+    let _ = std::fs::remove_file(&file);
+    let lines: Vec<&str> = dump.lines().collect();
+    let client6 = format!("{}.{} > {v6}.{PORT}", tb.cli_ip6, ports[1]);
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains(&client6) && l.contains("Flags [S]")),
+        "no IPv6 SYN from {client6}: {dump}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains(&client6) && l.contains("length 5")),
+        "no IPv6 data: {dump}"
+    );
+    // Nothing of the IPv4 connection, and every frame is IPv6.
+    assert!(!dump.contains(&tb.cli_ip.to_string()), "{dump}");
+    assert!(lines.iter().all(|l| l.contains(" IP6 ")), "{dump}");
+    let _ = daemon.stop();
+}
