@@ -260,6 +260,48 @@ mod tests {
     }
 
     #[test]
+    fn random_inserts_and_removals_agree_with_a_plain_map() {
+        // Slots are reused lowest-free-first here (the table reuses its free list), so
+        // tuples come and go in every part of the slot range while the maps are moved.
+        let mut m = Model {
+            index: TupleIndex::with_capacity(4),
+            live: Vec::new(),
+        };
+        let mut free: Vec<u32> = Vec::new();
+        let mut live_slots: Vec<u32> = Vec::new();
+        let mut next = 0u32;
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let mut grew = 0;
+        for step in 0..200_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let live = live_slots.len();
+            // Mostly inserts early on, balanced later: the index grows through several sizes.
+            let insert = live < 10 || x % 100 < if step < 100_000 { 70 } else { 50 };
+            if insert {
+                let slot = free.pop().unwrap_or_else(|| {
+                    next += 1;
+                    next - 1
+                });
+                let was_moving = m.index.old.is_some();
+                m.insert(slot);
+                live_slots.push(slot);
+                grew += usize::from(!was_moving && m.index.old.is_some());
+            } else {
+                let victim = live_slots.swap_remove((x >> 8) as usize % live);
+                m.remove(victim);
+                free.push(victim);
+            }
+            if step % 20_000 == 0 {
+                m.check();
+            }
+        }
+        m.check();
+        assert!(grew >= 4, "the index grew incrementally only {grew} times");
+    }
+
+    #[test]
     fn removals_empty_the_old_map_too() {
         let mut m = Model {
             index: TupleIndex::with_capacity(0),
