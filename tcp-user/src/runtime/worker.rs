@@ -22,7 +22,7 @@ use crate::xdp::XskPort;
 
 /// Receive batches handled per turn before timers and transmission: our own `sendto` runs
 /// the peer's receive path (on veth), whose replies land in our RX ring while we flush.
-const RX_BATCHES_PER_TURN: usize = 4;
+const RX_BATCHES_PER_TURN: usize = 16;
 /// Idle turns spun before sleeping: a reply often comes within microseconds.
 const IDLE_SPINS: u32 = 2000;
 /// Longest sleep when idle (the control flags are read at least this often).
