@@ -181,26 +181,8 @@ impl Testbed {
     /// [`Testbed::cli_ip6`] in a /64, without duplicate address detection so that both are
     /// usable at once.
     pub fn enable_ipv6(&self) -> Result<()> {
-        for (ns, dev, ip) in [
-            (&self.srv, &self.srv_if, self.srv_ip6),
-            (&self.cli, &self.cli_if, self.cli_ip6),
-        ] {
-            ns.run_ok(&[
-                "sysctl",
-                "-qw",
-                &format!("net.ipv6.conf.{dev}.disable_ipv6=0"),
-            ])?;
-            ns.run_ok(&[
-                "ip",
-                "-6",
-                "addr",
-                "add",
-                &format!("{ip}/64"),
-                "dev",
-                dev,
-                "nodad",
-            ])?;
-        }
+        add_ipv6(&self.srv, &self.srv_if, self.srv_ip6)?;
+        add_ipv6(&self.cli, &self.cli_if, self.cli_ip6)?;
         Ok(())
     }
 
@@ -283,23 +265,8 @@ impl Testbed {
         host.run_ok(&["sysctl", "-qw", "net.core.txrehash=0"])?;
         if ipv6 {
             router.run_ok(&["sysctl", "-qw", "net.ipv6.conf.all.forwarding=1"])?;
-            for (ns, dev, ip6) in [(router, &near, net6(1)), (host, &far, net6(2))] {
-                ns.run_ok(&[
-                    "sysctl",
-                    "-qw",
-                    &format!("net.ipv6.conf.{dev}.disable_ipv6=0"),
-                ])?;
-                ns.run_ok(&[
-                    "ip",
-                    "-6",
-                    "addr",
-                    "add",
-                    &format!("{ip6}/64"),
-                    "dev",
-                    dev,
-                    "nodad",
-                ])?;
-            }
+            add_ipv6(router, &near, net6(1))?;
+            add_ipv6(host, &far, net6(2))?;
             host.run_ok(&[
                 "ip",
                 "-6",
@@ -326,16 +293,12 @@ impl Testbed {
     /// Opens a kernel TCP connection over IPv6 from the client namespace to the server's
     /// `port` (after [`Testbed::enable_ipv6`]).
     pub fn connect6(&self, port: u16, timeout: Duration) -> io::Result<TcpStream> {
-        let addr = SocketAddr::V6(self.srv_addr6(port));
-        self.cli
-            .exec_in(move || TcpStream::connect_timeout(&addr, timeout))
+        self.connect_to(SocketAddr::V6(self.srv_addr6(port)), timeout)
     }
 
     /// Opens a kernel TCP connection from the client namespace to the server's `port`.
     pub fn connect(&self, port: u16, timeout: Duration) -> io::Result<TcpStream> {
-        let addr = SocketAddr::V4(self.srv_addr(port));
-        self.cli
-            .exec_in(move || TcpStream::connect_timeout(&addr, timeout))
+        self.connect_to(SocketAddr::V4(self.srv_addr(port)), timeout)
     }
 
     /// True if `ip -d link show` on the server end shows an XDP program.
@@ -369,6 +332,27 @@ impl Testbed {
             .exec_in(move || std::net::TcpListener::bind(addr))
             .expect("kernel listener binds in the server namespace")
     }
+}
+
+/// Turns IPv6 on for `dev` in `ns` and gives it `ip`/64 without duplicate address detection
+/// (usable at once).
+fn add_ipv6(ns: &Netns, dev: &str, ip: Ipv6Addr) -> Result<()> {
+    ns.run_ok(&[
+        "sysctl",
+        "-qw",
+        &format!("net.ipv6.conf.{dev}.disable_ipv6=0"),
+    ])?;
+    ns.run_ok(&[
+        "ip",
+        "-6",
+        "addr",
+        "add",
+        &format!("{ip}/64"),
+        "dev",
+        dev,
+        "nodad",
+    ])?;
+    Ok(())
 }
 
 /// True if `ip -d link show` output mentions an attached XDP program (`xdp`, `xdpgeneric`,

@@ -446,18 +446,10 @@ fn parse_net(s: &str) -> Result<Prefix, String> {
 mod tests {
     use super::*;
     use crate::tcp::{Segment, SeqNum, TcpFlags};
-    use crate::wire::{emit_frame, parse_frame, FrameHeader, MacAddr};
+    use crate::wire::parse_frame;
+    use crate::wire::test_vectors::frame_between;
 
     fn frame_of(src: Addr, sport: u16, dst: Addr, dport: u16, flags: TcpFlags) -> Vec<u8> {
-        let hdr = FrameHeader {
-            src_mac: MacAddr([2, 0, 0, 0, 0, 1]),
-            dst_mac: MacAddr([2, 0, 0, 0, 0, 2]),
-            src_addr: src,
-            dst_addr: dst,
-            ttl: 64,
-            ip_id: 0,
-            flow_label: 0,
-        };
         let seg = Segment {
             src_port: sport,
             dst_port: dport,
@@ -466,10 +458,7 @@ mod tests {
             window: 1000,
             ..Default::default()
         };
-        let mut buf = vec![0u8; 256];
-        let n = emit_frame(&mut buf, &hdr, &seg).expect("fits");
-        buf.truncate(n);
-        buf
+        frame_between(src, dst, &seg)
     }
 
     fn frame(src: [u8; 4], sport: u16, dst: [u8; 4], dport: u16, flags: TcpFlags) -> Vec<u8> {

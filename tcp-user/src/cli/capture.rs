@@ -231,10 +231,11 @@ fn network_layer<'a>(
                 Ok(UpperLayer::Protocol {
                     next_header,
                     offset,
-                }) => (
-                    Some(next_header),
-                    &payload[40 + offset..40 + usize::from(ip.payload_len())],
-                ),
+                }) => {
+                    let start = crate::wire::ipv6::HEADER_LEN + offset;
+                    let end = crate::wire::ipv6::HEADER_LEN + usize::from(ip.payload_len());
+                    (Some(next_header), payload.get(start..end)?)
+                }
                 _ => (None, &payload[..0]),
             };
             Some((src.into(), dst.into(), proto, l4))
@@ -247,18 +248,10 @@ fn network_layer<'a>(
 mod tests {
     use super::*;
     use crate::tcp::{Segment, SeqNum, TcpFlags};
-    use crate::wire::{emit_frame, Addr, FrameHeader, MacAddr};
+    use crate::wire::test_vectors::frame_between;
+    use crate::wire::Addr;
 
     fn captured(src: Addr, dst: Addr, payload: &[u8]) -> CapturedFrame {
-        let hdr = FrameHeader {
-            src_mac: MacAddr([2, 0, 0, 0, 0, 1]),
-            dst_mac: MacAddr([2, 0, 0, 0, 0, 2]),
-            src_addr: src,
-            dst_addr: dst,
-            ttl: 64,
-            ip_id: 0,
-            flow_label: 0,
-        };
         let seg = Segment {
             src_port: 7,
             dst_port: 40000,
@@ -269,14 +262,12 @@ mod tests {
             payload,
             ..Default::default()
         };
-        let mut data = vec![0u8; 256];
-        let n = emit_frame(&mut data, &hdr, &seg).expect("fits");
-        data.truncate(n);
+        let data = frame_between(src, dst, &seg);
         CapturedFrame {
             ts_us: 3_723_000_042,
             queue: 1,
             direction: Direction::Out,
-            orig_len: n as u32,
+            orig_len: data.len() as u32,
             data,
         }
     }

@@ -118,14 +118,14 @@ fn allowed_cores() -> Vec<usize> {
 /// `addr` must be one of the interface's addresses of its family: the kernel answers ARP
 /// and neighbour solicitations for the served address, and it answers only for its own.
 pub fn check_addr(addr: IpAddr, iface: &str, own: &[IpAddr]) -> Result<()> {
+    if own.contains(&addr) {
+        return Ok(());
+    }
     let same: Vec<String> = own
         .iter()
         .filter(|a| a.is_ipv4() == addr.is_ipv4())
         .map(|a| a.to_string())
         .collect();
-    if own.contains(&addr) {
-        return Ok(());
-    }
     let family = if addr.is_ipv4() { "IPv4" } else { "IPv6" };
     if same.is_empty() {
         bail!("address {addr} is not on {iface} (it has no {family} address)");

@@ -25,7 +25,7 @@ mod frame_tests;
 #[cfg(test)]
 mod frame_v6_tests;
 #[cfg(test)]
-mod test_vectors;
+pub(crate) mod test_vectors;
 
 pub use addr::{Addr, Family};
 pub use ethernet::{EthernetFrame, MacAddr, ETHERTYPE_IPV4, ETHERTYPE_IPV6};

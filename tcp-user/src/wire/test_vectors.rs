@@ -1,4 +1,7 @@
-//! Frames real peers sent, for the tests of the wire modules.
+//! Frames real peers sent, and a builder of frames between two addresses, for tests.
+
+use super::{emit_frame, Addr, FrameHeader, MacAddr};
+use crate::tcp::Segment;
 
 /// A SYN the Linux kernel sent over IPv6 (checksum offload off), captured with tcpdump:
 /// 2001:db8::2.53688 > 2001:db8::1.80, TCP checksum 0x5899 (correct), flow label 0x613d9,
@@ -14,4 +17,22 @@ pub fn hex(s: &str) -> Vec<u8> {
         .chunks(2)
         .map(|p| u8::from_str_radix(std::str::from_utf8(p).expect("ascii"), 16).expect("hex"))
         .collect()
+}
+
+/// The Ethernet frame of `seg` from `src` to `dst` (either family), between two fixed MACs
+/// (02:..:01 to 02:..:02), hop limit 64, flow label 0.
+pub fn frame_between(src: Addr, dst: Addr, seg: &Segment<'_>) -> Vec<u8> {
+    let hdr = FrameHeader {
+        src_mac: MacAddr([2, 0, 0, 0, 0, 1]),
+        dst_mac: MacAddr([2, 0, 0, 0, 0, 2]),
+        src_addr: src,
+        dst_addr: dst,
+        ttl: 64,
+        ip_id: 0,
+        flow_label: 0,
+    };
+    let mut buf = vec![0u8; 128 + seg.payload.len()];
+    let n = emit_frame(&mut buf, &hdr, seg).expect("the frame fits");
+    buf.truncate(n);
+    buf
 }
